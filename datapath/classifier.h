@@ -1,0 +1,150 @@
+// The compiled rule table: the one form that both the user-space datapath and the XDP dispatcher
+// execute.
+//
+// A pipeline holds one classifier per OpenFlow table. A classifier is a tuple-space search: one
+// subtable per distinct mask, each an open-addressing hash table from masked key to the best rule
+// with that masked key (priority, rule id, action list). Subtables are ordered by their highest
+// priority, so a lookup stops as soon as the best rule found so far outranks every rule of the
+// remaining subtables (priority-based early exit). Rank: higher priority first, then lower rule id;
+// the XDP program applies the same order.
+//
+// Subtables store only the mask's non-zero words of each key (a 5-tuple rule keeps 3 of 8 words),
+// so a lookup touches few cache lines.
+//
+// Everything here is immutable once built and shared by shared_ptr: a new table version reuses the
+// subtables whose rules did not change. Readers (datapath threads) need no locks; the control
+// plane publishes a new pipeline by pointer swap.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "flow_key.h"
+
+namespace swd::dp {
+
+// What a lookup returns: the winning rule of one table.
+struct compiled_rule {
+    uint32_t rule_id;
+    uint16_t priority;
+    uint16_t table;
+    uint32_t first_action; // index into the subtable's action store
+    uint32_t n_actions;
+};
+
+inline bool outranks(const compiled_rule& a, const compiled_rule& b) noexcept {
+    return a.priority != b.priority ? a.priority > b.priority : a.rule_id < b.rule_id;
+}
+
+// Input to subtable::build: one rule of that mask.
+struct subtable_rule {
+    flow_key value; // already masked
+    uint32_t rule_id;
+    uint16_t priority;
+    std::span<const swd_action> actions;
+};
+
+class subtable {
+public:
+    // Builds the hash table; when several rules share a masked key only the best one is kept
+    // (the others can never win a lookup). Allocates; control plane only.
+    static std::shared_ptr<const subtable> build(uint16_t table, const flow_key& mask,
+                                                 std::span<const subtable_rule> rules);
+
+    const compiled_rule* lookup(const flow_key& k) const noexcept {
+        uint64_t masked[key_words];
+        for (unsigned i = 0; i < n_words_; i++) {
+            masked[i] = k.w[words_[i]] & mask_.w[words_[i]];
+        }
+        return find(masked, hash_words(masked, n_words_));
+    }
+
+    std::span<const swd_action> actions(const compiled_rule& r) const noexcept {
+        return {actions_.data() + r.first_action, r.n_actions};
+    }
+
+    const flow_key& mask() const noexcept { return mask_; }
+    uint16_t table() const noexcept { return table_; }
+    uint16_t max_priority() const noexcept { return max_priority_; }
+    size_t size() const noexcept { return rules_.size(); }
+    size_t memory_bytes() const noexcept;
+
+    // Visits every entry with its full masked key (for writing BPF maps, dumps and tests).
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        for (size_t e = 0; e < rules_.size(); e++) {
+            flow_key k;
+            for (unsigned i = 0; i < n_words_; i++) {
+                k.w[words_[i]] = keys_[e * n_words_ + i];
+            }
+            fn(k, rules_[e], actions(rules_[e]));
+        }
+    }
+
+private:
+    subtable() = default;
+    const compiled_rule* find(const uint64_t* masked, uint64_t hash) const noexcept;
+
+    flow_key mask_;
+    uint16_t table_ = 0;
+    uint16_t max_priority_ = 0;
+    unsigned n_words_ = 0;
+    uint8_t words_[key_words] = {}; // indexes of the mask's non-zero words
+    uint64_t slot_mask_ = 0;
+    // Open addressing with linear probing. A slot is (hash >> 32) << 32 | (entry index + 1);
+    // 0 is empty. The stored hash half skips most key compares.
+    std::vector<uint64_t> slots_;
+    std::vector<uint64_t> keys_; // n_words_ per entry
+    std::vector<compiled_rule> rules_;
+    std::vector<swd_action> actions_;
+};
+
+// One OpenFlow table.
+class classifier {
+public:
+    classifier() = default;
+    explicit classifier(std::vector<std::shared_ptr<const subtable>> subtables);
+
+    // The best rule matching k in this table, or nullptr. *owner receives the subtable that holds
+    // it (for its actions). No allocation, no lock.
+    const compiled_rule* lookup(const flow_key& k, const subtable** owner) const noexcept {
+        const compiled_rule* best = nullptr;
+        const subtable* best_st = nullptr;
+        for (const auto& st : subtables_) {
+            if (best && best->priority > st->max_priority()) {
+                break;
+            }
+            const compiled_rule* r = st->lookup(k);
+            if (r && (!best || outranks(*r, *best))) {
+                best = r;
+                best_st = st.get();
+            }
+        }
+        *owner = best_st;
+        return best;
+    }
+
+    std::span<const std::shared_ptr<const subtable>> subtables() const noexcept {
+        return subtables_;
+    }
+    size_t n_rules() const noexcept;
+
+private:
+    std::vector<std::shared_ptr<const subtable>> subtables_; // by max_priority, descending
+};
+
+// The whole compiled table: classifiers indexed by OpenFlow table id.
+struct pipeline {
+    uint64_t version = 0;
+    std::vector<classifier> tables; // size = highest table in use + 1
+
+    const classifier* table(unsigned id) const noexcept {
+        return id < tables.size() ? &tables[id] : nullptr;
+    }
+    size_t n_subtables() const noexcept;
+    size_t memory_bytes() const noexcept;
+};
+
+} // namespace swd::dp

@@ -1,0 +1,101 @@
+#include "compiler.h"
+
+#include <algorithm>
+#include <map>
+
+namespace swd::flows {
+
+namespace {
+
+std::shared_ptr<const dp::subtable> build_group(uint8_t table, const dp::flow_key& mask,
+                                                std::span<const rule* const> rules) {
+    std::vector<dp::subtable_rule> in;
+    in.reserve(rules.size());
+    for (const rule* r : rules) {
+        in.push_back({r->match.value, r->id, r->priority, r->actions});
+    }
+    return dp::subtable::build(table, mask, in);
+}
+
+std::shared_ptr<const dp::pipeline>
+assemble(std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table,
+         uint64_t version) {
+    auto p = std::make_shared<dp::pipeline>();
+    p->version = version;
+    if (!by_table.empty()) {
+        p->tables.resize(static_cast<size_t>(by_table.rbegin()->first) + 1);
+    }
+    for (auto& [t, subs] : by_table) {
+        p->tables[t] = dp::classifier(std::move(subs));
+    }
+    return p;
+}
+
+} // namespace
+
+void compiler::insert(const rule& r) {
+    group& g = groups_[group_key{r.match.mask, r.table}];
+    if (pos_.size() <= r.id) {
+        pos_.resize(std::max<size_t>(r.id + 1, pos_.size() * 2));
+    }
+    pos_[r.id] = static_cast<uint32_t>(g.ids.size());
+    g.ids.push_back(r.id);
+    g.compiled.reset();
+}
+
+void compiler::remove(const rule& r) {
+    auto it = groups_.find(group_key{r.match.mask, r.table});
+    if (it == groups_.end()) {
+        return;
+    }
+    group& g = it->second;
+    uint32_t at = pos_[r.id];
+    uint32_t last = g.ids.back();
+    g.ids[at] = last;
+    pos_[last] = at;
+    g.ids.pop_back();
+    g.compiled.reset();
+    if (g.ids.empty()) {
+        groups_.erase(it);
+    }
+}
+
+void compiler::changed(const rule& r) {
+    auto it = groups_.find(group_key{r.match.mask, r.table});
+    if (it != groups_.end()) {
+        it->second.compiled.reset();
+    }
+}
+
+std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup,
+                                                      uint64_t version) {
+    std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
+    std::vector<const rule*> rules;
+    for (auto& [key, g] : groups_) {
+        if (!g.compiled) {
+            rules.clear();
+            rules.reserve(g.ids.size());
+            for (uint32_t id : g.ids) {
+                rules.push_back(lookup(id));
+            }
+            g.compiled = build_group(key.table, key.mask, rules);
+        }
+        by_table[key.table].push_back(g.compiled);
+    }
+    return assemble(std::move(by_table), version);
+}
+
+std::shared_ptr<const dp::pipeline> compiler::compile_all(std::span<const rule* const> rules,
+                                                          uint64_t version) {
+    std::unordered_map<group_key, std::vector<const rule*>, group_key_hash> groups;
+    for (const rule* r : rules) {
+        groups[group_key{r->match.mask, r->table}].push_back(r);
+    }
+    std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
+    for (auto& [key, list] : groups) {
+        by_table[key.table].push_back(build_group(key.table, key.mask, list));
+    }
+    return assemble(std::move(by_table), version);
+}
+
+} // namespace swd::flows

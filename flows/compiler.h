@@ -1,0 +1,57 @@
+// The compiler: turns the rule table into the pipeline that both paths execute
+// (datapath/classifier.h: one tuple space per (table, mask), priority-ordered).
+//
+// It is incremental. The rule table tells it which rules were inserted, removed or changed; it
+// keeps each rule in the group of its (table, mask) and, on compile(), rebuilds only the groups
+// that changed. The others' subtables are shared with the previous pipeline. Control thread only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "datapath/classifier.h"
+#include "rule.h"
+
+namespace swd::flows {
+
+class compiler {
+public:
+    using rule_lookup = std::function<const rule*(uint32_t id)>;
+
+    void insert(const rule& r);
+    void remove(const rule& r);
+    void changed(const rule& r); // same match/priority/table, new actions
+
+    // A pipeline for the current rules; groups untouched since the last call are reused.
+    std::shared_ptr<const dp::pipeline> compile(const rule_lookup& lookup, uint64_t version);
+
+    size_t n_groups() const { return groups_.size(); }
+
+    // From scratch, for tests and tools.
+    static std::shared_ptr<const dp::pipeline> compile_all(std::span<const rule* const> rules,
+                                                           uint64_t version);
+
+private:
+    struct group_key {
+        dp::flow_key mask;
+        uint8_t table;
+        friend bool operator==(const group_key&, const group_key&) = default;
+    };
+    struct group_key_hash {
+        size_t operator()(const group_key& k) const noexcept {
+            return dp::hash_words(k.mask.w, dp::key_words, k.table);
+        }
+    };
+    struct group {
+        std::vector<uint32_t> ids;
+        std::shared_ptr<const dp::subtable> compiled; // null when dirty
+    };
+
+    std::unordered_map<group_key, group, group_key_hash> groups_;
+    std::vector<uint32_t> pos_; // rule id -> index in its group's ids
+};
+
+} // namespace swd::flows

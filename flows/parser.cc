@@ -1,0 +1,778 @@
+// Line-level grammar: command keywords, rule properties, port= and lb_pool= declarations.
+#include "parser.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <span>
+#include <utility>
+
+#include "parse_line.h"
+#include "values.h"
+
+namespace swd::flows {
+
+using detail::line_reporter;
+using detail::token;
+
+namespace {
+
+bool is_sep(char c) { return c == ',' || c == ' ' || c == '\t'; }
+
+// Splits "a=b, c d=e" into tokens; stops at "actions=", whose text is returned separately.
+struct line_tokens {
+    std::vector<token> toks;
+    bool has_actions = false;
+    std::string_view actions;
+    size_t actions_pos = 0;
+    size_t actions_key_pos = 0;
+};
+
+void tokenize(std::string_view line, size_t from, line_tokens& out) {
+    size_t i = from;
+    while (true) {
+        while (i < line.size() && is_sep(line[i])) {
+            i++;
+        }
+        if (i >= line.size()) {
+            return;
+        }
+        size_t start = i;
+        while (i < line.size() && !is_sep(line[i]) && line[i] != '=') {
+            i++;
+        }
+        token t;
+        t.name = line.substr(start, i - start);
+        t.pos = start;
+        if (i < line.size() && line[i] == '=') {
+            if (t.name == "actions") {
+                out.has_actions = true;
+                out.actions_key_pos = start;
+                out.actions_pos = i + 1;
+                out.actions = line.substr(i + 1);
+                return;
+            }
+            i++;
+            size_t vstart = i;
+            while (i < line.size() && !is_sep(line[i])) {
+                i++;
+            }
+            t.has_value = true;
+            t.value = line.substr(vstart, i - vstart);
+            t.value_pos = vstart;
+        }
+        out.toks.push_back(t);
+    }
+}
+
+std::string closest(std::string_view name, std::span<const std::string_view> candidates) {
+    std::string best;
+    size_t best_d = 3;
+    for (auto c : candidates) {
+        size_t d = edit_distance(name, c);
+        if (d < best_d) {
+            best_d = d;
+            best = std::string(c);
+        }
+    }
+    return best;
+}
+
+constexpr std::string_view all_keywords[] = {
+    "in_port",   "dl_src",     "eth_src",     "dl_dst",      "eth_dst",   "dl_type",
+    "eth_type",  "dl_vlan",    "vlan_vid",    "dl_vlan_pcp", "vlan_pcp",  "vlan_tci",
+    "nw_src",    "ip_src",     "nw_dst",      "ip_dst",      "arp_spa",   "arp_tpa",
+    "ipv6_src",  "ipv6_dst",   "nw_proto",    "ip_proto",    "arp_op",    "nw_tos",
+    "ip_dscp",   "nw_ecn",     "ip_ecn",      "nw_ttl",      "nw_frag",   "ip_frag",
+    "tp_src",    "tp_dst",     "tcp_src",     "tcp_dst",     "udp_src",   "udp_dst",
+    "tcp_flags", "icmp_type",  "icmpv6_type", "icmp_code",   "icmpv6_code", "ip",
+    "ipv6",      "arp",        "tcp",         "udp",         "icmp",      "tcp6",
+    "udp6",      "icmp6",      "priority",    "table",       "cookie",    "idle_timeout",
+    "hard_timeout", "placement", "out_port", "actions",
+};
+
+// Names that may not be used as port names because they mean something else in actions.
+bool reserved_port_name(std::string_view n) {
+    static constexpr std::string_view reserved[] = {"in_port", "local", "drop", "all",
+                                                    "normal", "flood", "controller", "none"};
+    std::string l(n);
+    for (char& c : l) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return std::find(std::begin(reserved), std::end(reserved), l) != std::end(reserved);
+}
+
+class text_parser {
+public:
+    text_parser(std::string_view text, std::string_view name, parse_mode mode,
+                const parse_context& ctx)
+        : text_(text), name_(name), mode_(mode), ctx_(ctx) {}
+
+    parse_output run();
+
+private:
+    enum class line_kind { rule, port, pool };
+    static line_kind classify(std::string_view line);
+
+    void parse_port(const source_text& src, const source_text::logical_line& l);
+    void parse_pool(const source_text& src, const source_text::logical_line& l);
+    void parse_rule(const source_text& src, const source_text::logical_line& l);
+    void number_ports();
+    bool too_many_errors() const { return out_.errors.size() >= max_errors; }
+
+    std::string_view text_;
+    std::string name_;
+    parse_mode mode_;
+    const parse_context& ctx_;
+    parse_output out_;
+    std::vector<size_t> port_line_; // physical line of each declared port, for messages
+    std::vector<port_decl> resolved_ports_; // declared + numbered command-line ports
+};
+
+text_parser::line_kind text_parser::classify(std::string_view line) {
+    size_t i = 0;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) {
+        i++;
+    }
+    std::string_view rest = line.substr(i);
+    if (rest.starts_with("port=")) {
+        return line_kind::port;
+    }
+    if (rest.starts_with("lb_pool=") || rest.starts_with("pool=")) {
+        return line_kind::pool;
+    }
+    return line_kind::rule;
+}
+
+parse_output text_parser::run() {
+    // Pass 1: declarations, so that rules may refer to ports and pools declared anywhere.
+    {
+        source_text src(text_, name_);
+        source_text::logical_line l;
+        while (src.next(l) && !too_many_errors()) {
+            line_kind k = classify(l.text);
+            if (k == line_kind::port) {
+                parse_port(src, l);
+            } else if (k == line_kind::pool) {
+                parse_pool(src, l);
+            }
+        }
+    }
+    number_ports();
+    // Pass 2: rules.
+    source_text src(text_, name_);
+    source_text::logical_line l;
+    size_t n_rules = 0;
+    while (src.next(l) && !too_many_errors()) {
+        if (classify(l.text) != line_kind::rule) {
+            continue;
+        }
+        if ((mode_ == parse_mode::match || mode_ == parse_mode::modify) && n_rules == 1) {
+            std::vector<diagnostic> unused;
+            line_reporter rep(src, l, out_.errors, unused);
+            rep.error(0, l.text.size(), "more than one rule", l.text, "",
+                      "a single match on one line");
+            break;
+        }
+        parse_rule(src, l);
+        n_rules++;
+    }
+    if (mode_ == parse_mode::match && n_rules == 0 && out_.errors.empty()) {
+        flow_mod all;
+        all.command = ctx_.strict ? flow_command::del_strict : flow_command::del;
+        out_.mods.push_back(all);
+    }
+    if (mode_ == parse_mode::modify && n_rules == 0 && out_.errors.empty()) {
+        diagnostic d;
+        d.source = name_;
+        d.line = 1;
+        d.column = 1;
+        d.what = "empty rule";
+        d.expected = "a match with actions=..., e.g. 'tcp,tp_dst=80,actions=drop'";
+        out_.errors.push_back(d);
+    }
+    if (!out_.errors.empty()) {
+        out_.mods.clear();
+    }
+    out_.ports = std::move(resolved_ports_);
+    return std::move(out_);
+}
+
+void text_parser::parse_port(const source_text& src, const source_text::logical_line& l) {
+    line_reporter rep(src, l, out_.errors, out_.warnings);
+    line_tokens lt;
+    tokenize(l.text, 0, lt);
+    if (mode_ != parse_mode::config) {
+        rep.error(lt.toks[0].pos, lt.toks[0].whole().size(), "port declaration not allowed here",
+                  lt.toks[0].whole(), "ports are set when swd starts",
+                  "a port= line in the --config file or a --port option");
+        return;
+    }
+    port_decl p;
+    bool ofport_given = false;
+    for (size_t i = 0; i < lt.toks.size(); i++) {
+        const token& t = lt.toks[i];
+        if (i == 0) {
+            if (t.value.empty() || t.value.size() > 15 || t.value.find('/') != t.value.npos ||
+                std::all_of(t.value.begin(), t.value.end(), ::isdigit) ||
+                reserved_port_name(t.value)) {
+                rep.error(t.value_pos, std::max<size_t>(t.value.size(), 1), "invalid port name",
+                          t.value, "",
+                          "an interface name of 1-15 characters, not only digits, not a "
+                          "keyword such as 'local' or 'in_port'");
+                return;
+            }
+            p.name = std::string(t.value);
+        } else if (t.name == "ofport" && t.has_value) {
+            uint64_t n = 0;
+            std::string why;
+            if (ofport_given || !parse_uint(t.value, SWD_MAX_OFPORT, n, why) || n == 0) {
+                if (ofport_given) {
+                    why = "ofport is given twice";
+                } else if (why.empty()) {
+                    why = "0 is not a port number";
+                }
+                rep.error(t.value_pos, std::max<size_t>(t.value.size(), 1), "invalid ofport",
+                          t.value, why, fmt::format("a port number 1-{}", SWD_MAX_OFPORT));
+                return;
+            }
+            ofport_given = true;
+            p.ofport = static_cast<uint16_t>(n);
+        } else {
+            rep.error(t.pos, t.whole().size(), "unknown port option", t.whole(), "",
+                      "ofport=N");
+            return;
+        }
+    }
+    for (const auto& q : resolved_ports_) {
+        if (q.name == p.name || (p.ofport != 0 && q.ofport == p.ofport)) {
+            rep.error(lt.toks[0].pos, l.text.size(), "duplicate port", l.text,
+                      q.name == p.name ? fmt::format("{} is already declared", p.name)
+                                       : fmt::format("ofport {} already belongs to {}", p.ofport,
+                                                     q.name),
+                      "each port name and number once");
+            return;
+        }
+    }
+    for (const auto& q : ctx_.ports) {
+        if (q.ofport != 0 && (q.name == p.name) != (q.ofport == p.ofport) &&
+            (q.name == p.name || p.ofport != 0)) {
+            rep.error(lt.toks[0].pos, l.text.size(), "port conflicts with a known port", l.text,
+                      fmt::format("port {} is {}", q.name, q.ofport),
+                      "the same name and number as the running switch");
+            return;
+        }
+    }
+    resolved_ports_.push_back(p);
+}
+
+void text_parser::number_ports() {
+    // Ports named on the command line (ofport 0 in the context) take numbers after the file's
+    // declarations, in command-line order.
+    for (const auto& q : ctx_.ports) {
+        if (q.ofport == 0 &&
+            std::none_of(resolved_ports_.begin(), resolved_ports_.end(),
+                         [&](const port_decl& p) { return p.name == q.name; })) {
+            resolved_ports_.push_back(q);
+        }
+    }
+    auto used = [&](uint16_t n) {
+        for (const std::vector<port_decl>* list : {&std::as_const(resolved_ports_), &ctx_.ports}) {
+            for (const auto& p : *list) {
+                if (p.ofport == n) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    };
+    uint16_t next = 1;
+    for (auto& p : resolved_ports_) {
+        if (p.ofport == 0) {
+            while (used(next)) {
+                next++;
+            }
+            p.ofport = next;
+        }
+    }
+}
+
+bool parse_endpoint(std::string_view s, bool& ipv6, uint32_t addr[4], uint16_t& port,
+                    std::string& why) {
+    std::string_view host, port_s;
+    if (!s.empty() && s[0] == '[') {
+        size_t close = s.find(']');
+        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+            why = "an IPv6 endpoint is written [ADDR]:PORT";
+            return false;
+        }
+        host = s.substr(1, close - 1);
+        port_s = s.substr(close + 2);
+        ipv6 = true;
+    } else {
+        size_t colon = s.rfind(':');
+        if (colon == std::string_view::npos) {
+            why = "the port is missing";
+            return false;
+        }
+        host = s.substr(0, colon);
+        port_s = s.substr(colon + 1);
+        ipv6 = false;
+    }
+    std::fill(addr, addr + 4, 0);
+    if (ipv6 ? !parse_ipv6(host, addr, why) : !parse_ipv4(host, addr[0], why)) {
+        return false;
+    }
+    uint64_t p = 0;
+    if (!parse_uint(port_s, 65535, p, why) || p == 0) {
+        if (why.empty()) {
+            why = "port 0";
+        }
+        why = "port: " + why;
+        return false;
+    }
+    port = static_cast<uint16_t>(p);
+    return true;
+}
+
+void text_parser::parse_pool(const source_text& src, const source_text::logical_line& l) {
+    line_reporter rep(src, l, out_.errors, out_.warnings);
+    line_tokens lt;
+    tokenize(l.text, 0, lt);
+    if (mode_ == parse_mode::match || mode_ == parse_mode::modify) {
+        rep.error(lt.toks[0].pos, lt.toks[0].whole().size(), "pool declaration not allowed here",
+                  lt.toks[0].whole(), "", "a match");
+        return;
+    }
+    lb_pool pool;
+    bool vip_given = false;
+    std::string why;
+    constexpr const char* backend_form =
+        "backend=ADDR:PORT/MAC[/weight=N][/state=up|drain|down] (IPv6: [ADDR]:PORT/...)";
+    for (size_t i = 0; i < lt.toks.size(); i++) {
+        const token& t = lt.toks[i];
+        const size_t vlen = std::max<size_t>(t.value.size(), 1);
+        if (i == 0) {
+            bool ok = !t.value.empty() && t.value.size() <= 64;
+            for (char c : t.value) {
+                ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                      c == '.';
+            }
+            if (!ok) {
+                rep.error(t.value_pos, vlen, "invalid pool name", t.value, "",
+                          "1-64 letters, digits, '_', '-' or '.'");
+                return;
+            }
+            pool.name = std::string(t.value);
+        } else if (t.name == "vip" && t.has_value) {
+            size_t slash = t.value.rfind('/');
+            std::string_view ep = t.value.substr(0, slash);
+            std::string_view proto =
+                slash == std::string_view::npos ? std::string_view{} : t.value.substr(slash + 1);
+            if (vip_given) {
+                rep.error(t.pos, t.whole().size(), "duplicate vip", t.whole(), "",
+                          "one vip= per pool");
+                return;
+            }
+            if (!parse_endpoint(ep, pool.ipv6, pool.vip, pool.vip_port, why)) {
+                rep.error(t.value_pos, vlen, "invalid vip", t.value, why,
+                          "ADDR:PORT/tcp or ADDR:PORT/udp (IPv6: [ADDR]:PORT/tcp)");
+                return;
+            }
+            if (proto != "tcp" && proto != "udp") {
+                rep.error(t.value_pos, vlen, "invalid vip", t.value,
+                          "the protocol is missing or unknown",
+                          "ADDR:PORT/tcp or ADDR:PORT/udp");
+                return;
+            }
+            pool.proto = proto == "tcp" ? 6 : 17;
+            vip_given = true;
+        } else if (t.name == "backend" && t.has_value) {
+            backend b;
+            std::string_view v = t.value;
+            std::vector<std::string_view> parts;
+            size_t start = 0;
+            // Split on '/' outside [ ].
+            for (size_t k = 0, depth = 0; k <= v.size(); k++) {
+                if (k < v.size() && v[k] == '[') {
+                    depth++;
+                } else if (k < v.size() && v[k] == ']') {
+                    depth--;
+                } else if (k == v.size() || (v[k] == '/' && depth == 0)) {
+                    parts.push_back(v.substr(start, k - start));
+                    start = k + 1;
+                }
+            }
+            if (parts.size() < 2) {
+                rep.error(t.value_pos, vlen, "invalid backend", v, "the next-hop MAC is missing",
+                          backend_form);
+                return;
+            }
+            if (!parse_endpoint(parts[0], b.ipv6, b.addr, b.port, why)) {
+                rep.error(t.value_pos, parts[0].size(), "invalid backend address", parts[0], why,
+                          backend_form);
+                return;
+            }
+            size_t mac_pos = t.value_pos + (parts[1].data() - v.data());
+            if (!parse_mac(parts[1], b.mac, why)) {
+                rep.error(mac_pos, std::max<size_t>(parts[1].size(), 1), "invalid backend MAC",
+                          parts[1], why, backend_form);
+                return;
+            }
+            bool weight_given = false, state_given = false;
+            for (size_t k = 2; k < parts.size(); k++) {
+                size_t ppos = t.value_pos + (parts[k].data() - v.data());
+                uint64_t w = 0;
+                if (parts[k].starts_with("weight=") && !weight_given &&
+                    parse_uint(parts[k].substr(7), 65535, w, why) && w > 0) {
+                    b.weight = static_cast<uint16_t>(w);
+                    weight_given = true;
+                } else if (parts[k].starts_with("state=") && !state_given &&
+                           (parts[k] == "state=up" || parts[k] == "state=drain" ||
+                            parts[k] == "state=down")) {
+                    b.state = parts[k] == "state=up"      ? backend_state::up
+                              : parts[k] == "state=drain" ? backend_state::drain
+                                                          : backend_state::down;
+                    state_given = true;
+                } else {
+                    rep.error(ppos, std::max<size_t>(parts[k].size(), 1),
+                              "invalid backend option", parts[k], "",
+                              "weight=1-65535 or state=up|drain|down, each at most once");
+                    return;
+                }
+            }
+            pool.backends.push_back(b);
+        } else {
+            rep.error(t.pos, t.whole().size(), "unknown pool option", t.whole(), "",
+                      "vip=ADDR:PORT/PROTO or " + std::string(backend_form));
+            return;
+        }
+    }
+    if (!vip_given) {
+        rep.error(0, l.text.size(), "pool without a vip", pool.name, "",
+                  "vip=ADDR:PORT/tcp or ADDR:PORT/udp");
+        return;
+    }
+    for (size_t k = 0; k < pool.backends.size(); k++) {
+        if (pool.backends[k].ipv6 != pool.ipv6) {
+            rep.error(0, l.text.size(), "backend family differs from the vip", pool.name,
+                      fmt::format("backend {} is IPv{}, the vip is IPv{}", k + 1,
+                                  pool.backends[k].ipv6 ? 6 : 4, pool.ipv6 ? 6 : 4),
+                      "backends of the vip's address family");
+            return;
+        }
+        for (size_t j = 0; j < k; j++) {
+            if (std::equal(pool.backends[j].addr, pool.backends[j].addr + 4,
+                           pool.backends[k].addr) &&
+                pool.backends[j].port == pool.backends[k].port) {
+                rep.error(0, l.text.size(), "duplicate backend", pool.name,
+                          fmt::format("backends {} and {} have the same address and port", j + 1,
+                                      k + 1),
+                          "each backend once");
+                return;
+            }
+        }
+    }
+    for (const auto& q : out_.pools) {
+        if (q.name == pool.name) {
+            rep.error(lt.toks[0].value_pos, pool.name.size(), "duplicate pool", pool.name, "",
+                      "each pool declared once");
+            return;
+        }
+    }
+    // Keep the id of a pool the switch already has; new pools take the lowest free id.
+    const lb_pool* known = nullptr;
+    for (const auto& q : ctx_.pools) {
+        if (q.name == pool.name) {
+            known = &q;
+        }
+    }
+    if (known && mode_ == parse_mode::flow_mods) {
+        lb_pool cmp = pool;
+        cmp.id = known->id;
+        if (!(cmp == *known)) {
+            rep.error(lt.toks[0].value_pos, pool.name.size(), "pool already exists", pool.name,
+                      "the running switch has a different definition",
+                      "the same definition, or replace-flows to change it");
+            return;
+        }
+    }
+    if (known) {
+        pool.id = known->id;
+    } else {
+        uint16_t id = 0;
+        auto taken = [&](uint16_t x) {
+            for (const std::vector<lb_pool>* list : {&std::as_const(out_.pools), &ctx_.pools}) {
+                for (const auto& q : *list) {
+                    if (q.id == x) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        };
+        while (taken(id)) {
+            id++;
+        }
+        pool.id = id;
+    }
+    out_.pools.push_back(std::move(pool));
+}
+
+void text_parser::parse_rule(const source_text& src, const source_text::logical_line& l) {
+    line_reporter rep(src, l, out_.errors, out_.warnings);
+    flow_mod fm;
+    fm.line = l.first_line;
+    std::string_view text = l.text;
+
+    // Optional command keyword.
+    size_t from = 0;
+    {
+        size_t i = 0;
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
+            i++;
+        }
+        size_t start = i;
+        while (i < text.size() && !is_sep(text[i]) && text[i] != '=') {
+            i++;
+        }
+        std::string_view word = text.substr(start, i - start);
+        bool keyword_end = i == text.size() || text[i] == ' ' || text[i] == '\t';
+        static constexpr struct {
+            std::string_view name;
+            flow_command cmd;
+        } cmds[] = {{"add", flow_command::add},
+                    {"modify", flow_command::modify},
+                    {"modify_strict", flow_command::modify_strict},
+                    {"delete", flow_command::del},
+                    {"delete_strict", flow_command::del_strict}};
+        for (const auto& c : cmds) {
+            if (keyword_end && word == c.name) {
+                if (mode_ != parse_mode::flow_mods &&
+                    !(mode_ == parse_mode::config && c.cmd == flow_command::add)) {
+                    rep.error(start, word.size(), "command keyword not allowed here", word,
+                              mode_ == parse_mode::config
+                                  ? "a configuration file only adds rules"
+                                  : "",
+                              mode_ == parse_mode::config ? "a rule, or 'add' before it"
+                                                          : "a match");
+                    return;
+                }
+                fm.command = c.cmd;
+                from = i;
+            }
+        }
+    }
+    if (mode_ == parse_mode::match) {
+        fm.command = ctx_.strict ? flow_command::del_strict : flow_command::del;
+    } else if (mode_ == parse_mode::modify) {
+        fm.command = ctx_.strict ? flow_command::modify_strict : flow_command::modify;
+    }
+    const bool is_add = fm.command == flow_command::add;
+    const bool is_del = fm.command == flow_command::del || fm.command == flow_command::del_strict;
+    const bool strict =
+        fm.command == flow_command::del_strict || fm.command == flow_command::modify_strict;
+    const char* cmd_name = is_add ? "add-flow" : is_del ? "del-flows" : "mod-flows";
+    if (mode_ == parse_mode::match && ctx_.strict) {
+        cmd_name = "del-flows --strict";
+    }
+
+    line_tokens lt;
+    tokenize(text, from, lt);
+    detail::match_parser mp(rep, ctx_, resolved_ports_);
+
+    bool priority_given = false, table_given = false, cookie_value_given = false,
+         cookie_mask_given = false, idle_given = false, hard_given = false,
+         placement_given = false, out_port_given = false;
+    std::string why;
+    for (const token& t : lt.toks) {
+        if (too_many_errors()) {
+            return;
+        }
+        const size_t vlen = std::max<size_t>(t.value.size(), 1);
+        auto dup = [&](bool& given) {
+            if (given) {
+                rep.error(t.pos, t.whole().size(), "duplicate field", t.whole(),
+                          fmt::format("{} is already set", t.name), "each field at most once");
+                return true;
+            }
+            given = true;
+            return false;
+        };
+        auto number = [&](uint64_t max, uint64_t& out, const char* expected) {
+            if (!parse_uint(t.value, max, out, why)) {
+                rep.error(t.value_pos, vlen, fmt::format("invalid {} value", t.name), t.value,
+                          why, expected);
+                return false;
+            }
+            return true;
+        };
+        if (t.has_value && t.name == "priority") {
+            uint64_t p = 0;
+            if (dup(priority_given) || !number(65535, p, "a priority 0-65535")) {
+                continue;
+            }
+            if (!is_add && !strict) {
+                rep.error(t.pos, t.whole().size(), "priority has no effect here", t.whole(),
+                          fmt::format("non-strict {} ignores priorities", cmd_name),
+                          "--strict (or delete_strict/modify_strict) to select by priority");
+                continue;
+            }
+            fm.spec.priority = static_cast<uint16_t>(p);
+        } else if (t.has_value && t.name == "table") {
+            uint64_t n = 0;
+            if (dup(table_given) || !number(SWD_MAX_TABLE, n, "a table number 0-254")) {
+                continue;
+            }
+            fm.spec.table = static_cast<uint8_t>(n);
+            fm.table_given = true;
+        } else if (t.has_value && t.name == "cookie") {
+            size_t slash = t.value.find('/');
+            uint64_t c = 0, m = 0;
+            if (!parse_uint(t.value.substr(0, slash), UINT64_MAX, c, why) ||
+                (slash != std::string_view::npos && t.value.substr(slash + 1) != "-1" &&
+                 !parse_uint(t.value.substr(slash + 1), UINT64_MAX, m, why))) {
+                rep.error(t.value_pos, vlen, "invalid cookie value", t.value, why,
+                          "a 64-bit number, with /MASK only to select rules");
+                continue;
+            }
+            if (slash != std::string_view::npos) {
+                if (t.value.substr(slash + 1) == "-1") {
+                    m = UINT64_MAX;
+                }
+                if (is_add) {
+                    rep.error(t.value_pos, vlen, "cookie mask not allowed when adding", t.value,
+                              "a mask selects existing rules",
+                              "cookie=VALUE without /MASK (masks go with del-flows, mod-flows, "
+                              "dump-flows)");
+                    continue;
+                }
+                if (dup(cookie_mask_given)) {
+                    continue;
+                }
+                fm.cookie_filter = c & m;
+                fm.cookie_mask = m;
+            } else {
+                if (dup(cookie_value_given)) {
+                    continue;
+                }
+                if (is_del) { // del-flows/dump-flows: an unmasked cookie selects exactly
+                    if (cookie_mask_given) {
+                        rep.error(t.pos, t.whole().size(), "duplicate field", t.whole(),
+                                  "cookie is already set", "one cookie filter");
+                        continue;
+                    }
+                    cookie_mask_given = true;
+                    fm.cookie_filter = c;
+                    fm.cookie_mask = UINT64_MAX;
+                } else {
+                    fm.spec.cookie = c;
+                    fm.cookie_given = true;
+                }
+            }
+        } else if (t.has_value && (t.name == "idle_timeout" || t.name == "hard_timeout")) {
+            uint64_t s = 0;
+            bool& given = t.name == "idle_timeout" ? idle_given : hard_given;
+            if (dup(given) || !number(65535, s, "seconds 0-65535")) {
+                continue;
+            }
+            if (!is_add) {
+                rep.error(t.pos, t.whole().size(), fmt::format("{} has no effect here", t.name),
+                          t.whole(), "timeouts are set when a rule is added",
+                          "add-flow (or replace-flows) to change a timeout");
+                continue;
+            }
+            (t.name == "idle_timeout" ? fm.spec.idle_timeout : fm.spec.hard_timeout) =
+                static_cast<uint16_t>(s);
+        } else if (t.has_value && t.name == "placement") {
+            if (dup(placement_given)) {
+                continue;
+            }
+            fm.placement_given = true;
+            if (t.value == "auto") {
+                fm.spec.place = placement::automatic;
+            } else if (t.value == "xdp") {
+                fm.spec.place = placement::xdp;
+            } else if (t.value == "user") {
+                fm.spec.place = placement::user;
+            } else {
+                rep.error(t.value_pos, vlen, "invalid placement value", t.value, "",
+                          "auto, xdp or user");
+                continue;
+            }
+            if (is_del) {
+                rep.error(t.pos, t.whole().size(), "placement has no effect here", t.whole(), "",
+                          "a match");
+            }
+        } else if (t.has_value && t.name == "out_port") {
+            if (dup(out_port_given)) {
+                continue;
+            }
+            if (!is_del) {
+                rep.error(t.pos, t.whole().size(), "out_port is only a filter", t.whole(),
+                          fmt::format("{} does not select rules by output", cmd_name),
+                          "out_port= with del-flows or dump-flows");
+                continue;
+            }
+            const port_decl* p = detail::find_port(resolved_ports_, ctx_, t.value);
+            if (!p) {
+                rep.error(t.value_pos, vlen, "unknown port", t.value, "",
+                          detail::known_ports_text(resolved_ports_, ctx_));
+                continue;
+            }
+            fm.out_port = p->ofport;
+        } else if (t.has_value && (t.name == "duration" || t.name == "n_packets" ||
+                                   t.name == "n_bytes" || t.name == "idle_age" ||
+                                   t.name == "hard_age" || t.name == "runs")) {
+            // Statistics printed by dump-flows: ignored so that its output can be fed back.
+        } else if (!mp.apply(t)) {
+            std::string hint = closest(t.name, all_keywords);
+            std::string expected = "a match field, a property such as priority=, or actions=";
+            if (!hint.empty()) {
+                expected += fmt::format(" (did you mean '{}'?)", hint);
+            }
+            if (t.name.empty()) {
+                rep.error(t.pos, 1, "unexpected '='", "=", "a field name is missing before it",
+                          "NAME=VALUE with no spaces around '='");
+            } else {
+                rep.error(t.pos, t.name.size(), t.has_value ? "unknown field" : "unknown keyword",
+                          t.name, "", expected);
+            }
+        }
+    }
+    mp.finish();
+    fm.spec.match = mp.match();
+
+    if (is_del) {
+        if (lt.has_actions) {
+            rep.error(lt.actions_key_pos, text.size() - lt.actions_key_pos,
+                      fmt::format("actions not allowed in {}", cmd_name),
+                      text.substr(lt.actions_key_pos), "it selects rules by their match",
+                      "a match only");
+        }
+    } else if (!lt.has_actions) {
+        if (!rep.failed()) {
+            rep.error(text.size(), 1, "missing actions", "", "every rule needs an action list",
+                      "actions=... at the end (actions=drop to drop)");
+        }
+    } else if (!rep.failed()) {
+        std::string_view acts = lt.actions;
+        while (!acts.empty() && (acts.back() == ' ' || acts.back() == '\t')) {
+            acts.remove_suffix(1);
+        }
+        detail::parse_actions(rep, acts, lt.actions_pos, ctx_, resolved_ports_, out_.pools,
+                              mp.summary(), fm.spec.table, fm.spec.actions);
+    }
+    if (!rep.failed()) {
+        out_.mods.push_back(std::move(fm));
+    }
+}
+
+} // namespace
+
+parse_output parse_flows(std::string_view text, std::string_view source_name, parse_mode mode,
+                         const parse_context& ctx) {
+    return text_parser(text, source_name, mode, ctx).run();
+}
+
+} // namespace swd::flows

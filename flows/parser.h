@@ -1,0 +1,48 @@
+// Parser for ovs-ofctl flow text (docs/flow-syntax.md is its grammar).
+//
+// One entry point for every use: a configuration file (rules, lb_pool and port declarations), an
+// add-flows file (lines may start with add/modify/delete/modify_strict/delete_strict), or the
+// single match/rule argument of del-flows, mod-flows and dump-flows. Errors are collected for the
+// whole text and positioned (file:line:column, found, expected); one error rejects the whole text,
+// so callers apply nothing unless errors is empty. Pure function of its inputs: no I/O, no global
+// state, safe to call from any thread.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "diagnostic.h"
+#include "rule.h"
+
+namespace swd::flows {
+
+enum class parse_mode {
+    config,    // swd --config, replace-flows: rules (add), lb_pool and port declarations
+    flow_mods, // add-flows: rules with an optional command keyword, lb_pool declarations
+    match,     // del-flows / dump-flows argument: one match, no actions
+    modify,    // mod-flows argument: one match with actions
+};
+
+struct parse_context {
+    std::vector<port_decl> ports; // ports already known (command line, running switch)
+    std::vector<lb_pool> pools;   // pools already known (running switch)
+    bool strict = false;          // --strict for match/modify
+};
+
+struct parse_output {
+    std::vector<flow_mod> mods;
+    std::vector<lb_pool> pools;      // declared in this text
+    std::vector<port_decl> ports;    // declared in this text
+    std::vector<diagnostic> errors;  // empty means success
+    std::vector<diagnostic> warnings;
+
+    bool ok() const { return errors.empty(); }
+};
+
+parse_output parse_flows(std::string_view text, std::string_view source_name, parse_mode mode,
+                         const parse_context& ctx);
+
+// Stop after this many errors in one text.
+inline constexpr size_t max_errors = 20;
+
+} // namespace swd::flows
