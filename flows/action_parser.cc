@@ -47,8 +47,8 @@ struct action_token {
 
 bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
                    const parse_context& ctx, const std::vector<port_decl>& ports,
-                   const std::vector<lb_pool>& pools, const match_summary& match, uint8_t table,
-                   std::vector<swd_action>& out) {
+                   const std::vector<lb_pool>& declared, const std::vector<lb_pool>& known,
+                   const match_summary& match, uint8_t table, std::vector<swd_action>& out) {
     // Split on commas outside parentheses; whitespace around actions is allowed.
     std::vector<action_token> toks;
     size_t i = 0;
@@ -284,7 +284,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
                 return false;
             }
             const lb_pool* pool = nullptr;
-            for (const auto* list : {&pools, &ctx.pools}) {
+            for (const auto* list : {&declared, &known}) {
                 for (const auto& p : *list) {
                     if (!pool && p.name == t.arg) {
                         pool = &p;
@@ -293,7 +293,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
             }
             if (!pool) {
                 std::string names;
-                for (const auto* list : {&pools, &ctx.pools}) {
+                for (const auto* list : {&declared, &known}) {
                     for (const auto& p : *list) {
                         names += (names.empty() ? "" : ", ") + p.name;
                     }

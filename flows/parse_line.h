@@ -119,9 +119,10 @@ const port_decl* find_port(const std::vector<port_decl>& local, const parse_cont
 std::string known_ports_text(const std::vector<port_decl>& local, const parse_context& ctx);
 
 // Parses the text after "actions=" starting at pos of the line.
+// Pools are looked up in `declared` (this text) and then `known` (the running switch).
 bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
                    const parse_context& ctx, const std::vector<port_decl>& ports,
-                   const std::vector<lb_pool>& pools, const match_summary& match, uint8_t table,
-                   std::vector<swd_action>& out);
+                   const std::vector<lb_pool>& declared, const std::vector<lb_pool>& known,
+                   const match_summary& match, uint8_t table, std::vector<swd_action>& out);
 
 } // namespace swd::flows::detail

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <span>
+#include <unordered_map>
 #include <utility>
 
 #include "parse_line.h"
@@ -118,6 +119,7 @@ private:
     void parse_pool(const source_text& src, const source_text::logical_line& l);
     void parse_rule(const source_text& src, const source_text::logical_line& l);
     void number_ports();
+    void check_duplicate_rules();
     bool too_many_errors() const { return out_.errors.size() >= max_errors; }
 
     std::string_view text_;
@@ -191,6 +193,9 @@ parse_output text_parser::run() {
         d.expected = "a match with actions=..., e.g. 'tcp,tp_dst=80,actions=drop'";
         out_.errors.push_back(d);
     }
+    if (mode_ == parse_mode::config && out_.errors.empty()) {
+        check_duplicate_rules();
+    }
     if (!out_.errors.empty()) {
         out_.mods.clear();
     }
@@ -254,6 +259,19 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
             return;
         }
     }
+    if (ctx_.ports_fixed) {
+        bool same = false;
+        for (const auto& q : ctx_.ports) {
+            same |= q.name == p.name && (p.ofport == 0 || q.ofport == p.ofport);
+        }
+        if (!same) {
+            rep.error(lt.toks[0].pos, l.text.size(), "port not in the running switch", l.text,
+                      "ports are set when swd starts",
+                      detail::known_ports_text({}, ctx_));
+            return;
+        }
+        return; // already known with its number
+    }
     for (const auto& q : ctx_.ports) {
         if (q.ofport != 0 && (q.name == p.name) != (q.ofport == p.ofport) &&
             (q.name == p.name || p.ofport != 0)) {
@@ -264,6 +282,41 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
         }
     }
     resolved_ports_.push_back(p);
+}
+
+// A complete rule set may not give the same rule (table, priority, match) twice: one of the two
+// would silently vanish.
+void text_parser::check_duplicate_rules() {
+    struct identity_hash {
+        size_t operator()(const rule* r) const noexcept {
+            return dp::hash_words(r->match.value.w, dp::key_words,
+                                  dp::hash_words(r->match.mask.w, dp::key_words,
+                                                 uint64_t{r->priority} << 8 | r->table));
+        }
+    };
+    struct identity_eq {
+        bool operator()(const rule* a, const rule* b) const noexcept {
+            return a->same_identity(*b);
+        }
+    };
+    std::unordered_map<const rule*, int, identity_hash, identity_eq> seen;
+    seen.reserve(out_.mods.size());
+    for (const auto& fm : out_.mods) {
+        auto [it, inserted] = seen.emplace(&fm.spec, fm.line);
+        if (!inserted) {
+            diagnostic d;
+            d.source = name_;
+            d.line = fm.line;
+            d.column = 1;
+            d.what = "duplicate rule";
+            d.detail = fmt::format("line {} has the same table, priority and match", it->second);
+            d.expected = "each rule once (a later one would replace the earlier)";
+            out_.errors.push_back(std::move(d));
+            if (too_many_errors()) {
+                return;
+            }
+        }
+    }
 }
 
 void text_parser::number_ports() {
@@ -760,8 +813,10 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
         while (!acts.empty() && (acts.back() == ' ' || acts.back() == '\t')) {
             acts.remove_suffix(1);
         }
+        static const std::vector<lb_pool> none;
         detail::parse_actions(rep, acts, lt.actions_pos, ctx_, resolved_ports_, out_.pools,
-                              mp.summary(), fm.spec.table, fm.spec.actions);
+                              mode_ == parse_mode::config ? none : ctx_.pools, mp.summary(),
+                              fm.spec.table, fm.spec.actions);
     }
     if (!rep.failed()) {
         out_.mods.push_back(std::move(fm));

@@ -17,7 +17,8 @@
 namespace swd::flows {
 
 enum class parse_mode {
-    config,    // swd --config, replace-flows: rules (add), lb_pool and port declarations
+    config,    // swd --config, replace-flows: rules (add), lb_pool and port declarations; the text
+               // is complete: lb() refers only to pools it declares
     flow_mods, // add-flows: rules with an optional command keyword, lb_pool declarations
     match,     // del-flows / dump-flows argument: one match, no actions
     modify,    // mod-flows argument: one match with actions
@@ -27,6 +28,8 @@ struct parse_context {
     std::vector<port_decl> ports; // ports already known (command line, running switch)
     std::vector<lb_pool> pools;   // pools already known (running switch)
     bool strict = false;          // --strict for match/modify
+    // The switch is running: port= lines must repeat its ports (ports are set at start).
+    bool ports_fixed = false;
 };
 
 struct parse_output {

@@ -163,11 +163,12 @@ void rule_table::insert(rule r, clock::time_point now) {
     r.created = r.modified = now;
     uint32_t h = identity_index::hash(r);
     n_timed_ += (r.idle_timeout || r.hard_timeout) ? 1 : 0;
+    const uint32_t id = r.id;
     auto p = std::make_shared<const rule>(std::move(r));
     compiler_.insert(*p);
-    index_->insert(p->id, h);
-    born_.push_back(p->id);
-    store(p->id, std::move(p));
+    index_->insert(id, h);
+    born_.push_back(id);
+    store(id, std::move(p));
     n_rules_++;
 }
 
@@ -192,30 +193,31 @@ void rule_table::erase(uint32_t id) {
     n_rules_--;
 }
 
-std::vector<uint32_t> rule_table::select(const flow_mod& fm) const {
-    std::vector<uint32_t> ids;
+bool selects(const flow_mod& fm, const rule& r) {
     const bool strict =
         fm.command == flow_command::del_strict || fm.command == flow_command::modify_strict;
-    auto accept = [&](const rule& r) {
-        if (fm.table_given && r.table != fm.spec.table) {
-            return false;
-        }
-        if ((r.cookie & fm.cookie_mask) != fm.cookie_filter) {
-            return false;
-        }
-        if (fm.out_port) {
-            bool outputs = false;
-            for (const auto& a : r.actions) {
-                outputs |= a.type == SWD_ACT_OUTPUT && a.arg == *fm.out_port;
-            }
-            if (!outputs) {
-                return false;
-            }
-        }
-        return true;
-    };
-    if (strict) {
-        // Exact identity; without table= every table is searched.
+    if (fm.table_given && r.table != fm.spec.table) {
+        return false;
+    }
+    if (strict ? !(r.priority == fm.spec.priority && r.match == fm.spec.match)
+               : !r.match.is_covered_by(fm.spec.match)) {
+        return false;
+    }
+    if ((r.cookie & fm.cookie_mask) != fm.cookie_filter) {
+        return false;
+    }
+    if (fm.out_port) {
+        return std::any_of(r.actions.begin(), r.actions.end(), [&](const swd_action& a) {
+            return a.type == SWD_ACT_OUTPUT && a.arg == *fm.out_port;
+        });
+    }
+    return true;
+}
+
+std::vector<uint32_t> rule_table::select(const flow_mod& fm) const {
+    std::vector<uint32_t> ids;
+    if (fm.command == flow_command::del_strict || fm.command == flow_command::modify_strict) {
+        // Exact identity through the index; without table= every table is searched.
         rule probe;
         probe.match = fm.spec.match;
         probe.priority = fm.spec.priority;
@@ -224,11 +226,8 @@ std::vector<uint32_t> rule_table::select(const flow_mod& fm) const {
                 continue;
             }
             probe.table = static_cast<uint8_t>(t);
-            if (uint32_t id = find_identity(probe); id && accept(*get(id))) {
+            if (uint32_t id = find_identity(probe); id && selects(fm, *get(id))) {
                 ids.push_back(id);
-            }
-            if (fm.table_given) {
-                break;
             }
         }
         return ids;
@@ -238,7 +237,7 @@ std::vector<uint32_t> rule_table::select(const flow_mod& fm) const {
             continue;
         }
         for (const auto& r : *c) {
-            if (r && r->match.is_covered_by(fm.spec.match) && accept(*r)) {
+            if (r && selects(fm, *r)) {
                 ids.push_back(r->id);
             }
         }

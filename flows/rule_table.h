@@ -66,6 +66,10 @@ struct table_snapshot {
     std::vector<const rule*> sorted() const;
 };
 
+// Whether a modify/delete/dump request selects rule r: exact identity with --strict, else r's
+// match is covered by the request's; then the table, cookie and out_port filters.
+bool selects(const flow_mod& fm, const rule& r);
+
 struct change_summary {
     size_t added = 0;
     size_t modified = 0;

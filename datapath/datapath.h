@@ -1,0 +1,72 @@
+// The interface between the control plane (tools/swd) and a datapath.
+//
+// The control plane compiles the rule table into a dp::pipeline and calls publish(); the
+// datapath makes it the table that packets are classified against (user-space threads switch at
+// their next batch, the XDP maps are rewritten), and reports rule counters and where each rule
+// runs. Implementations: null_datapath (no ports: the switch only holds the table), and the
+// AF_XDP + XDP datapath of later issues.
+//
+// Thread-safety: every method is called from the control thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "classifier.h"
+
+namespace swd::dp {
+
+struct rule_counters {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point last_hit{}; // epoch when never hit
+};
+
+enum class rule_location : uint8_t { none, user, xdp, both };
+
+const char* location_name(rule_location l);
+
+class datapath {
+public:
+    virtual ~datapath() = default;
+
+    virtual const char* kind() const = 0;
+
+    // Makes p current. born lists rule ids that are new in p: their counters start at zero.
+    virtual void publish(std::shared_ptr<const pipeline> p, std::span<const uint32_t> born) = 0;
+
+    // Every version <= the returned one is no longer used by any datapath thread.
+    virtual uint64_t retired_version() const = 0;
+
+    // Counters of the given rules, summed over threads and paths.
+    virtual void read_counters(std::span<const uint32_t> ids,
+                               std::span<rule_counters> out) const = 0;
+
+    virtual rule_location where(uint32_t rule_id) const = 0;
+};
+
+// No ports: holds the current pipeline so the control plane can be run and tested on its own.
+class null_datapath final : public datapath {
+public:
+    const char* kind() const override { return "none"; }
+    void publish(std::shared_ptr<const pipeline> p, std::span<const uint32_t>) override {
+        current_ = std::move(p);
+    }
+    uint64_t retired_version() const override { return current_ ? current_->version - 1 : 0; }
+    void read_counters(std::span<const uint32_t>, std::span<rule_counters> out) const override {
+        for (auto& c : out) {
+            c = {};
+        }
+    }
+    rule_location where(uint32_t) const override { return rule_location::none; }
+    const pipeline* current() const { return current_.get(); }
+
+private:
+    std::shared_ptr<const pipeline> current_;
+};
+
+} // namespace swd::dp

@@ -1,0 +1,411 @@
+#include "service.h"
+
+#include <cerrno>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "datapath/util/log.h"
+#include "flows/format.h"
+
+namespace swd::ctl {
+
+namespace {
+
+json id_of(const json& req) {
+    auto it = req.find("id");
+    return it != req.end() ? *it : json();
+}
+
+std::string cmd_of(const json& req) {
+    auto it = req.find("cmd");
+    return it != req.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Optional typed request fields; a present field of the wrong type is an error.
+template <class T>
+bool field(const json& req, const char* name, T& out, std::string& err) {
+    auto it = req.find(name);
+    if (it == req.end() || it->is_null()) {
+        return true;
+    }
+    try {
+        out = it->get<T>();
+        return true;
+    } catch (const json::exception&) {
+        err = fmt::format("field '{}' has the wrong type", name);
+        return false;
+    }
+}
+
+json summary_json(const flows::change_summary& s, uint64_t version) {
+    return json{{"added", s.added},
+                {"modified", s.modified},
+                {"deleted", s.deleted},
+                {"unchanged", s.unchanged},
+                {"version", version}};
+}
+
+size_t resident_bytes() {
+    std::ifstream f("/proc/self/statm");
+    size_t pages = 0, rss = 0;
+    f >> pages >> rss;
+    return rss * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+} // namespace
+
+json diagnostics_json(const std::vector<flows::diagnostic>& diags) {
+    json a = json::array();
+    for (const auto& d : diags) {
+        a.push_back({{"severity", d.sev == flows::diagnostic::severity::error ? "error" : "warning"},
+                     {"source", d.source},
+                     {"line", d.line},
+                     {"column", d.column},
+                     {"length", d.length},
+                     {"what", d.what},
+                     {"found", d.found},
+                     {"detail", d.detail},
+                     {"expected", d.expected},
+                     {"text", d.format()}});
+    }
+    return a;
+}
+
+result<std::string> read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+        return fail(errno_error(errno ? errno : ENOENT, "open " + path));
+    }
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    if (f.bad()) {
+        return fail(errno_error(EIO, "read " + path));
+    }
+    return ss.str();
+}
+
+service::service(service_options opts, std::unique_ptr<dp::datapath> datapath)
+    : opts_(std::move(opts)), datapath_(std::move(datapath)), table_(opts_.max_rules),
+      started_(flows::clock::now()) {
+    table_.set_ports(opts_.ports);
+    published();
+}
+
+flows::parse_context service::context(bool strict) const {
+    flows::parse_context ctx;
+    auto snap = table_.current();
+    ctx.ports = snap->ports;
+    ctx.pools = snap->pools;
+    ctx.strict = strict;
+    ctx.ports_fixed = true;
+    return ctx;
+}
+
+void service::published() {
+    auto snap = table_.current();
+    datapath_->publish(snap->pipeline, snap->born);
+    table_.reclaim(datapath_->retired_version());
+}
+
+result<flows::change_summary> service::load(const flows::parse_output& config) {
+    auto r = table_.replace(config.mods, config.pools, flows::clock::now());
+    if (r) {
+        published();
+    }
+    return r;
+}
+
+json service::rejected(const json& id, const flows::parse_output& out, const std::string& source) {
+    std::string msg = fmt::format("{}: {} error{}; nothing was changed", source, out.errors.size(),
+                                  out.errors.size() == 1 ? "" : "s");
+    json diags = diagnostics_json(out.errors);
+    for (auto& w : diagnostics_json(out.warnings)) {
+        diags.push_back(std::move(w));
+    }
+    return error_response(id, "invalid_input", msg, std::move(diags));
+}
+
+json service::handle(const json& request) {
+    json id = request.is_object() && request.contains("id") ? request["id"] : json();
+    if (!request.is_object()) {
+        return error_response(id, "protocol", "a request is a JSON object");
+    }
+    try {
+        const std::string cmd = cmd_of(request);
+        if (cmd == "ping") {
+            return ok_response(id, {{"pid", ::getpid()}, {"version", "0.1.0"}});
+        }
+        if (cmd == "add-flows") {
+            return cmd_add_flows(request);
+        }
+        if (cmd == "replace-flows") {
+            return cmd_replace_flows(request);
+        }
+        if (cmd == "del-flows") {
+            return cmd_del_flows(request);
+        }
+        if (cmd == "mod-flows") {
+            return cmd_mod_flows(request);
+        }
+        if (cmd == "dump-flows") {
+            return cmd_dump_flows(request);
+        }
+        if (cmd == "show") {
+            return cmd_show(request);
+        }
+        return error_response(id, "unknown_command",
+                              cmd.empty() ? "the request has no \"cmd\""
+                                          : fmt::format("unknown command '{}'", cmd));
+    } catch (const std::exception& e) {
+        // Parsing and table operations do not throw on bad input; this is allocation failure
+        // and the like. The table is unchanged when a step throws before publish.
+        log::error("request failed: {}", e.what());
+        return error_response(id, "internal", e.what());
+    }
+}
+
+json service::cmd_add_flows(const json& req) {
+    std::string text, source = "<add-flows>", err;
+    if (!field(req, "text", text, err) || !field(req, "source", source, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    auto out = flows::parse_flows(text, source, flows::parse_mode::flow_mods, context());
+    if (!out.ok()) {
+        return rejected(id_of(req), out, source);
+    }
+    auto r = table_.apply(out.mods, out.pools, flows::clock::now());
+    if (!r) {
+        return error_response(id_of(req), "limit", source + ": " + r.err().message());
+    }
+    published();
+    log::info("add-flows from {}: added {}, modified {}, deleted {} (version {})", source,
+              r->added, r->modified, r->deleted, table_.current()->version);
+    json res = summary_json(*r, table_.current()->version);
+    res["warnings"] = diagnostics_json(out.warnings);
+    return ok_response(id_of(req), std::move(res));
+}
+
+json service::cmd_replace_flows(const json& req) {
+    std::string text, source = "<replace-flows>", err;
+    if (!field(req, "text", text, err) || !field(req, "source", source, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    auto out = flows::parse_flows(text, source, flows::parse_mode::config, context());
+    if (!out.ok()) {
+        return rejected(id_of(req), out, source);
+    }
+    auto r = table_.replace(out.mods, out.pools, flows::clock::now());
+    if (!r) {
+        return error_response(id_of(req), "limit", source + ": " + r.err().message());
+    }
+    published();
+    log::info("replace-flows from {}: added {}, modified {}, deleted {}, unchanged {} (version {})",
+              source, r->added, r->modified, r->deleted, r->unchanged,
+              table_.current()->version);
+    json res = summary_json(*r, table_.current()->version);
+    res["warnings"] = diagnostics_json(out.warnings);
+    return ok_response(id_of(req), std::move(res));
+}
+
+json service::cmd_del_flows(const json& req) {
+    std::string match, err;
+    bool strict = false;
+    if (!field(req, "match", match, err) || !field(req, "strict", strict, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    auto out = flows::parse_flows(match, "<del-flows>", flows::parse_mode::match, context(strict));
+    if (!out.ok()) {
+        return rejected(id_of(req), out, "<del-flows>");
+    }
+    auto r = table_.apply(out.mods, {}, flows::clock::now());
+    if (!r) {
+        return error_response(id_of(req), "limit", r.err().message());
+    }
+    published();
+    log::info("del-flows '{}': deleted {} (version {})", match, r->deleted,
+              table_.current()->version);
+    return ok_response(id_of(req), summary_json(*r, table_.current()->version));
+}
+
+json service::cmd_mod_flows(const json& req) {
+    std::string text, err;
+    bool strict = false;
+    if (!field(req, "rule", text, err) || !field(req, "strict", strict, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    auto out = flows::parse_flows(text, "<mod-flows>", flows::parse_mode::modify, context(strict));
+    if (!out.ok()) {
+        return rejected(id_of(req), out, "<mod-flows>");
+    }
+    auto r = table_.apply(out.mods, {}, flows::clock::now());
+    if (!r) {
+        return error_response(id_of(req), "limit", r.err().message());
+    }
+    published();
+    log::info("mod-flows '{}': modified {} (version {})", text, r->modified,
+              table_.current()->version);
+    return ok_response(id_of(req), summary_json(*r, table_.current()->version));
+}
+
+json service::cmd_dump_flows(const json& req) {
+    std::string match, format = "text", err;
+    bool strict = false, stats = true;
+    if (!field(req, "match", match, err) || !field(req, "strict", strict, err) ||
+        !field(req, "format", format, err) || !field(req, "stats", stats, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    auto snap = table_.current();
+    std::vector<flows::flow_mod> filter;
+    if (!match.empty()) {
+        auto out =
+            flows::parse_flows(match, "<dump-flows>", flows::parse_mode::match, context(strict));
+        if (!out.ok()) {
+            return rejected(id_of(req), out, "<dump-flows>");
+        }
+        filter = std::move(out.mods);
+    }
+    std::vector<const flows::rule*> rules;
+    for (const flows::rule* r : snap->sorted()) {
+        if (filter.empty() || flows::selects(filter[0], *r)) {
+            rules.push_back(r);
+        }
+    }
+    std::vector<uint32_t> ids;
+    ids.reserve(rules.size());
+    for (const auto* r : rules) {
+        ids.push_back(r->id);
+    }
+    std::vector<dp::rule_counters> counters(ids.size());
+    datapath_->read_counters(ids, counters);
+
+    const auto now = flows::clock::now();
+    flows::format_names names{&snap->ports, &snap->pools};
+    json res{{"version", snap->version}};
+    if (format == "json") {
+        json flows_json = json::array();
+        for (size_t i = 0; i < rules.size(); i++) {
+            const flows::rule& r = *rules[i];
+            flows_json.push_back(
+                {{"id", r.id},
+                 {"table", r.table},
+                 {"priority", r.priority},
+                 {"cookie", fmt::format("{:#x}", r.cookie)},
+                 {"match", flows::format_match(r.match, names)},
+                 {"actions", flows::format_actions(r.actions, names)},
+                 {"placement", flows::placement_name(r.place)},
+                 {"runs", dp::location_name(datapath_->where(r.id))},
+                 {"idle_timeout", r.idle_timeout},
+                 {"hard_timeout", r.hard_timeout},
+                 {"duration", std::chrono::duration<double>(now - r.created).count()},
+                 {"n_packets", counters[i].packets},
+                 {"n_bytes", counters[i].bytes},
+                 {"text", flows::format_rule(r, names)}});
+        }
+        res["flows"] = std::move(flows_json);
+        json pools = json::array();
+        for (const auto& p : snap->pools) {
+            pools.push_back(flows::format_pool(p));
+        }
+        res["pools"] = std::move(pools);
+    } else if (format == "text") {
+        std::string text;
+        if (!stats) {
+            // The same syntax as a flow file: pools first, so that the text parses back.
+            for (const auto& p : snap->pools) {
+                text += flows::format_pool(p) + '\n';
+            }
+        }
+        for (size_t i = 0; i < rules.size(); i++) {
+            const flows::rule& r = *rules[i];
+            if (stats) {
+                flows::rule_stats_text st{std::chrono::duration<double>(now - r.created).count(),
+                                          counters[i].packets, counters[i].bytes,
+                                          dp::location_name(datapath_->where(r.id))};
+                text += ' ' + flows::format_rule(r, names, &st) + '\n';
+            } else {
+                text += flows::format_rule(r, names) + '\n';
+            }
+        }
+        res["text"] = std::move(text);
+    } else {
+        return error_response(id_of(req), "protocol", "format is 'text' or 'json'");
+    }
+    res["n_flows"] = rules.size();
+    return ok_response(id_of(req), std::move(res));
+}
+
+json service::cmd_show(const json& req) {
+    auto snap = table_.current();
+    json ports = json::array();
+    for (const auto& p : snap->ports) {
+        ports.push_back({{"name", p.name}, {"ofport", p.ofport}});
+    }
+    json tables = json::array();
+    for (size_t t = 0; t < snap->pipeline->tables.size(); t++) {
+        const auto& c = snap->pipeline->tables[t];
+        if (c.subtables().empty()) {
+            continue;
+        }
+        tables.push_back({{"table", t}, {"rules", c.n_rules()}, {"subtables", c.subtables().size()}});
+    }
+    json pools = json::array();
+    for (const auto& p : snap->pools) {
+        pools.push_back({{"name", p.name},
+                         {"id", p.id},
+                         {"backends", p.backends.size()},
+                         {"text", flows::format_pool(p)}});
+    }
+    json res{{"version", "0.1.0"},
+             {"pid", ::getpid()},
+             {"uptime", std::chrono::duration<double>(flows::clock::now() - started_).count()},
+             {"table_version", snap->version},
+             {"datapath", datapath_->kind()},
+             {"config", opts_.config_path},
+             {"ports", std::move(ports)},
+             {"rules", snap->n_rules},
+             {"max_rules", table_.max_rules()},
+             {"tables", std::move(tables)},
+             {"pools", std::move(pools)},
+             {"memory", {{"resident_bytes", resident_bytes()},
+                         {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};
+    return ok_response(id_of(req), std::move(res));
+}
+
+void service::tick(flows::clock::time_point now) {
+    std::vector<uint32_t> one(1);
+    std::vector<dp::rule_counters> c(1);
+    auto last_hit = [&](uint32_t id) {
+        one[0] = id;
+        datapath_->read_counters(one, c);
+        return c[0].last_hit;
+    };
+    auto sum = table_.expire(now, last_hit);
+    if (sum.deleted) {
+        published();
+        log::info("expired {} rule{} (version {})", sum.deleted, sum.deleted == 1 ? "" : "s",
+                  table_.current()->version);
+    }
+}
+
+result<flows::change_summary> service::reload() {
+    if (opts_.config_path.empty()) {
+        return fail(errc::invalid_input, "no --config file to reload");
+    }
+    auto text = read_file(opts_.config_path);
+    if (!text) {
+        return fail(std::move(text).err());
+    }
+    auto out = flows::parse_flows(*text, opts_.config_path, flows::parse_mode::config, context());
+    if (!out.ok()) {
+        return fail(errc::invalid_input, "\n" + flows::format_all(out.errors) + "nothing was changed");
+    }
+    auto r = table_.replace(out.mods, out.pools, flows::clock::now());
+    if (r) {
+        published();
+    }
+    return r;
+}
+
+} // namespace swd::ctl

@@ -1,0 +1,69 @@
+// The switch's control service: owns the rule table and the datapath, and answers control
+// requests (docs/control-protocol.md). Transport-free, so tests drive it directly; the socket
+// server (server.h) feeds it one request at a time from the control thread.
+//
+// Every change is validated completely (parsed, checked against ports and pools, against limits)
+// before the table changes; the new table version is compiled while the old one keeps serving,
+// then published to the datapath in one step. A rejected request changes nothing.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datapath/datapath.h"
+#include "flows/parser.h"
+#include "flows/rule_table.h"
+#include "protocol.h"
+
+namespace swd::ctl {
+
+struct service_options {
+    std::string config_path;             // for show and reload; may be empty
+    std::vector<flows::port_decl> ports; // resolved: every port has its ofport
+    size_t max_rules = 16u << 20;
+};
+
+class service {
+public:
+    service(service_options opts, std::unique_ptr<dp::datapath> datapath);
+
+    // Installs the initial configuration (already parsed and valid).
+    result<flows::change_summary> load(const flows::parse_output& config);
+
+    // Answers one request. Never throws; malformed requests get an error answer.
+    json handle(const json& request);
+
+    // Periodic work (rule expiry); call about once a second.
+    void tick(flows::clock::time_point now);
+
+    // Re-reads the configuration file as replace-flows (SIGHUP).
+    result<flows::change_summary> reload();
+
+    const flows::rule_table& table() const { return table_; }
+
+private:
+    json cmd_add_flows(const json& req);
+    json cmd_replace_flows(const json& req);
+    json cmd_del_flows(const json& req);
+    json cmd_mod_flows(const json& req);
+    json cmd_dump_flows(const json& req);
+    json cmd_show(const json& req);
+
+    flows::parse_context context(bool strict = false) const;
+    void published(); // hand the current version to the datapath, reclaim ids
+    json rejected(const json& id, const flows::parse_output& out, const std::string& source);
+
+    service_options opts_;
+    std::unique_ptr<dp::datapath> datapath_;
+    flows::rule_table table_;
+    flows::clock::time_point started_;
+};
+
+// Reads a whole file; errors name the path.
+result<std::string> read_file(const std::string& path);
+
+json diagnostics_json(const std::vector<flows::diagnostic>& diags);
+
+} // namespace swd::ctl

@@ -1,0 +1,437 @@
+// swctl: reads and changes a running swd through its control socket, like ovs-ofctl.
+//
+// Exit codes: 0 success, 1 the request failed or swd could not be reached (nothing changed),
+// 2 bad command line; diff-flows: 0 no difference, 1 error, 2 differences found.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fmt/core.h>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flows/format.h"
+#include "flows/parser.h"
+#include "flows/rule_table.h"
+#include "tools/control/protocol.h"
+#include "tools/control/service.h"
+
+namespace po = boost::program_options;
+using namespace swd;
+using ctl::json;
+
+namespace {
+
+constexpr const char* usage =
+    R"(usage: swctl [options] COMMAND [ARG...]
+
+Commands:
+  add-flow RULE              add (or, with a leading keyword, modify/delete) one rule
+  add-flows FILE             apply every line of FILE ('-' for stdin); lines may start
+                             with add, modify, delete, modify_strict or delete_strict
+  del-flows [MATCH]          delete rules covered by MATCH (all rules without MATCH)
+  mod-flows RULE             set the actions of rules covered by RULE's match
+  replace-flows FILE         make the table exactly FILE, atomically
+  dump-flows [MATCH]         print rules (those covered by MATCH) with their statistics
+  diff-flows SRC1 SRC2       print rules that differ; a SRC is a file, or 'swd' (or any
+                             name containing ':', such as unix:/run/swd/swd.sock) for
+                             the running switch
+  show                       ports, tables, pools and memory of the running switch
+  ping                       check that swd answers
+
+Options)";
+
+struct cli {
+    std::string control = ctl::default_socket_path;
+    std::string format = "text";
+    bool strict = false;
+    bool no_stats = false;
+    bool verbose = false;
+    std::vector<std::string> args;
+};
+
+void print_diagnostics(const json& err) {
+    if (err.contains("diagnostics")) {
+        for (const auto& d : err["diagnostics"]) {
+            fmt::print(stderr, "{}\n", d.value("text", ""));
+        }
+    }
+}
+
+result<ctl::client> connect(const std::string& path) {
+    auto c = ctl::client::connect(path);
+    if (!c) {
+        return fail(with_context(std::move(c).err(),
+                                 "cannot reach swd (is it running? use --control PATH)"));
+    }
+    return c;
+}
+
+// Sends a request and prints failures; returns the result on success.
+std::optional<json> call(const cli& c, json req) {
+    auto cl = connect(c.control);
+    if (!cl) {
+        fmt::print(stderr, "swctl: {}\n", cl.err().message());
+        return std::nullopt;
+    }
+    auto r = cl->call(req);
+    if (!r) {
+        fmt::print(stderr, "swctl: {}\n", r.err().message());
+        return std::nullopt;
+    }
+    const json& resp = *r;
+    if (!resp.value("ok", false)) {
+        const json& err = resp.contains("error") ? resp["error"] : json::object();
+        print_diagnostics(err);
+        fmt::print(stderr, "swctl: {}\n", err.value("message", "request failed"));
+        return std::nullopt;
+    }
+    return resp.value("result", json::object());
+}
+
+result<std::string> read_input(const std::string& path) {
+    if (path == "-") {
+        std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+        return s;
+    }
+    return ctl::read_file(path);
+}
+
+int report_change(const cli& c, const std::optional<json>& r) {
+    if (!r) {
+        return 1;
+    }
+    if (r->contains("warnings")) {
+        for (const auto& w : (*r)["warnings"]) {
+            fmt::print(stderr, "{}\n", w.value("text", ""));
+        }
+    }
+    if (c.format == "json") {
+        fmt::print("{}\n", r->dump(2));
+    } else if (c.verbose) {
+        fmt::print("added {}, modified {}, deleted {}, unchanged {} (table version {})\n",
+                   r->value("added", 0), r->value("modified", 0), r->value("deleted", 0),
+                   r->value("unchanged", 0), r->value("version", 0));
+    }
+    return 0;
+}
+
+std::string joined(const std::vector<std::string>& args, size_t from) {
+    std::string s;
+    for (size_t i = from; i < args.size(); i++) {
+        s += (i > from ? " " : "") + args[i];
+    }
+    return s;
+}
+
+int cmd_show(const cli& c) {
+    auto r = call(c, {{"cmd", "show"}});
+    if (!r) {
+        return 1;
+    }
+    if (c.format == "json") {
+        fmt::print("{}\n", r->dump(2));
+        return 0;
+    }
+    const json& s = *r;
+    fmt::print("swd {} (pid {}), up {:.0f}s, table version {}, datapath {}\n",
+               s.value("version", ""), s.value("pid", 0), s.value("uptime", 0.0),
+               s.value("table_version", 0), s.value("datapath", ""));
+    if (!s.value("config", "").empty()) {
+        fmt::print("config: {}\n", s.value("config", ""));
+    }
+    fmt::print("ports:{}\n", s["ports"].empty() ? " none" : "");
+    for (const auto& p : s["ports"]) {
+        fmt::print("  {} {}\n", p.value("ofport", 0), p.value("name", ""));
+    }
+    fmt::print("rules: {} (limit {})\n", s.value("rules", 0), s.value("max_rules", 0));
+    for (const auto& t : s["tables"]) {
+        fmt::print("  table {}: {} rules in {} subtables\n", t.value("table", 0),
+                   t.value("rules", 0), t.value("subtables", 0));
+    }
+    fmt::print("pools:{}\n", s["pools"].empty() ? " none" : "");
+    for (const auto& p : s["pools"]) {
+        fmt::print("  {}\n", p.value("text", ""));
+    }
+    fmt::print("memory: resident {:.1f} MiB, compiled pipeline {:.1f} MiB\n",
+               s["memory"].value("resident_bytes", 0) / 1048576.0,
+               s["memory"].value("pipeline_bytes", 0) / 1048576.0);
+    return 0;
+}
+
+// diff-flows: one source's rules and pools, parsed with the switch's ports when it runs.
+struct flow_source {
+    flows::parse_output parsed;
+    std::vector<flows::port_decl> ports;
+};
+
+bool is_switch_source(const std::string& s) {
+    if (s.starts_with("/") || s.starts_with(".")) {
+        return false;
+    }
+    if (s.find(':') != std::string::npos) {
+        return true;
+    }
+    struct stat st {};
+    return ::stat(s.c_str(), &st) != 0;
+}
+
+std::optional<flow_source> load_source(const cli& c, const std::string& name) {
+    const bool sw = is_switch_source(name);
+    std::string path = c.control;
+    if (sw && name.starts_with("unix:")) {
+        path = name.substr(5);
+    }
+    flows::parse_context ctx;
+    std::string text;
+    cli cc = c;
+    cc.control = path;
+    if (sw || ctl::client::connect(path)) {
+        auto show = call(cc, {{"cmd", "show"}});
+        if (!show) {
+            return std::nullopt;
+        }
+        for (const auto& p : (*show)["ports"]) {
+            ctx.ports.push_back({p.value("name", ""), p.value("ofport", uint16_t{0})});
+        }
+        ctx.ports_fixed = true;
+    }
+    if (sw) {
+        auto dump =
+            call(cc, {{"cmd", "dump-flows"}, {"format", "text"}, {"stats", false}});
+        if (!dump) {
+            return std::nullopt;
+        }
+        text = dump->value("text", "");
+    } else {
+        auto t = ctl::read_file(name);
+        if (!t) {
+            fmt::print(stderr, "swctl: {}\n", t.err().message());
+            return std::nullopt;
+        }
+        text = std::move(*t);
+    }
+    flow_source src;
+    src.parsed = flows::parse_flows(text, sw ? "<" + path + ">" : name, flows::parse_mode::config,
+                                    ctx);
+    if (!src.parsed.ok()) {
+        fmt::print(stderr, "{}swctl: {}: invalid flows\n", flows::format_all(src.parsed.errors),
+                   name);
+        return std::nullopt;
+    }
+    src.ports = ctx.ports;
+    for (const auto& p : src.parsed.ports) {
+        src.ports.push_back(p);
+    }
+    return src;
+}
+
+int cmd_diff(const cli& c) {
+    if (c.args.size() != 3) {
+        fmt::print(stderr, "swctl: diff-flows needs two sources\n");
+        return 1;
+    }
+    auto a = load_source(c, c.args[1]);
+    auto b = a ? load_source(c, c.args[2]) : std::nullopt;
+    if (!a || !b) {
+        return 1;
+    }
+    // Key rules by identity in text form (ports printed by number so that both sides agree).
+    flows::format_names by_number{nullptr, nullptr};
+    auto index = [&](const flow_source& s) {
+        std::map<std::string, const flows::rule*> m;
+        for (const auto& fm : s.parsed.mods) {
+            flows::rule id = fm.spec;
+            id.actions.clear();
+            id.cookie = 0;
+            id.idle_timeout = id.hard_timeout = 0;
+            id.place = flows::placement::automatic;
+            m[flows::format_rule(id, by_number)] = &fm.spec;
+        }
+        return m;
+    };
+    auto ia = index(*a), ib = index(*b);
+    flows::format_names na{&a->ports, &a->parsed.pools}, nb{&b->ports, &b->parsed.pools};
+    std::vector<std::string> lines;
+    for (const auto& [k, r] : ia) {
+        auto it = ib.find(k);
+        if (it == ib.end()) {
+            lines.push_back("-" + flows::format_rule(*r, na));
+        } else if (!r->same_content(*it->second) ||
+                   flows::format_actions(r->actions, na) !=
+                       flows::format_actions(it->second->actions, nb)) {
+            lines.push_back("-" + flows::format_rule(*r, na));
+            lines.push_back("+" + flows::format_rule(*it->second, nb));
+        }
+    }
+    for (const auto& [k, r] : ib) {
+        if (!ia.count(k)) {
+            lines.push_back("+" + flows::format_rule(*r, nb));
+        }
+    }
+    auto pools = [](const flow_source& s) {
+        std::map<std::string, std::string> m;
+        for (const auto& p : s.parsed.pools) {
+            m[p.name] = flows::format_pool(p);
+        }
+        return m;
+    };
+    auto pa = pools(*a), pb = pools(*b);
+    for (const auto& [n, t] : pa) {
+        if (!pb.count(n) || pb[n] != t) {
+            lines.push_back("-" + t);
+            if (pb.count(n)) {
+                lines.push_back("+" + pb[n]);
+            }
+        }
+    }
+    for (const auto& [n, t] : pb) {
+        if (!pa.count(n)) {
+            lines.push_back("+" + t);
+        }
+    }
+    if (c.format == "json") {
+        fmt::print("{}\n", json{{"differences", lines}}.dump(2));
+    } else {
+        for (const auto& l : lines) {
+            fmt::print("{}\n", l);
+        }
+    }
+    return lines.empty() ? 0 : 2;
+}
+
+int run(const cli& c) {
+    const std::string& cmd = c.args[0];
+    const size_t n = c.args.size();
+    auto need = [&](size_t lo, size_t hi, const char* form) {
+        if (n - 1 < lo || n - 1 > hi) {
+            fmt::print(stderr, "swctl: usage: swctl {}\n", form);
+            return false;
+        }
+        return true;
+    };
+    if (cmd == "ping") {
+        auto r = call(c, {{"cmd", "ping"}});
+        if (r) {
+            fmt::print("swd {} (pid {}) answers\n", r->value("version", ""), r->value("pid", 0));
+        }
+        return r ? 0 : 1;
+    }
+    if (cmd == "add-flow") {
+        if (n < 2) {
+            fmt::print(stderr, "swctl: usage: swctl add-flow RULE\n");
+            return 2;
+        }
+        std::string text = joined(c.args, 1);
+        std::string source = "<add-flow>";
+        if (text == "-") {
+            auto t = read_input("-");
+            text = t ? *t : "";
+            source = "<stdin>";
+        }
+        return report_change(c, call(c, {{"cmd", "add-flows"}, {"text", text}, {"source", source}}));
+    }
+    if (cmd == "add-flows" || cmd == "replace-flows") {
+        if (!need(1, 1, (cmd + " FILE").c_str())) {
+            return 2;
+        }
+        auto text = read_input(c.args[1]);
+        if (!text) {
+            fmt::print(stderr, "swctl: {}\n", text.err().message());
+            return 1;
+        }
+        std::string source = c.args[1] == "-" ? "<stdin>" : c.args[1];
+        return report_change(c, call(c, {{"cmd", cmd}, {"text", *text}, {"source", source}}));
+    }
+    if (cmd == "del-flows") {
+        return report_change(
+            c, call(c, {{"cmd", "del-flows"}, {"match", joined(c.args, 1)}, {"strict", c.strict}}));
+    }
+    if (cmd == "mod-flows") {
+        if (n < 2) {
+            fmt::print(stderr, "swctl: usage: swctl mod-flows RULE\n");
+            return 2;
+        }
+        return report_change(
+            c, call(c, {{"cmd", "mod-flows"}, {"rule", joined(c.args, 1)}, {"strict", c.strict}}));
+    }
+    if (cmd == "dump-flows") {
+        auto r = call(c, {{"cmd", "dump-flows"},
+                          {"match", joined(c.args, 1)},
+                          {"strict", c.strict},
+                          {"stats", !c.no_stats},
+                          {"format", c.format}});
+        if (!r) {
+            return 1;
+        }
+        if (c.format == "json") {
+            fmt::print("{}\n", r->dump(2));
+        } else {
+            fmt::print("{}", r->value("text", ""));
+        }
+        return 0;
+    }
+    if (cmd == "show") {
+        return need(0, 0, "show") ? cmd_show(c) : 2;
+    }
+    if (cmd == "diff-flows") {
+        return need(2, 2, "diff-flows SOURCE1 SOURCE2") ? cmd_diff(c) : 2;
+    }
+    fmt::print(stderr, "swctl: unknown command '{}'\nTry 'swctl --help'.\n", cmd);
+    return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    cli c;
+    po::options_description desc(usage);
+    // clang-format off
+    desc.add_options()
+        ("help,h", "print this help and exit")
+        ("control", po::value(&c.control)->value_name("PATH"),
+         "swd's control socket (default /run/swd/swd.sock)")
+        ("format", po::value(&c.format)->value_name("F"), "text (default) or json")
+        ("strict", po::bool_switch(&c.strict),
+         "del-flows, mod-flows, dump-flows: select by exact match and priority")
+        ("no-stats", po::bool_switch(&c.no_stats),
+         "dump-flows: print rules only, in flow-file syntax")
+        ("verbose,v", po::bool_switch(&c.verbose), "report what a change did");
+    // clang-format on
+    po::options_description hidden;
+    hidden.add_options()("args", po::value(&c.args));
+    po::options_description all;
+    all.add(desc).add(hidden);
+    po::positional_options_description pos;
+    pos.add("args", -1);
+    po::variables_map vm;
+    try {
+        // Rules start with letters and may contain '-' (tcp_flags=-syn): stop option parsing at
+        // the command word.
+        po::store(po::command_line_parser(argc, argv)
+                      .options(all)
+                      .positional(pos)
+                      .style(po::command_line_style::default_style &
+                             ~po::command_line_style::allow_guessing)
+                      .run(),
+                  vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        fmt::print(stderr, "swctl: {}\nTry 'swctl --help'.\n", e.what());
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    if (c.format != "text" && c.format != "json") {
+        fmt::print(stderr, "swctl: --format is text or json, not '{}'\n", c.format);
+        return 2;
+    }
+    if (c.args.empty()) {
+        fmt::print(stderr, "swctl: missing command\nTry 'swctl --help'.\n");
+        return 2;
+    }
+    return run(c);
+}

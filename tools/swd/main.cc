@@ -1,0 +1,168 @@
+// swd: the switch daemon.
+//
+//   swd --config flows.txt [--port IFNAME]... [--control PATH] [--check] [--log-level L]
+//
+// Validates the whole configuration before touching anything, then serves the control socket
+// until SIGTERM/SIGINT (SIGHUP re-reads the configuration). Exit codes: 0 success, 1 invalid
+// configuration or runtime failure, 2 bad command line.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fmt/core.h>
+#include <iostream>
+
+#include "datapath/util/log.h"
+#include "flows/format.h"
+#include "flows/parser.h"
+#include "tools/control/server.h"
+#include "tools/control/service.h"
+
+namespace po = boost::program_options;
+using namespace swd;
+
+namespace {
+
+constexpr const char* usage_head = "usage: swd [--config FILE] [--port IFNAME]... [options]\n\n"
+                                   "The swd switch daemon. Options";
+
+struct cli {
+    std::string config;
+    std::vector<std::string> ports;
+    std::string control = ctl::default_socket_path;
+    std::string log_level = "info";
+    size_t max_rules = 16u << 20;
+    bool check = false;
+};
+
+bool valid_port_name(const std::string& n) {
+    if (n.empty() || n.size() > 15 || n.find('/') != std::string::npos ||
+        n.find_first_of(" \t,=:") != std::string::npos) {
+        return false;
+    }
+    return n.find_first_not_of("0123456789") != std::string::npos;
+}
+
+// Parses argv; returns the exit code to use now, or -1 to continue.
+int parse_cli(int argc, char** argv, cli& c) {
+    po::options_description desc(usage_head);
+    // clang-format off
+    desc.add_options()
+        ("help,h", "print this help and exit")
+        ("config,c", po::value(&c.config)->value_name("FILE"),
+         "flow file: rules, lb_pool and port declarations (docs/flow-syntax.md)")
+        ("port,p", po::value(&c.ports)->value_name("IFNAME")->composing(),
+         "add a port; ports are numbered after those the flow file declares (repeatable)")
+        ("control", po::value(&c.control)->value_name("PATH"),
+         "control socket (default /run/swd/swd.sock)")
+        ("check", po::bool_switch(&c.check),
+         "validate the configuration, print what it defines, exit 0 if valid and 1 if not")
+        ("log-level", po::value(&c.log_level)->value_name("L"),
+         "debug, info, warn or error (default info)")
+        ("max-rules", po::value(&c.max_rules)->value_name("N"),
+         "largest number of rules the table accepts (default 16777216)");
+    // clang-format on
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        fmt::print(stderr, "swd: {}\nTry 'swd --help'.\n", e.what());
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    if (!log::parse_level(c.log_level)) {
+        fmt::print(stderr, "swd: invalid --log-level '{}': expected debug, info, warn or error\n",
+                   c.log_level);
+        return 2;
+    }
+    for (const auto& p : c.ports) {
+        if (!valid_port_name(p)) {
+            fmt::print(stderr,
+                       "swd: invalid --port '{}': expected an interface name of 1-15 characters "
+                       "(not only digits, no '/', ',', '=', ':' or spaces)\n",
+                       p);
+            return 2;
+        }
+    }
+    if (c.check && c.config.empty()) {
+        fmt::print(stderr, "swd: --check needs --config FILE\n");
+        return 2;
+    }
+    if (c.max_rules == 0) {
+        fmt::print(stderr, "swd: --max-rules must be at least 1\n");
+        return 2;
+    }
+    return -1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    cli c;
+    if (int rc = parse_cli(argc, argv, c); rc >= 0) {
+        return rc;
+    }
+    log::set_level(*log::parse_level(c.log_level));
+
+    // Validate everything before touching any interface or socket.
+    flows::parse_context ctx;
+    for (const auto& p : c.ports) {
+        ctx.ports.push_back({p, 0});
+    }
+    flows::parse_output config;
+    if (!c.config.empty()) {
+        auto text = ctl::read_file(c.config);
+        if (!text) {
+            fmt::print(stderr, "swd: {}\n", text.err().message());
+            return 1;
+        }
+        config = flows::parse_flows(*text, c.config, flows::parse_mode::config, ctx);
+        fmt::print(stderr, "{}", flows::format_all(config.warnings));
+        if (!config.ok()) {
+            fmt::print(stderr, "{}swd: {}: {} error{}; configuration rejected\n",
+                       flows::format_all(config.errors), c.config, config.errors.size(),
+                       config.errors.size() == 1 ? "" : "s");
+            return 1;
+        }
+    } else {
+        config = flows::parse_flows("", "<none>", flows::parse_mode::config, ctx);
+    }
+    if (c.check) {
+        fmt::print("{}: OK: {} rule{}, {} pool{}, {} port{}\n", c.config, config.mods.size(),
+                   config.mods.size() == 1 ? "" : "s", config.pools.size(),
+                   config.pools.size() == 1 ? "" : "s", config.ports.size(),
+                   config.ports.size() == 1 ? "" : "s");
+        for (const auto& p : config.ports) {
+            fmt::print("  {}\n", flows::format_port(p));
+        }
+        return 0;
+    }
+
+    ctl::block_control_signals();
+    auto srv = ctl::server::open(c.control);
+    if (!srv) {
+        fmt::print(stderr, "swd: {}\n", srv.err().message());
+        return 1;
+    }
+    ctl::service_options opts;
+    opts.config_path = c.config;
+    opts.ports = config.ports;
+    opts.max_rules = c.max_rules;
+    ctl::service svc(opts, std::make_unique<dp::null_datapath>());
+    auto loaded = svc.load(config);
+    if (!loaded) {
+        fmt::print(stderr, "swd: {}\n", loaded.err().message());
+        return 1;
+    }
+    log::info("swd started: {} rules, {} ports, control socket {}", loaded->added,
+              config.ports.size(), c.control);
+    auto r = srv->run(svc);
+    if (!r) {
+        log::error("{}", r.err().message());
+        return 1;
+    }
+    log::info("swd stopped");
+    return 0;
+}
