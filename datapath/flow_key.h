@@ -1,8 +1,8 @@
 // flow_key: the C++ view of struct swd_flow_key (bpf/shared/swd_abi.h), the one key that both the
 // XDP program and the user-space datapath extract from a frame and match against.
 //
-// The key is 8 words of 64 bits; a match is a (value, mask) pair of keys with value & mask == value.
-// Word-wise access goes through the union (GCC defines type punning through unions).
+// The key is 8 words of 64 bits; a match is a (value, mask) pair of keys with value & mask ==
+// value. Word-wise access goes through the union (GCC defines type punning through unions).
 #pragma once
 
 #include <array>
@@ -83,10 +83,18 @@ struct flow_match {
 };
 
 // Byte order helpers for key fields, which are in network order.
-inline uint16_t be16(uint16_t host) noexcept { return __builtin_bswap16(host); }
-inline uint32_t be32(uint32_t host) noexcept { return __builtin_bswap32(host); }
-inline uint16_t host16(uint16_t be) noexcept { return __builtin_bswap16(be); }
-inline uint32_t host32(uint32_t be) noexcept { return __builtin_bswap32(be); }
+inline uint16_t be16(uint16_t host) noexcept {
+    return __builtin_bswap16(host);
+}
+inline uint32_t be32(uint32_t host) noexcept {
+    return __builtin_bswap32(host);
+}
+inline uint16_t host16(uint16_t be) noexcept {
+    return __builtin_bswap16(be);
+}
+inline uint32_t host32(uint32_t be) noexcept {
+    return __builtin_bswap32(be);
+}
 
 // 64-bit mixing hash over selected words (murmur3's finaliser per step).
 inline uint64_t mix64(uint64_t h) noexcept {

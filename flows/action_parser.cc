@@ -16,12 +16,18 @@ constexpr const char* supported_actions =
 
 // OVS actions that swd knows by name but does not implement.
 constexpr std::string_view unsupported[] = {
-    "normal",   "flood",     "all",         "controller",   "resubmit",    "set_field",
-    "load",     "move",      "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan", "push_vlan",
-    "pop_vlan", "ct",        "learn",       "enqueue",      "mod_nw_tos",  "mod_nw_ecn",
-    "mod_nw_ttl", "set_tunnel", "note",     "write_metadata", "meter",     "group",
-    "clone",    "sample",    "exit",        "push_mpls",    "pop_mpls",    "output_reg",
-    "bundle",   "multipath", "check_pkt_larger", "dec_mpls_ttl", "fin_timeout", "conjunction",
+    "normal",         "flood",       "all",
+    "controller",     "resubmit",    "set_field",
+    "load",           "move",        "mod_vlan_vid",
+    "mod_vlan_pcp",   "strip_vlan",  "push_vlan",
+    "pop_vlan",       "ct",          "learn",
+    "enqueue",        "mod_nw_tos",  "mod_nw_ecn",
+    "mod_nw_ttl",     "set_tunnel",  "note",
+    "write_metadata", "meter",       "group",
+    "clone",          "sample",      "exit",
+    "push_mpls",      "pop_mpls",    "output_reg",
+    "bundle",         "multipath",   "check_pkt_larger",
+    "dec_mpls_ttl",   "fin_timeout", "conjunction",
 };
 
 std::string lower(std::string_view s) {
@@ -45,10 +51,10 @@ struct action_token {
 
 } // namespace
 
-bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
-                   const parse_context& ctx, const std::vector<port_decl>& ports,
-                   const std::vector<lb_pool>& declared, const std::vector<lb_pool>& known,
-                   const match_summary& match, uint8_t table, std::vector<swd_action>& out) {
+bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const parse_context& ctx,
+                   const std::vector<port_decl>& ports, const std::vector<lb_pool>& declared,
+                   const std::vector<lb_pool>& known, const match_summary& match, uint8_t table,
+                   std::vector<swd_action>& out) {
     // Split on commas outside parentheses; whitespace around actions is allowed.
     std::vector<action_token> toks;
     size_t i = 0;
@@ -116,8 +122,8 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
     }
 
     const bool ip4 = match.dl_type == 0x0800, ip6 = match.dl_type == 0x86dd;
-    const bool l4 = (ip4 || ip6) && match.nw_proto_exact &&
-                    (match.nw_proto == 6 || match.nw_proto == 17);
+    const bool l4 =
+        (ip4 || ip6) && match.nw_proto_exact && (match.nw_proto == 6 || match.nw_proto == 17);
 
     std::string why;
     out.clear();
@@ -299,9 +305,10 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
                     }
                 }
                 rep.error(t.arg_pos, std::max<size_t>(t.arg.size(), 1), "undeclared pool", t.arg,
-                          "", names.empty() ? "a pool declared with lb_pool=NAME, vip=..., "
-                                              "backend=... (none is declared)"
-                                            : "one of the declared pools: " + names);
+                          "",
+                          names.empty() ? "a pool declared with lb_pool=NAME, vip=..., "
+                                          "backend=... (none is declared)"
+                                        : "one of the declared pools: " + names);
                 return false;
             }
             const bool fam = pool->ipv6 ? ip6 : ip4;

@@ -67,8 +67,7 @@ void compiler::changed(const rule& r) {
     }
 }
 
-std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup,
-                                                      uint64_t version) {
+std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup, uint64_t version) {
     std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
     std::vector<const rule*> rules;
     for (auto& [key, g] : groups_) {

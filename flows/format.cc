@@ -116,9 +116,8 @@ std::string format_match(const dp::flow_match& m, const format_names& names) {
     if (!sh && type_exact && proto_exact && (dl_type == 0x0800 || dl_type == 0x86dd)) {
         sh = dl_type == 0x0800 ? "ip" : "ipv6";
     }
-    const bool proto_in_shorthand =
-        sh && proto_exact && std::string_view(sh) != "ip" && std::string_view(sh) != "ipv6" &&
-        std::string_view(sh) != "arp";
+    const bool proto_in_shorthand = sh && proto_exact && std::string_view(sh) != "ip" &&
+                                    std::string_view(sh) != "ipv6" && std::string_view(sh) != "arp";
     if (sh) {
         add(s, sh);
     }
@@ -315,8 +314,8 @@ std::string format_pool(const lb_pool& p) {
         return ipv6 ? fmt::format("[{}]:{}", format_ipv6(addr), port)
                     : fmt::format("{}:{}", format_ipv4(addr[0]), port);
     };
-    std::string s = fmt::format("lb_pool={}, vip={}/{}", p.name, endpoint(p.ipv6, p.vip, p.vip_port),
-                                p.proto == 6 ? "tcp" : "udp");
+    std::string s = fmt::format("lb_pool={}, vip={}/{}", p.name,
+                                endpoint(p.ipv6, p.vip, p.vip_port), p.proto == 6 ? "tcp" : "udp");
     for (const auto& b : p.backends) {
         s += fmt::format(", backend={}/{}", endpoint(b.ipv6, b.addr, b.port), format_mac(b.mac));
         if (b.weight != 1) {

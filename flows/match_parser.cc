@@ -93,15 +93,17 @@ struct shorthand_def {
 };
 
 constexpr shorthand_def shorthands[] = {
-    {"ip", 0x0800, -1},  {"ipv6", 0x86dd, -1}, {"arp", 0x0806, -1},  {"tcp", 0x0800, 6},
-    {"udp", 0x0800, 17}, {"icmp", 0x0800, 1},  {"tcp6", 0x86dd, 6}, {"udp6", 0x86dd, 17},
-    {"icmp6", 0x86dd, 58},
+    {"ip", 0x0800, -1},  {"ipv6", 0x86dd, -1}, {"arp", 0x0806, -1},
+    {"tcp", 0x0800, 6},  {"udp", 0x0800, 17},  {"icmp", 0x0800, 1},
+    {"tcp6", 0x86dd, 6}, {"udp6", 0x86dd, 17}, {"icmp6", 0x86dd, 58},
 };
 
 constexpr uint8_t full[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-bool vlan_part(int f) { return f == f_dl_vlan || f == f_vlan_vid || f == f_vlan_pcp; }
+bool vlan_part(int f) {
+    return f == f_dl_vlan || f == f_vlan_vid || f == f_vlan_pcp;
+}
 
 const char* expected_for(prereq p) {
     switch (p) {
@@ -356,8 +358,7 @@ bool match_parser::apply(const token& t) {
         uint16_t port = p->ofport;
         uint16_t m = 0xffff;
         set_field(t, f_in_port, offsetof(swd_flow_key, in_port),
-                  reinterpret_cast<const uint8_t*>(&port), reinterpret_cast<const uint8_t*>(&m),
-                  2);
+                  reinterpret_cast<const uint8_t*>(&port), reinterpret_cast<const uint8_t*>(&m), 2);
         return true;
     }
     case f_dl_src:
@@ -377,8 +378,8 @@ bool match_parser::apply(const token& t) {
         for (int i = 0; i < 6; i++) {
             mac[i] &= mask[i];
         }
-        size_t off = def->id == f_dl_src ? offsetof(swd_flow_key, eth_src)
-                                         : offsetof(swd_flow_key, eth_dst);
+        size_t off =
+            def->id == f_dl_src ? offsetof(swd_flow_key, eth_src) : offsetof(swd_flow_key, eth_dst);
         set_field(t, def->id, off, mac, mask, 6);
         return true;
     }
@@ -459,10 +460,12 @@ bool match_parser::apply(const token& t) {
             rep_.warning(vpos, v.size(), "address has bits outside its mask", v,
                          "matching " + format_ipv4_masked(value, mask));
         }
-        size_t off = (def->id == f_nw_src || def->id == f_arp_spa)
-                         ? offsetof(swd_flow_key, nw_src)
-                         : offsetof(swd_flow_key, nw_dst);
-        set_field(t, def->id == f_arp_spa ? f_nw_src : def->id == f_arp_tpa ? f_nw_dst : def->id,
+        size_t off = (def->id == f_nw_src || def->id == f_arp_spa) ? offsetof(swd_flow_key, nw_src)
+                                                                   : offsetof(swd_flow_key, nw_dst);
+        set_field(t,
+                  def->id == f_arp_spa   ? f_nw_src
+                  : def->id == f_arp_tpa ? f_nw_dst
+                                         : def->id,
                   off, reinterpret_cast<const uint8_t*>(&value),
                   reinterpret_cast<const uint8_t*>(&mask), 4);
         return true;
@@ -479,8 +482,8 @@ bool match_parser::apply(const token& t) {
             rep_.warning(vpos, v.size(), "address has bits outside its mask", v,
                          "matching " + format_ipv6_masked(value, mask));
         }
-        size_t off = def->id == f_ipv6_src ? offsetof(swd_flow_key, nw_src)
-                                           : offsetof(swd_flow_key, nw_dst);
+        size_t off =
+            def->id == f_ipv6_src ? offsetof(swd_flow_key, nw_src) : offsetof(swd_flow_key, nw_dst);
         set_field(t, def->id, off, reinterpret_cast<const uint8_t*>(value),
                   reinterpret_cast<const uint8_t*>(mask), 16);
         return true;
@@ -492,8 +495,8 @@ bool match_parser::apply(const token& t) {
     case f_icmp_code: {
         uint64_t x = 0;
         if (!parse_uint(v, 255, x, why)) {
-            bad(def->id == f_nw_ttl    ? "a TTL 0-255"
-                : def->id == f_arp_op  ? "an ARP opcode 0-255"
+            bad(def->id == f_nw_ttl     ? "a TTL 0-255"
+                : def->id == f_arp_op   ? "an ARP opcode 0-255"
                 : def->id == f_nw_proto ? "an IP protocol number 0-255"
                                         : "an ICMP type or code 0-255");
             return true;
@@ -512,7 +515,7 @@ bool match_parser::apply(const token& t) {
         uint64_t x = 0;
         uint64_t max = def->id == f_nw_tos ? 255 : def->id == f_ip_dscp ? 63 : 3;
         if (!parse_uint(v, max, x, why)) {
-            bad(def->id == f_nw_tos    ? "a ToS byte with the ECN bits clear (a multiple of 4, 0-252)"
+            bad(def->id == f_nw_tos ? "a ToS byte with the ECN bits clear (a multiple of 4, 0-252)"
                 : def->id == f_ip_dscp ? "a DSCP value 0-63"
                                        : "an ECN value 0-3");
             return true;
@@ -524,8 +527,8 @@ bool match_parser::apply(const token& t) {
         }
         uint8_t b = static_cast<uint8_t>(def->id == f_ip_dscp ? x << 2 : x);
         uint8_t m = def->id == f_nw_ecn ? 0x03 : 0xfc;
-        set_field(t, def->id == f_ip_dscp ? f_nw_tos : def->id, offsetof(swd_flow_key, nw_tos),
-                  &b, &m, 1);
+        set_field(t, def->id == f_ip_dscp ? f_nw_tos : def->id, offsetof(swd_flow_key, nw_tos), &b,
+                  &m, 1);
         return true;
     }
     case f_nw_frag: {

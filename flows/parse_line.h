@@ -18,8 +18,8 @@ public:
                   std::vector<diagnostic>& errors, std::vector<diagnostic>& warnings)
         : src_(src), line_(line), errors_(errors), warnings_(warnings) {}
 
-    void error(size_t pos, size_t len, std::string what, std::string_view found,
-               std::string detail, std::string expected) {
+    void error(size_t pos, size_t len, std::string what, std::string_view found, std::string detail,
+               std::string expected) {
         diagnostic d = src_.at(line_, pos, len);
         d.what = std::move(what);
         d.found = std::string(found);
@@ -101,8 +101,8 @@ private:
         int field;
     };
 
-    bool set_field(const token& t, int field, size_t off, const uint8_t* value,
-                   const uint8_t* mask, size_t n, bool implicit = false);
+    bool set_field(const token& t, int field, size_t off, const uint8_t* value, const uint8_t* mask,
+                   size_t n, bool implicit = false);
     void shorthand(const token& t, uint16_t dl_type, int nw_proto);
 
     line_reporter& rep_;
@@ -120,9 +120,9 @@ std::string known_ports_text(const std::vector<port_decl>& local, const parse_co
 
 // Parses the text after "actions=" starting at pos of the line.
 // Pools are looked up in `declared` (this text) and then `known` (the running switch).
-bool parse_actions(line_reporter& rep, std::string_view text, size_t pos,
-                   const parse_context& ctx, const std::vector<port_decl>& ports,
-                   const std::vector<lb_pool>& declared, const std::vector<lb_pool>& known,
-                   const match_summary& match, uint8_t table, std::vector<swd_action>& out);
+bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const parse_context& ctx,
+                   const std::vector<port_decl>& ports, const std::vector<lb_pool>& declared,
+                   const std::vector<lb_pool>& known, const match_summary& match, uint8_t table,
+                   std::vector<swd_action>& out);
 
 } // namespace swd::flows::detail

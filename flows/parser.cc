@@ -18,7 +18,9 @@ using detail::token;
 
 namespace {
 
-bool is_sep(char c) { return c == ',' || c == ' ' || c == '\t'; }
+bool is_sep(char c) {
+    return c == ',' || c == ' ' || c == '\t';
+}
 
 // Splits "a=b, c d=e" into tokens; stops at "actions=", whose text is returned separately.
 struct line_tokens {
@@ -80,22 +82,22 @@ std::string closest(std::string_view name, std::span<const std::string_view> can
 }
 
 constexpr std::string_view all_keywords[] = {
-    "in_port",   "dl_src",     "eth_src",     "dl_dst",      "eth_dst",   "dl_type",
-    "eth_type",  "dl_vlan",    "vlan_vid",    "dl_vlan_pcp", "vlan_pcp",  "vlan_tci",
-    "nw_src",    "ip_src",     "nw_dst",      "ip_dst",      "arp_spa",   "arp_tpa",
-    "ipv6_src",  "ipv6_dst",   "nw_proto",    "ip_proto",    "arp_op",    "nw_tos",
-    "ip_dscp",   "nw_ecn",     "ip_ecn",      "nw_ttl",      "nw_frag",   "ip_frag",
-    "tp_src",    "tp_dst",     "tcp_src",     "tcp_dst",     "udp_src",   "udp_dst",
-    "tcp_flags", "icmp_type",  "icmpv6_type", "icmp_code",   "icmpv6_code", "ip",
-    "ipv6",      "arp",        "tcp",         "udp",         "icmp",      "tcp6",
-    "udp6",      "icmp6",      "priority",    "table",       "cookie",    "idle_timeout",
-    "hard_timeout", "placement", "out_port", "actions",
+    "in_port",      "dl_src",    "eth_src",     "dl_dst",      "eth_dst",     "dl_type",
+    "eth_type",     "dl_vlan",   "vlan_vid",    "dl_vlan_pcp", "vlan_pcp",    "vlan_tci",
+    "nw_src",       "ip_src",    "nw_dst",      "ip_dst",      "arp_spa",     "arp_tpa",
+    "ipv6_src",     "ipv6_dst",  "nw_proto",    "ip_proto",    "arp_op",      "nw_tos",
+    "ip_dscp",      "nw_ecn",    "ip_ecn",      "nw_ttl",      "nw_frag",     "ip_frag",
+    "tp_src",       "tp_dst",    "tcp_src",     "tcp_dst",     "udp_src",     "udp_dst",
+    "tcp_flags",    "icmp_type", "icmpv6_type", "icmp_code",   "icmpv6_code", "ip",
+    "ipv6",         "arp",       "tcp",         "udp",         "icmp",        "tcp6",
+    "udp6",         "icmp6",     "priority",    "table",       "cookie",      "idle_timeout",
+    "hard_timeout", "placement", "out_port",    "actions",
 };
 
 // Names that may not be used as port names because they mean something else in actions.
 bool reserved_port_name(std::string_view n) {
-    static constexpr std::string_view reserved[] = {"in_port", "local", "drop", "all",
-                                                    "normal", "flood", "controller", "none"};
+    static constexpr std::string_view reserved[] = {"in_port", "local", "drop",       "all",
+                                                    "normal",  "flood", "controller", "none"};
     std::string l(n);
     for (char& c : l) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -127,7 +129,7 @@ private:
     parse_mode mode_;
     const parse_context& ctx_;
     parse_output out_;
-    std::vector<size_t> port_line_; // physical line of each declared port, for messages
+    std::vector<size_t> port_line_;         // physical line of each declared port, for messages
     std::vector<port_decl> resolved_ports_; // declared + numbered command-line ports
 };
 
@@ -244,17 +246,16 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
             ofport_given = true;
             p.ofport = static_cast<uint16_t>(n);
         } else {
-            rep.error(t.pos, t.whole().size(), "unknown port option", t.whole(), "",
-                      "ofport=N");
+            rep.error(t.pos, t.whole().size(), "unknown port option", t.whole(), "", "ofport=N");
             return;
         }
     }
     for (const auto& q : resolved_ports_) {
         if (q.name == p.name || (p.ofport != 0 && q.ofport == p.ofport)) {
             rep.error(lt.toks[0].pos, l.text.size(), "duplicate port", l.text,
-                      q.name == p.name ? fmt::format("{} is already declared", p.name)
-                                       : fmt::format("ofport {} already belongs to {}", p.ofport,
-                                                     q.name),
+                      q.name == p.name
+                          ? fmt::format("{} is already declared", p.name)
+                          : fmt::format("ofport {} already belongs to {}", p.ofport, q.name),
                       "each port name and number once");
             return;
         }
@@ -266,8 +267,7 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
         }
         if (!same) {
             rep.error(lt.toks[0].pos, l.text.size(), "port not in the running switch", l.text,
-                      "ports are set when swd starts",
-                      detail::known_ports_text({}, ctx_));
+                      "ports are set when swd starts", detail::known_ports_text({}, ctx_));
             return;
         }
         return; // already known with its number
@@ -323,9 +323,8 @@ void text_parser::number_ports() {
     // Ports named on the command line (ofport 0 in the context) take numbers after the file's
     // declarations, in command-line order.
     for (const auto& q : ctx_.ports) {
-        if (q.ofport == 0 &&
-            std::none_of(resolved_ports_.begin(), resolved_ports_.end(),
-                         [&](const port_decl& p) { return p.name == q.name; })) {
+        if (q.ofport == 0 && std::none_of(resolved_ports_.begin(), resolved_ports_.end(),
+                                          [&](const port_decl& p) { return p.name == q.name; })) {
             resolved_ports_.push_back(q);
         }
     }
@@ -408,8 +407,8 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
         if (i == 0) {
             bool ok = !t.value.empty() && t.value.size() <= 64;
             for (char c : t.value) {
-                ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-                      c == '.';
+                ok &=
+                    std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
             }
             if (!ok) {
                 rep.error(t.value_pos, vlen, "invalid pool name", t.value, "",
@@ -434,8 +433,7 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
             }
             if (proto != "tcp" && proto != "udp") {
                 rep.error(t.value_pos, vlen, "invalid vip", t.value,
-                          "the protocol is missing or unknown",
-                          "ADDR:PORT/tcp or ADDR:PORT/udp");
+                          "the protocol is missing or unknown", "ADDR:PORT/tcp or ADDR:PORT/udp");
                 return;
             }
             pool.proto = proto == "tcp" ? 6 : 17;
@@ -488,8 +486,8 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
                                                           : backend_state::down;
                     state_given = true;
                 } else {
-                    rep.error(ppos, std::max<size_t>(parts[k].size(), 1),
-                              "invalid backend option", parts[k], "",
+                    rep.error(ppos, std::max<size_t>(parts[k].size(), 1), "invalid backend option",
+                              parts[k], "",
                               "weight=1-65535 or state=up|drain|down, each at most once");
                     return;
                 }
@@ -518,10 +516,10 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
             if (std::equal(pool.backends[j].addr, pool.backends[j].addr + 4,
                            pool.backends[k].addr) &&
                 pool.backends[j].port == pool.backends[k].port) {
-                rep.error(0, l.text.size(), "duplicate backend", pool.name,
-                          fmt::format("backends {} and {} have the same address and port", j + 1,
-                                      k + 1),
-                          "each backend once");
+                rep.error(
+                    0, l.text.size(), "duplicate backend", pool.name,
+                    fmt::format("backends {} and {} have the same address and port", j + 1, k + 1),
+                    "each backend once");
                 return;
             }
         }
@@ -603,12 +601,10 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
             if (keyword_end && word == c.name) {
                 if (mode_ != parse_mode::flow_mods &&
                     !(mode_ == parse_mode::config && c.cmd == flow_command::add)) {
-                    rep.error(start, word.size(), "command keyword not allowed here", word,
-                              mode_ == parse_mode::config
-                                  ? "a configuration file only adds rules"
-                                  : "",
-                              mode_ == parse_mode::config ? "a rule, or 'add' before it"
-                                                          : "a match");
+                    rep.error(
+                        start, word.size(), "command keyword not allowed here", word,
+                        mode_ == parse_mode::config ? "a configuration file only adds rules" : "",
+                        mode_ == parse_mode::config ? "a rule, or 'add' before it" : "a match");
                     return;
                 }
                 fm.command = c.cmd;
@@ -635,8 +631,8 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
     detail::match_parser mp(rep, ctx_, resolved_ports_);
 
     bool priority_given = false, table_given = false, cookie_value_given = false,
-         cookie_mask_given = false, idle_given = false, hard_given = false,
-         placement_given = false, out_port_given = false;
+         cookie_mask_given = false, idle_given = false, hard_given = false, placement_given = false,
+         out_port_given = false;
     std::string why;
     for (const token& t : lt.toks) {
         if (too_many_errors()) {
@@ -654,8 +650,8 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
         };
         auto number = [&](uint64_t max, uint64_t& out, const char* expected) {
             if (!parse_uint(t.value, max, out, why)) {
-                rep.error(t.value_pos, vlen, fmt::format("invalid {} value", t.name), t.value,
-                          why, expected);
+                rep.error(t.value_pos, vlen, fmt::format("invalid {} value", t.name), t.value, why,
+                          expected);
                 return false;
             }
             return true;
@@ -774,9 +770,9 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
                 continue;
             }
             fm.out_port = p->ofport;
-        } else if (t.has_value && (t.name == "duration" || t.name == "n_packets" ||
-                                   t.name == "n_bytes" || t.name == "idle_age" ||
-                                   t.name == "hard_age" || t.name == "runs")) {
+        } else if (t.has_value &&
+                   (t.name == "duration" || t.name == "n_packets" || t.name == "n_bytes" ||
+                    t.name == "idle_age" || t.name == "hard_age" || t.name == "runs")) {
             // Statistics printed by dump-flows: ignored so that its output can be fed back.
         } else if (!mp.apply(t)) {
             std::string hint = closest(t.name, all_keywords);

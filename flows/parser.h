@@ -34,9 +34,9 @@ struct parse_context {
 
 struct parse_output {
     std::vector<flow_mod> mods;
-    std::vector<lb_pool> pools;      // declared in this text
-    std::vector<port_decl> ports;    // declared in this text
-    std::vector<diagnostic> errors;  // empty means success
+    std::vector<lb_pool> pools;     // declared in this text
+    std::vector<port_decl> ports;   // declared in this text
+    std::vector<diagnostic> errors; // empty means success
     std::vector<diagnostic> warnings;
 
     bool ok() const { return errors.empty(); }

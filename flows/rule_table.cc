@@ -6,9 +6,8 @@
 namespace swd::flows {
 
 bool rule::same_content(const rule& o) const noexcept {
-    return cookie == o.cookie && idle_timeout == o.idle_timeout &&
-           hard_timeout == o.hard_timeout && place == o.place &&
-           actions.size() == o.actions.size() &&
+    return cookie == o.cookie && idle_timeout == o.idle_timeout && hard_timeout == o.hard_timeout &&
+           place == o.place && actions.size() == o.actions.size() &&
            std::equal(actions.begin(), actions.end(), o.actions.begin(),
                       [](const swd_action& a, const swd_action& b) {
                           return std::memcmp(&a, &b, sizeof a) == 0;
@@ -37,10 +36,10 @@ std::vector<const rule*> table_snapshot::sorted() const {
 class rule_table::identity_index {
 public:
     static uint32_t hash(const rule& r) {
-        return static_cast<uint32_t>(dp::hash_words(
-            r.match.value.w, dp::key_words,
-            dp::hash_words(r.match.mask.w, dp::key_words,
-                           static_cast<uint64_t>(r.priority) << 8 | r.table)));
+        return static_cast<uint32_t>(
+            dp::hash_words(r.match.value.w, dp::key_words,
+                           dp::hash_words(r.match.mask.w, dp::key_words,
+                                          static_cast<uint64_t>(r.priority) << 8 | r.table)));
     }
 
     template <class Get>
@@ -309,8 +308,8 @@ result<change_summary> rule_table::apply(std::span<const flow_mod> mods,
 result<change_summary> rule_table::replace(std::span<const flow_mod> rules,
                                            std::vector<lb_pool> pools, clock::time_point now) {
     if (rules.size() > max_rules_) {
-        return fail(errc::limit, fmt::format("{} rules exceed the limit of {}", rules.size(),
-                                             max_rules_));
+        return fail(errc::limit,
+                    fmt::format("{} rules exceed the limit of {}", rules.size(), max_rules_));
     }
     change_summary sum;
     std::vector<bool> keep(next_id_, false);
@@ -383,7 +382,8 @@ change_summary rule_table::expire(clock::time_point now,
             if (!r || (!r->idle_timeout && !r->hard_timeout)) {
                 continue;
             }
-            bool hard = r->hard_timeout && now - r->modified >= std::chrono::seconds(r->hard_timeout);
+            bool hard =
+                r->hard_timeout && now - r->modified >= std::chrono::seconds(r->hard_timeout);
             bool idle = false;
             if (r->idle_timeout) {
                 clock::time_point last = std::max(r->modified, last_hit(r->id));

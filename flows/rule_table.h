@@ -47,8 +47,7 @@ struct table_snapshot {
 
     const rule* find(uint32_t id) const {
         size_t c = id / rule_chunk_size;
-        return c < chunks.size() && chunks[c] ? (*chunks[c])[id % rule_chunk_size].get()
-                                              : nullptr;
+        return c < chunks.size() && chunks[c] ? (*chunks[c])[id % rule_chunk_size].get() : nullptr;
     }
     template <class Fn>
     void for_each(Fn&& fn) const {

@@ -88,8 +88,9 @@ bool parse_ipv4(std::string_view s, uint32_t& out, std::string& why) {
             pos++;
         }
         if (pos == start) {
-            why = pos < s.size() ? fmt::format("'{}' where octet {} should start", s[pos], octet + 1)
-                                 : fmt::format("only {} octet{}", octet, octet == 1 ? "" : "s");
+            why = pos < s.size()
+                      ? fmt::format("'{}' where octet {} should start", s[pos], octet + 1)
+                      : fmt::format("only {} octet{}", octet, octet == 1 ? "" : "s");
             return false;
         }
         if (pos - start > 3 || v > 255) {
@@ -103,9 +104,9 @@ bool parse_ipv4(std::string_view s, uint32_t& out, std::string& why) {
         host = host << 8 | v;
         if (octet < 3) {
             if (pos >= s.size() || s[pos] != '.') {
-                why = pos < s.size() ? fmt::format("'{}' after octet {}", s[pos], octet + 1)
-                                     : fmt::format("only {} octet{}", octet + 1,
-                                                   octet == 0 ? "" : "s");
+                why = pos < s.size()
+                          ? fmt::format("'{}' after octet {}", s[pos], octet + 1)
+                          : fmt::format("only {} octet{}", octet + 1, octet == 0 ? "" : "s");
                 return false;
             }
             pos++;

@@ -44,21 +44,21 @@
  * nw_proto (low byte) and SPA/TPA in nw_src[0]/nw_dst[0].
  */
 struct swd_flow_key {
-	__u16 in_port;       /* swd port number (OpenFlow port), host order */
-	__be16 vlan_tci;     /* see SWD_VLAN_PRESENT */
+	__u16 in_port;	 /* swd port number (OpenFlow port), host order */
+	__be16 vlan_tci; /* see SWD_VLAN_PRESENT */
 	__u8 eth_dst[6];
 	__u8 eth_src[6];
-	__be16 eth_type;     /* after any VLAN tag */
-	__u8 nw_proto;       /* IP protocol / IPv6 upper layer; ARP opcode */
-	__u8 nw_tos;         /* DSCP << 2 | ECN (IPv4 ToS, IPv6 traffic class) */
-	__u8 nw_ttl;         /* IPv4 TTL, IPv6 hop limit */
-	__u8 nw_frag;        /* SWD_FRAG_* */
-	__be16 tcp_flags;    /* low 12 bits of the TCP flags */
-	__be16 tp_src;       /* TCP/UDP source port; ICMP type */
-	__be16 tp_dst;       /* TCP/UDP destination port; ICMP code */
-	__be32 nw_src[4];    /* IPv4 (in [0]) or IPv6 source; ARP SPA */
-	__be32 nw_dst[4];    /* IPv4 (in [0]) or IPv6 destination; ARP TPA */
-	__u8 pad[4];         /* always zero */
+	__be16 eth_type;  /* after any VLAN tag */
+	__u8 nw_proto;	  /* IP protocol / IPv6 upper layer; ARP opcode */
+	__u8 nw_tos;	  /* DSCP << 2 | ECN (IPv4 ToS, IPv6 traffic class) */
+	__u8 nw_ttl;	  /* IPv4 TTL, IPv6 hop limit */
+	__u8 nw_frag;	  /* SWD_FRAG_* */
+	__be16 tcp_flags; /* low 12 bits of the TCP flags */
+	__be16 tp_src;	  /* TCP/UDP source port; ICMP type */
+	__be16 tp_dst;	  /* TCP/UDP destination port; ICMP code */
+	__be32 nw_src[4]; /* IPv4 (in [0]) or IPv6 source; ARP SPA */
+	__be32 nw_dst[4]; /* IPv4 (in [0]) or IPv6 destination; ARP TPA */
+	__u8 pad[4];	  /* always zero */
 };
 
 #define SWD_FLOW_KEY_WORDS 8
@@ -75,24 +75,24 @@ struct swd_rule_ref {
 };
 
 enum swd_action_type {
-	SWD_ACT_OUTPUT = 1,     /* arg = output port */
-	SWD_ACT_IN_PORT,        /* send back out of the receiving port */
-	SWD_ACT_LOCAL,          /* hand to this host's kernel stack */
-	SWD_ACT_SET_QUEUE,      /* arg = queue for the following outputs */
-	SWD_ACT_SET_ETH_SRC,    /* val.mac */
-	SWD_ACT_SET_ETH_DST,    /* val.mac */
-	SWD_ACT_SET_IPV4_SRC,   /* val.ipv4 */
-	SWD_ACT_SET_IPV4_DST,   /* val.ipv4 */
-	SWD_ACT_SET_TP_SRC,     /* val.port */
-	SWD_ACT_SET_TP_DST,     /* val.port */
-	SWD_ACT_DEC_TTL,        /* drop (counted) when the TTL reaches zero */
-	SWD_ACT_GOTO_TABLE,     /* arg = table; always the last action */
-	SWD_ACT_LB,             /* arg = pool id */
+	SWD_ACT_OUTPUT = 1,   /* arg = output port */
+	SWD_ACT_IN_PORT,      /* send back out of the receiving port */
+	SWD_ACT_LOCAL,	      /* hand to this host's kernel stack */
+	SWD_ACT_SET_QUEUE,    /* arg = queue for the following outputs */
+	SWD_ACT_SET_ETH_SRC,  /* val.mac */
+	SWD_ACT_SET_ETH_DST,  /* val.mac */
+	SWD_ACT_SET_IPV4_SRC, /* val.ipv4 */
+	SWD_ACT_SET_IPV4_DST, /* val.ipv4 */
+	SWD_ACT_SET_TP_SRC,   /* val.port */
+	SWD_ACT_SET_TP_DST,   /* val.port */
+	SWD_ACT_DEC_TTL,      /* drop (counted) when the TTL reaches zero */
+	SWD_ACT_GOTO_TABLE,   /* arg = table; always the last action */
+	SWD_ACT_LB,	      /* arg = pool id */
 };
 
 struct swd_action {
-	__u16 type;  /* enum swd_action_type */
-	__u16 arg;   /* port, queue, table or pool, by type */
+	__u16 type; /* enum swd_action_type */
+	__u16 arg;  /* port, queue, table or pool, by type */
 	union {
 		__u8 mac[6];
 		__be32 ipv4;

@@ -18,17 +18,19 @@ struct shape {
 };
 
 constexpr shape shapes[] = {
-    {false, true, true, true, true, true, true, 32, 32},   // exact 5-tuple
-    {false, true, false, true, false, false, false, 24, 0}, // ip,nw_src=/24
-    {false, true, false, true, false, false, false, 16, 0}, // ip,nw_src=/16
-    {false, true, true, false, true, false, true, 0, 32},  // tcp,nw_dst,tp_dst
-    {true, false, false, false, false, false, false, 0, 0}, // in_port
+    {false, true, true, true, true, true, true, 32, 32},     // exact 5-tuple
+    {false, true, false, true, false, false, false, 24, 0},  // ip,nw_src=/24
+    {false, true, false, true, false, false, false, 16, 0},  // ip,nw_src=/16
+    {false, true, true, false, true, false, true, 0, 32},    // tcp,nw_dst,tp_dst
+    {true, false, false, false, false, false, false, 0, 0},  // in_port
     {false, false, false, false, false, false, false, 0, 0}, // catch-all
-    {true, true, true, false, false, false, true, 0, 0},   // in_port,tcp,tp_dst
-    {false, true, false, false, true, false, false, 0, 8},  // ip,nw_dst=/8
+    {true, true, true, false, false, false, true, 0, 0},     // in_port,tcp,tp_dst
+    {false, true, false, false, true, false, false, 0, 8},   // ip,nw_dst=/8
 };
 
-uint32_t prefix_mask(int len) { return len == 0 ? 0 : dp::be32(0xffffffffu << (32 - len)); }
+uint32_t prefix_mask(int len) {
+    return len == 0 ? 0 : dp::be32(0xffffffffu << (32 - len));
+}
 
 // Small value ranges so that random packets hit rules often.
 flow_key random_key(std::mt19937_64& rng) {
@@ -36,9 +38,9 @@ flow_key random_key(std::mt19937_64& rng) {
     k.f.in_port = static_cast<uint16_t>(1 + rng() % 3);
     k.f.eth_type = dp::be16(rng() % 8 ? 0x0800 : 0x86dd);
     k.f.nw_proto = rng() % 2 ? 6 : 17;
-    k.f.nw_src[0] = dp::be32(0x0a000000u | static_cast<uint32_t>(rng() % 4) << 16 |
-                             static_cast<uint32_t>(rng() % 4) << 8 |
-                             static_cast<uint32_t>(rng() % 4));
+    k.f.nw_src[0] =
+        dp::be32(0x0a000000u | static_cast<uint32_t>(rng() % 4) << 16 |
+                 static_cast<uint32_t>(rng() % 4) << 8 | static_cast<uint32_t>(rng() % 4));
     k.f.nw_dst[0] = dp::be32(0x0a000000u | static_cast<uint32_t>(rng() % 3) << 24 |
                              static_cast<uint32_t>(rng() % 4));
     k.f.tp_src = dp::be16(static_cast<uint16_t>(1000 + rng() % 4));
@@ -113,8 +115,8 @@ void expect_same(const table_snapshot& s, const flow_key& k, uint64_t seed) {
         if (want) {
             ASSERT_EQ(want->id, got->rule_id)
                 << "seed " << seed << " table " << t << ": want " << format_rule(*want, {})
-                << " (priority " << want->priority << "), got rule " << got->rule_id
-                << " priority " << got->priority;
+                << " (priority " << want->priority << "), got rule " << got->rule_id << " priority "
+                << got->priority;
             auto acts = owner->actions(*got);
             ASSERT_EQ(acts.size(), want->actions.size()) << "seed " << seed;
             for (size_t i = 0; i < acts.size(); i++) {
@@ -220,12 +222,12 @@ TEST(Classifier, SubtablesStoreOnlyMaskedWords) {
     auto p = compiler::compile_all(rules, 1);
     ASSERT_EQ(p->n_subtables(), 1u);
     size_t seen = 0;
-    p->tables[0].subtables()[0]->for_each([&](const flow_key& k, const dp::compiled_rule& cr,
-                                              std::span<const swd_action>) {
-        EXPECT_EQ(k, r.match.value);
-        EXPECT_EQ(cr.rule_id, 1u);
-        seen++;
-    });
+    p->tables[0].subtables()[0]->for_each(
+        [&](const flow_key& k, const dp::compiled_rule& cr, std::span<const swd_action>) {
+            EXPECT_EQ(k, r.match.value);
+            EXPECT_EQ(cr.rule_id, 1u);
+            seen++;
+        });
     EXPECT_EQ(seen, 1u);
 }
 

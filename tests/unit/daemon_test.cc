@@ -74,14 +74,15 @@ protected:
         dir_ = tmpl;
         sock_ = dir_ + "/ctl/swd.sock";
         config_ = dir_ + "/flows.txt";
-        write(config_, "# test switch\n"
-                       "port=p0, ofport=1\n"
-                       "port=p1, ofport=2\n"
-                       "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01\n"
-                       "priority=400, tcp, nw_dst=10.0.0.1, tp_dst=11211, actions=local\n"
-                       "priority=300, ip, nw_src=198.51.100.0/24, actions=drop\n"
-                       "priority=200, tcp, nw_dst=10.0.0.10, tp_dst=80, actions=lb(web),in_port\n"
-                       "priority=0, actions=output:p1\n");
+        write(config_,
+              "# test switch\n"
+              "port=p0, ofport=1\n"
+              "port=p1, ofport=2\n"
+              "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01\n"
+              "priority=400, tcp, nw_dst=10.0.0.1, tp_dst=11211, actions=local\n"
+              "priority=300, ip, nw_src=198.51.100.0/24, actions=drop\n"
+              "priority=200, tcp, nw_dst=10.0.0.10, tp_dst=80, actions=lb(web),in_port\n"
+              "priority=0, actions=output:p1\n");
     }
     void TearDown() override {
         stop();
@@ -158,8 +159,7 @@ TEST_F(Daemon, HelpAndBadCommandLines) {
 TEST_F(Daemon, CheckValidatesWithoutStarting) {
     auto ok = run({swd_, "--check", "--config", config_});
     EXPECT_EQ(ok.status, 0) << ok.err;
-    EXPECT_EQ(ok.out.substr(0, ok.out.find('\n')),
-              config_ + ": OK: 4 rules, 1 pool, 2 ports");
+    EXPECT_EQ(ok.out.substr(0, ok.out.find('\n')), config_ + ": OK: 4 rules, 1 pool, 2 ports");
     EXPECT_FALSE(fs::exists(sock_));
     write(dir_ + "/bad.txt", "priority=1,actions=drop\nip,nw_src=10.0.0.300,actions=drop\n");
     auto bad = run({swd_, "--check", "--config", dir_ + "/bad.txt"});

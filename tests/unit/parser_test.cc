@@ -152,8 +152,9 @@ TEST(Parser, ContinuationLinesPointAtThePhysicalLine) {
 }
 
 TEST(Parser, CommentsBlankLinesAndWhitespace) {
-    EXPECT_EQ(normal("# only a comment\n\n   \n\tpriority=5 , tcp ,tp_dst=80   actions=drop # why\n"),
-              "priority=5,tcp,tp_dst=80 actions=drop\n");
+    EXPECT_EQ(
+        normal("# only a comment\n\n   \n\tpriority=5 , tcp ,tp_dst=80   actions=drop # why\n"),
+        "priority=5,tcp,tp_dst=80 actions=drop\n");
     EXPECT_EQ(normal("actions=output:1, output:eth1 ,local"),
               "actions=output:eth0,output:eth1,local\n");
 }
@@ -228,8 +229,8 @@ TEST(Parser, StatisticsFromDumpFlowsAreIgnored) {
 TEST(Parser, PortDeclarationsNumberPorts) {
     parse_context cli;
     cli.ports = {{"veth9", 0}, {"veth0", 0}}; // from --port, numbered after the file's
-    auto out = parse("port=veth0\nport=veth1, ofport=1\nactions=output:veth9\n",
-                     parse_mode::config, cli);
+    auto out =
+        parse("port=veth0\nport=veth1, ofport=1\nactions=output:veth9\n", parse_mode::config, cli);
     ASSERT_TRUE(out.ok()) << format_all(out.errors);
     ASSERT_EQ(out.ports.size(), 3u);
     EXPECT_EQ(format_port(out.ports[0]), "port=veth0, ofport=2");
@@ -283,9 +284,9 @@ TEST(Parser, PoolDeclarations) {
     EXPECT_EQ(headline("lb_pool=web, vip=10.0.0.10:80/tcp, backend=[::1]:80/02:00:00:00:00:01\n"),
               "flows.txt:1:1: error: backend family differs from the vip 'web': backend 1 is "
               "IPv6, the vip is IPv4; expected backends of the vip's address family");
-    EXPECT_EQ(headline("lb_pool=web, vip=10.0.0.10:80/udp\nprio=1,tcp,actions=lb(web)\n")
-                  .substr(0, 40),
-              "flows.txt:2:1: error: unknown field 'pri");
+    EXPECT_EQ(
+        headline("lb_pool=web, vip=10.0.0.10:80/udp\nprio=1,tcp,actions=lb(web)\n").substr(0, 40),
+        "flows.txt:2:1: error: unknown field 'pri");
     EXPECT_EQ(headline("lb_pool=web, vip=10.0.0.10:80/udp\ntcp,actions=lb(web)\n"),
               "flows.txt:2:13: error: missing prerequisite for action 'lb(web)': pool web "
               "balances UDP/IPv4 traffic; expected 'udp' in the match");
@@ -297,9 +298,9 @@ TEST(Parser, ConfigTextMustNotRepeatARule) {
               "flows.txt:3:1: error: duplicate rule: line 1 has the same table, priority and "
               "match; expected each rule once (a later one would replace the earlier)");
     // add-flows follows OpenFlow: a later add replaces.
-    EXPECT_TRUE(parse("priority=1,tcp,actions=drop\npriority=1,tcp,actions=local\n",
-                      parse_mode::flow_mods)
-                    .ok());
+    EXPECT_TRUE(
+        parse("priority=1,tcp,actions=drop\npriority=1,tcp,actions=local\n", parse_mode::flow_mods)
+            .ok());
 }
 
 TEST(Parser, HostBitsOutsideAMaskWarn) {
@@ -350,11 +351,22 @@ TEST(Parser, GotoTableOnlyForward) {
 
 TEST(Parser, MalformedInputNeverCrashes) {
     // Odd bytes, unbalanced syntax, huge numbers: each line gets an error, nothing throws.
-    const char* bad[] = {"=", "==,", "actions", "actions=output:", "actions=lb(", "tcp,,,actions=,",
-                         "cookie=0xffffffffffffffffff,actions=drop", "ip,nw_src=/,actions=drop",
-                         "dl_src=zz:zz:zz:zz:zz:zz,actions=drop", "\x01\x02\xff,actions=drop",
-                         "lb_pool=", "lb_pool=x, vip=[::1", "port=", "tcp_flags=+,actions=drop",
-                         "ipv6,ipv6_src=::1/::,actions=drop,", "actions=mod_dl_src:"};
+    const char* bad[] = {"=",
+                         "==,",
+                         "actions",
+                         "actions=output:",
+                         "actions=lb(",
+                         "tcp,,,actions=,",
+                         "cookie=0xffffffffffffffffff,actions=drop",
+                         "ip,nw_src=/,actions=drop",
+                         "dl_src=zz:zz:zz:zz:zz:zz,actions=drop",
+                         "\x01\x02\xff,actions=drop",
+                         "lb_pool=",
+                         "lb_pool=x, vip=[::1",
+                         "port=",
+                         "tcp_flags=+,actions=drop",
+                         "ipv6,ipv6_src=::1/::,actions=drop,",
+                         "actions=mod_dl_src:"};
     for (const char* b : bad) {
         auto out = parse(b);
         EXPECT_FALSE(out.ok()) << b;

@@ -49,8 +49,8 @@ protected:
         return s;
     }
     uint32_t id_of(const std::string& match_text, uint16_t priority) {
-        auto mods = parse(match_text + ",priority=" + std::to_string(priority), parse_mode::match,
-                          true);
+        auto mods =
+            parse(match_text + ",priority=" + std::to_string(priority), parse_mode::match, true);
         for (const rule* r : table_.current()->sorted()) {
             if (r->priority == priority && r->match == mods[0].spec.match) {
                 return r->id;
@@ -162,8 +162,9 @@ TEST_F(RuleTable, FlowModsApplyInOrder) {
 }
 
 TEST_F(RuleTable, ReplaceKeepsUnchangedRulesAndTheirIds) {
-    apply("priority=1,tcp,actions=drop\npriority=2,udp,actions=drop\npriority=3,icmp,actions=drop\n",
-          parse_mode::config);
+    apply(
+        "priority=1,tcp,actions=drop\npriority=2,udp,actions=drop\npriority=3,icmp,actions=drop\n",
+        parse_mode::config);
     uint32_t tcp = id_of("tcp", 1), udp = id_of("udp", 2);
     auto mods = parse("priority=1,tcp,actions=drop\n"
                       "priority=2,udp,actions=output:1\n"

@@ -23,8 +23,10 @@ protected:
 };
 
 TEST_F(Service, AddFlowsAnswersWithSummaryAndVersion) {
-    json r = call({{"id", 1}, {"cmd", "add-flows"}, {"text", "priority=5,tcp,actions=output:eth1\n"
-                                                             "priority=6,udp,actions=drop\n"}});
+    json r = call({{"id", 1},
+                   {"cmd", "add-flows"},
+                   {"text", "priority=5,tcp,actions=output:eth1\n"
+                            "priority=6,udp,actions=drop\n"}});
     ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
     EXPECT_EQ(r["id"], 1);
     EXPECT_EQ(r["result"]["added"], 2);
@@ -35,10 +37,11 @@ TEST_F(Service, AddFlowsAnswersWithSummaryAndVersion) {
 TEST_F(Service, RejectedRequestChangesNothingAndCarriesDiagnostics) {
     call({{"id", 1}, {"cmd", "add-flows"}, {"text", "priority=1,actions=drop"}});
     const std::string before = dump();
-    json r = call({{"id", 2},
-                   {"cmd", "add-flows"},
-                   {"source", "fw.txt"},
-                   {"text", "priority=2,actions=drop\npriority=3,ip,nw_src=1.2.3.256,actions=drop\n"}});
+    json r =
+        call({{"id", 2},
+              {"cmd", "add-flows"},
+              {"source", "fw.txt"},
+              {"text", "priority=2,actions=drop\npriority=3,ip,nw_src=1.2.3.256,actions=drop\n"}});
     ASSERT_FALSE(r["ok"].get<bool>());
     EXPECT_EQ(r["error"]["code"], "invalid_input");
     EXPECT_EQ(r["error"]["message"], "fw.txt: 1 error; nothing was changed");
@@ -52,7 +55,8 @@ TEST_F(Service, RejectedRequestChangesNothingAndCarriesDiagnostics) {
 }
 
 TEST_F(Service, DeleteModifyReplace) {
-    call({{"cmd", "add-flows"}, {"text", "priority=1,tcp,actions=drop\npriority=2,udp,actions=drop"}});
+    call({{"cmd", "add-flows"},
+          {"text", "priority=1,tcp,actions=drop\npriority=2,udp,actions=drop"}});
     json r = call({{"cmd", "mod-flows"}, {"rule", "udp,actions=local"}});
     EXPECT_EQ(r["result"]["modified"], 1);
     r = call({{"cmd", "del-flows"}, {"match", "priority=1,tcp"}, {"strict", true}});
@@ -71,7 +75,8 @@ TEST_F(Service, DeleteModifyReplace) {
 
 TEST_F(Service, DumpFlowsJsonAndFilter) {
     call({{"cmd", "add-flows"},
-          {"text", "cookie=0x7,priority=1,tcp,tp_dst=80,actions=drop\npriority=2,udp,actions=drop"}});
+          {"text",
+           "cookie=0x7,priority=1,tcp,tp_dst=80,actions=drop\npriority=2,udp,actions=drop"}});
     json r = call({{"cmd", "dump-flows"}, {"format", "json"}, {"match", "tcp"}});
     ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
     ASSERT_EQ(r["result"]["flows"].size(), 1u);

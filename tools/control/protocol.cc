@@ -14,10 +14,10 @@ json ok_response(const json& id, json result) {
 
 json error_response(const json& id, const std::string& code, const std::string& message,
                     json diagnostics) {
-    return json{{"id", id},
-                {"ok", false},
-                {"error",
-                 {{"code", code}, {"message", message}, {"diagnostics", std::move(diagnostics)}}}};
+    return json{
+        {"id", id},
+        {"ok", false},
+        {"error", {{"code", code}, {"message", message}, {"diagnostics", std::move(diagnostics)}}}};
 }
 
 bool line_buffer::next(std::string& out) {

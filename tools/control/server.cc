@@ -218,10 +218,9 @@ result<void> server::run(service& svc) {
                 }
                 while (c.in.next(line)) {
                     json req = json::parse(line, nullptr, false);
-                    json resp = req.is_discarded()
-                                    ? error_response(json(), "protocol",
-                                                     "the request is not valid JSON")
-                                    : svc.handle(req);
+                    json resp = req.is_discarded() ? error_response(json(), "protocol",
+                                                                    "the request is not valid JSON")
+                                                   : svc.handle(req);
                     c.out += resp.dump(-1, ' ', false, json::error_handler_t::replace);
                     c.out += '\n';
                 }

@@ -59,16 +59,17 @@ size_t resident_bytes() {
 json diagnostics_json(const std::vector<flows::diagnostic>& diags) {
     json a = json::array();
     for (const auto& d : diags) {
-        a.push_back({{"severity", d.sev == flows::diagnostic::severity::error ? "error" : "warning"},
-                     {"source", d.source},
-                     {"line", d.line},
-                     {"column", d.column},
-                     {"length", d.length},
-                     {"what", d.what},
-                     {"found", d.found},
-                     {"detail", d.detail},
-                     {"expected", d.expected},
-                     {"text", d.format()}});
+        a.push_back(
+            {{"severity", d.sev == flows::diagnostic::severity::error ? "error" : "warning"},
+             {"source", d.source},
+             {"line", d.line},
+             {"column", d.column},
+             {"length", d.length},
+             {"what", d.what},
+             {"found", d.found},
+             {"detail", d.detail},
+             {"expected", d.expected},
+             {"text", d.format()}});
     }
     return a;
 }
@@ -180,8 +181,8 @@ json service::cmd_add_flows(const json& req) {
         return error_response(id_of(req), "limit", source + ": " + r.err().message());
     }
     published();
-    log::info("add-flows from {}: added {}, modified {}, deleted {} (version {})", source,
-              r->added, r->modified, r->deleted, table_.current()->version);
+    log::info("add-flows from {}: added {}, modified {}, deleted {} (version {})", source, r->added,
+              r->modified, r->deleted, table_.current()->version);
     json res = summary_json(*r, table_.current()->version);
     res["warnings"] = diagnostics_json(out.warnings);
     return ok_response(id_of(req), std::move(res));
@@ -202,8 +203,7 @@ json service::cmd_replace_flows(const json& req) {
     }
     published();
     log::info("replace-flows from {}: added {}, modified {}, deleted {}, unchanged {} (version {})",
-              source, r->added, r->modified, r->deleted, r->unchanged,
-              table_.current()->version);
+              source, r->added, r->modified, r->deleted, r->unchanged, table_.current()->version);
     json res = summary_json(*r, table_.current()->version);
     res["warnings"] = diagnostics_json(out.warnings);
     return ok_response(id_of(req), std::move(res));
@@ -348,7 +348,8 @@ json service::cmd_show(const json& req) {
         if (c.subtables().empty()) {
             continue;
         }
-        tables.push_back({{"table", t}, {"rules", c.n_rules()}, {"subtables", c.subtables().size()}});
+        tables.push_back(
+            {{"table", t}, {"rules", c.n_rules()}, {"subtables", c.subtables().size()}});
     }
     json pools = json::array();
     for (const auto& p : snap->pools) {
@@ -368,8 +369,9 @@ json service::cmd_show(const json& req) {
              {"max_rules", table_.max_rules()},
              {"tables", std::move(tables)},
              {"pools", std::move(pools)},
-             {"memory", {{"resident_bytes", resident_bytes()},
-                         {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};
+             {"memory",
+              {{"resident_bytes", resident_bytes()},
+               {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};
     return ok_response(id_of(req), std::move(res));
 }
 
@@ -399,7 +401,8 @@ result<flows::change_summary> service::reload() {
     }
     auto out = flows::parse_flows(*text, opts_.config_path, flows::parse_mode::config, context());
     if (!out.ok()) {
-        return fail(errc::invalid_input, "\n" + flows::format_all(out.errors) + "nothing was changed");
+        return fail(errc::invalid_input,
+                    "\n" + flows::format_all(out.errors) + "nothing was changed");
     }
     auto r = table_.replace(out.mods, out.pools, flows::clock::now());
     if (r) {

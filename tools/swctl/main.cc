@@ -198,8 +198,7 @@ std::optional<flow_source> load_source(const cli& c, const std::string& name) {
         ctx.ports_fixed = true;
     }
     if (sw) {
-        auto dump =
-            call(cc, {{"cmd", "dump-flows"}, {"format", "text"}, {"stats", false}});
+        auto dump = call(cc, {{"cmd", "dump-flows"}, {"format", "text"}, {"stats", false}});
         if (!dump) {
             return std::nullopt;
         }
@@ -213,8 +212,8 @@ std::optional<flow_source> load_source(const cli& c, const std::string& name) {
         text = std::move(*t);
     }
     flow_source src;
-    src.parsed = flows::parse_flows(text, sw ? "<" + path + ">" : name, flows::parse_mode::config,
-                                    ctx);
+    src.parsed =
+        flows::parse_flows(text, sw ? "<" + path + ">" : name, flows::parse_mode::config, ctx);
     if (!src.parsed.ok()) {
         fmt::print(stderr, "{}swctl: {}: invalid flows\n", flows::format_all(src.parsed.errors),
                    name);
@@ -330,7 +329,8 @@ int run(const cli& c) {
             text = t ? *t : "";
             source = "<stdin>";
         }
-        return report_change(c, call(c, {{"cmd", "add-flows"}, {"text", text}, {"source", source}}));
+        return report_change(c,
+                             call(c, {{"cmd", "add-flows"}, {"text", text}, {"source", source}}));
     }
     if (cmd == "add-flows" || cmd == "replace-flows") {
         if (!need(1, 1, (cmd + " FILE").c_str())) {

@@ -1,0 +1,51 @@
+#!/bin/bash
+# Builds swd and runs every test:
+#   1. release build, all test suites
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build, all test suites
+#   3. clang-format check of every C, C++ and BPF source
+#   4. libFuzzer targets (clang) for the flow parser and the control protocol, briefly
+# As root it sets SWD_REQUIRE_ROOT_TESTS=1: a privileged test that cannot run fails instead of
+# skipping. Exit status 0 only when every step passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=$(nproc)
+if [ "$(id -u)" = 0 ]; then
+    export SWD_REQUIRE_ROOT_TESTS=1
+fi
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "release build"
+[ -d build ] || meson setup build --buildtype=release
+ninja -C build -j "$jobs"
+step "release tests"
+meson test -C build --print-errorlogs --num-processes 1
+
+step "sanitizer build (address, undefined)"
+[ -d build-asan ] || meson setup build-asan --buildtype=debugoptimized \
+    -Db_sanitize=address,undefined -Db_lundef=false
+ninja -C build-asan -j "$jobs"
+step "sanitizer tests"
+meson test -C build-asan --print-errorlogs --num-processes 1 --timeout-multiplier 3
+
+step "clang-format"
+git ls-files '*.c' '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+echo "clang-format: $(git ls-files '*.c' '*.cc' '*.h' | wc -l) files clean"
+
+step "fuzzing (libFuzzer)"
+[ -d build-fuzz ] || CC=clang CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
+    -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false
+ninja -C build-fuzz -j "$jobs" tests/fuzz/flow_parser_fuzz tests/fuzz/control_request_fuzz
+for f in flow_parser control_request; do
+    corpus=$(mktemp -d)
+    trap 'rm -rf "$corpus"' EXIT
+    cp tests/fuzz/seeds/"$f"/* "$corpus"/
+    build-fuzz/tests/fuzz/${f}_fuzz -max_total_time="${SWD_FUZZ_SECONDS:-30}" \
+        -max_len=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -n 4
+    rm -rf "$corpus"
+done
+
+step "all tests passed"
