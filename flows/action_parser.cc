@@ -1,6 +1,7 @@
 // Actions of the flow language, encoded as struct swd_action (bpf/shared/swd_abi.h).
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <span>
 
 #include "parse_line.h"
 #include "values.h"
@@ -13,6 +14,11 @@ constexpr const char* supported_actions =
     "one of output:PORT, in_port, local, drop, set_queue:N, mod_dl_src:MAC, mod_dl_dst:MAC, "
     "mod_nw_src:IP, mod_nw_dst:IP, mod_tp_src:PORT, mod_tp_dst:PORT, dec_ttl, goto_table:N, "
     "lb(POOL)";
+
+constexpr std::string_view supported_names[] = {
+    "output",     "in_port",    "local",      "drop",       "set_queue", "mod_dl_src", "mod_dl_dst",
+    "mod_nw_src", "mod_nw_dst", "mod_tp_src", "mod_tp_dst", "dec_ttl",   "goto_table", "lb",
+};
 
 // OVS actions that swd knows by name but does not implement.
 constexpr std::string_view unsupported[] = {
@@ -50,6 +56,18 @@ struct action_token {
 };
 
 } // namespace
+
+bool is_action_name(std::string_view lower) {
+    for (auto list : {std::span<const std::string_view>(supported_names),
+                      std::span<const std::string_view>(unsupported)}) {
+        for (auto n : list) {
+            if (n == lower) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
 
 bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const parse_context& ctx,
                    const std::vector<port_decl>& ports, const std::vector<lb_pool>& declared,
@@ -203,8 +221,6 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             if (!port_action(t.name, t.pos)) {
                 return false;
             }
-        } else if (!t.has_arg && find_port(ports, ctx, t.name)) {
-            port_action(t.name, t.pos);
         } else if (name == "set_queue") {
             uint64_t q = 0;
             if (!need_arg("set_queue:QUEUE")) {
@@ -325,6 +341,8 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             }
             a.type = SWD_ACT_LB;
             a.arg = pool->id;
+        } else if (!t.has_arg && find_port(ports, ctx, t.name)) {
+            port_action(t.name, t.pos); // a bare port name, as OVS allows
         } else {
             bool known = false;
             for (auto u : unsupported) {
@@ -334,7 +352,11 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
                 rep.error(t.pos, t.text.size(), "unsupported action", t.text,
                           fmt::format("swd does not implement OVS's {}", name), supported_actions);
             } else {
-                rep.error(t.pos, t.name.size(), "unknown action", t.name, "", supported_actions);
+                std::string hint = closest_name(name, supported_names);
+                rep.error(t.pos, t.name.size(), "unknown action", t.name, "",
+                          hint.empty()
+                              ? std::string(supported_actions)
+                              : fmt::format("{} (did you mean '{}'?)", supported_actions, hint));
             }
             return false;
         }

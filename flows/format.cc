@@ -190,7 +190,16 @@ std::string format_match(const dp::flow_match& m, const format_names& names) {
         static constexpr const char* flag_names[] = {"fin", "syn", "rst", "psh", "ack",
                                                      "urg", "ece", "cwr", "ns"};
         const uint16_t fv = ntohs(v.tcp_flags), fm = ntohs(k.tcp_flags);
-        if (fm & ~0x1ffu) {
+        if (fm == SWD_TCP_FLAGS_MASK && fv != 0 && (fv & ~0x1ffu) == 0) {
+            std::string f = "tcp_flags=";
+            for (int b = 0; b < 9; b++) {
+                if (fv & (1u << b)) {
+                    f += f.back() == '=' ? "" : "|";
+                    f += flag_names[b];
+                }
+            }
+            add(s, f);
+        } else if (fm & ~0x1ffu) {
             add(s, fmt::format("tcp_flags={:#05x}/{:#05x}", fv, fm));
         } else {
             std::string f = "tcp_flags=";

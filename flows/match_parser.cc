@@ -246,15 +246,19 @@ bool match_parser::set_field(const token& t, int field, size_t off, const uint8_
         if ((implicit || r.implicit || pair_ok) && consistent) {
             continue;
         }
-        std::string col = rep_.where(r.pos);
-        if (!implicit && !r.implicit && r.field == field && !consistent) {
+        const std::string col = rep_.where(r.pos, t.pos);
+        const bool both_explicit = !implicit && !r.implicit;
+        if (both_explicit && r.field == field) {
+            std::string_view prev_name = r.text.substr(0, r.text.find('='));
             rep_.error(t.pos, t.whole().size(), "duplicate field", t.whole(),
-                       fmt::format("{} is already set by '{}' at {}", t.name, r.text, col),
+                       prev_name == t.name
+                           ? fmt::format("{} is already set by '{}' at {}", t.name, r.text, col)
+                           : fmt::format("'{}' at {} already sets the same field", r.text, col),
                        "each field at most once");
-        } else if (!implicit && !r.implicit && r.field == field) {
-            rep_.error(t.pos, t.whole().size(), "duplicate field", t.whole(),
-                       fmt::format("{} is already set at {}", t.name, col),
-                       "each field at most once");
+        } else if (both_explicit && consistent) {
+            rep_.error(t.pos, t.whole().size(), "overlapping fields", t.whole(),
+                       fmt::format("'{}' at {} already matches these bits", r.text, col),
+                       "each bit matched by one field");
         } else {
             rep_.error(t.pos, t.whole().size(), "conflicting match", t.whole(),
                        fmt::format("it contradicts '{}' at {}", r.text, col),
@@ -607,8 +611,35 @@ bool match_parser::apply(const token& t) {
                 }
                 i = j;
             }
+        } else if (!v.empty() && v[0] >= 'a' && v[0] <= 'z') {
+            // "syn|ack": exactly these flags set, every other flag clear (OVS's exact form).
+            mask = SWD_TCP_FLAGS_MASK;
+            size_t i = 0;
+            while (i <= v.size()) {
+                size_t j = v.find('|', i);
+                if (j == std::string_view::npos) {
+                    j = v.size();
+                }
+                std::string_view flag = v.substr(i, j - i);
+                int bit = -1;
+                for (int k = 0; k < 9; k++) {
+                    if (names[k] == flag) {
+                        bit = k;
+                    }
+                }
+                if (bit < 0 || (value & (1u << bit))) {
+                    rep_.error(vpos + i, std::max<size_t>(flag.size(), 1),
+                               bit < 0 ? "unknown TCP flag" : "TCP flag given twice", flag, "",
+                               "FLAG|FLAG... with each FLAG once, one of fin, syn, rst, psh, ack, "
+                               "urg, ece, cwr, ns");
+                    return true;
+                }
+                value |= static_cast<uint16_t>(1u << bit);
+                i = j + 1;
+            }
         } else if (!u16_masked(SWD_TCP_FLAGS_MASK, value, mask,
-                               "+flag-flag... (e.g. +syn-ack) or VALUE/MASK up to 0xfff")) {
+                               "+flag-flag... (e.g. +syn-ack), flag|flag, or VALUE/MASK up to "
+                               "0xfff")) {
             return true;
         }
         uint16_t bv = htons(value), bm = htons(mask);

@@ -38,9 +38,10 @@ public:
         warnings_.push_back(std::move(d));
     }
     bool failed() const { return failed_; }
-    // "column 12", or "line 4 column 3" when pos lies on another physical line.
-    std::string where(size_t pos) const {
-        diagnostic here = src_.at(line_, 0, 1), there = src_.at(line_, pos, 1);
+    // Where pos is, seen from the token at `from`: "column 12", or "line 4 column 3" when the two
+    // lie on different physical lines (a continued rule).
+    std::string where(size_t pos, size_t from) const {
+        diagnostic here = src_.at(line_, from, 1), there = src_.at(line_, pos, 1);
         return here.line == there.line ? "column " + std::to_string(there.column)
                                        : "line " + std::to_string(there.line) + " column " +
                                              std::to_string(there.column);
@@ -117,6 +118,9 @@ private:
 const port_decl* find_port(const std::vector<port_decl>& local, const parse_context& ctx,
                            std::string_view name_or_number);
 std::string known_ports_text(const std::vector<port_decl>& local, const parse_context& ctx);
+
+// Whether a lower-case word names an action, supported or not (port names may not).
+bool is_action_name(std::string_view lower);
 
 // Parses the text after "actions=" starting at pos of the line.
 // Pools are looked up in `declared` (this text) and then `known` (the running switch).

@@ -68,17 +68,11 @@ void tokenize(std::string_view line, size_t from, line_tokens& out) {
     }
 }
 
-std::string closest(std::string_view name, std::span<const std::string_view> candidates) {
-    std::string best;
-    size_t best_d = 3;
-    for (auto c : candidates) {
-        size_t d = edit_distance(name, c);
-        if (d < best_d) {
-            best_d = d;
-            best = std::string(c);
-        }
-    }
-    return best;
+bool is_property(std::string_view n) {
+    static constexpr std::string_view props[] = {"priority",     "table",        "cookie",
+                                                 "idle_timeout", "hard_timeout", "placement",
+                                                 "out_port",     "actions"};
+    return std::find(std::begin(props), std::end(props), n) != std::end(props);
 }
 
 constexpr std::string_view all_keywords[] = {
@@ -93,17 +87,6 @@ constexpr std::string_view all_keywords[] = {
     "udp6",         "icmp6",     "priority",    "table",       "cookie",      "idle_timeout",
     "hard_timeout", "placement", "out_port",    "actions",
 };
-
-// Names that may not be used as port names because they mean something else in actions.
-bool reserved_port_name(std::string_view n) {
-    static constexpr std::string_view reserved[] = {"in_port", "local", "drop",       "all",
-                                                    "normal",  "flood", "controller", "none"};
-    std::string l(n);
-    for (char& c : l) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return std::find(std::begin(reserved), std::end(reserved), l) != std::end(reserved);
-}
 
 class text_parser {
 public:
@@ -220,13 +203,9 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
     for (size_t i = 0; i < lt.toks.size(); i++) {
         const token& t = lt.toks[i];
         if (i == 0) {
-            if (t.value.empty() || t.value.size() > 15 || t.value.find('/') != t.value.npos ||
-                std::all_of(t.value.begin(), t.value.end(), ::isdigit) ||
-                reserved_port_name(t.value)) {
+            if (std::string why = check_port_name(t.value); !why.empty()) {
                 rep.error(t.value_pos, std::max<size_t>(t.value.size(), 1), "invalid port name",
-                          t.value, "",
-                          "an interface name of 1-15 characters, not only digits, not a "
-                          "keyword such as 'local' or 'in_port'");
+                          t.value, why, port_name_expected);
                 return;
             }
             p.name = std::string(t.value);
@@ -308,6 +287,8 @@ void text_parser::check_duplicate_rules() {
             d.source = name_;
             d.line = fm.line;
             d.column = 1;
+            d.line_text = source_text(text_, name_).line_text(fm.line);
+            d.length = static_cast<int>(d.line_text.size());
             d.what = "duplicate rule";
             d.detail = fmt::format("line {} has the same table, priority and match", it->second);
             d.expected = "each rule once (a later one would replace the earlier)";
@@ -705,6 +686,12 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
                 if (dup(cookie_value_given)) {
                     continue;
                 }
+                if (is_add && c == UINT64_MAX) {
+                    rep.error(t.value_pos, vlen, "reserved cookie value", t.value,
+                              "OpenFlow reserves all-ones cookies",
+                              "a cookie below 0xffffffffffffffff");
+                    continue;
+                }
                 if (is_del) { // del-flows/dump-flows: an unmasked cookie selects exactly
                     if (cookie_mask_given) {
                         rep.error(t.pos, t.whole().size(), "duplicate field", t.whole(),
@@ -770,18 +757,23 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
                 continue;
             }
             fm.out_port = p->ofport;
+        } else if (!t.has_value && is_property(t.name)) {
+            rep.error(t.pos, t.name.size(), "missing value for field", t.name, "",
+                      fmt::format("{}=VALUE (no spaces around '=')", t.name));
         } else if (t.has_value &&
                    (t.name == "duration" || t.name == "n_packets" || t.name == "n_bytes" ||
                     t.name == "idle_age" || t.name == "hard_age" || t.name == "runs")) {
             // Statistics printed by dump-flows: ignored so that its output can be fed back.
         } else if (!mp.apply(t)) {
-            std::string hint = closest(t.name, all_keywords);
+            std::string hint = t.name.find_first_not_of("0123456789") == std::string_view::npos
+                                   ? std::string()
+                                   : closest_name(t.name, all_keywords);
             std::string expected = "a match field, a property such as priority=, or actions=";
             if (!hint.empty()) {
                 expected += fmt::format(" (did you mean '{}'?)", hint);
             }
             if (t.name.empty()) {
-                rep.error(t.pos, 1, "unexpected '='", "=", "a field name is missing before it",
+                rep.error(t.pos, 1, "unexpected '='", "", "a field name is missing before it",
                           "NAME=VALUE with no spaces around '='");
             } else {
                 rep.error(t.pos, t.name.size(), t.has_value ? "unknown field" : "unknown keyword",
@@ -820,6 +812,28 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
 }
 
 } // namespace
+
+std::string check_port_name(std::string_view n) {
+    if (n.empty() || n.size() > 15) {
+        return "an interface name has 1-15 characters";
+    }
+    if (n.find_first_of("/ \t,=:()#\\") != std::string_view::npos) {
+        return "it contains a character that flow text uses as syntax";
+    }
+    uint64_t v = 0;
+    std::string why;
+    if (parse_uint(n, UINT64_MAX, v, why)) {
+        return "it reads as a port number";
+    }
+    std::string lower(n);
+    for (char& c : lower) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (detail::is_action_name(lower) || lower == "none" || lower == "any") {
+        return "it is an action keyword";
+    }
+    return {};
+}
 
 parse_output parse_flows(std::string_view text, std::string_view source_name, parse_mode mode,
                          const parse_context& ctx) {

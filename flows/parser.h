@@ -45,6 +45,12 @@ struct parse_output {
 parse_output parse_flows(std::string_view text, std::string_view source_name, parse_mode mode,
                          const parse_context& ctx);
 
+// Why name cannot be a port name ("" when it can): it must not read as a number or an action
+// keyword, nor contain flow syntax. Shared by port= lines and swd --port.
+std::string check_port_name(std::string_view name);
+inline constexpr const char* port_name_expected =
+    "an interface name of 1-15 characters that is not a number or an action keyword";
+
 // Stop after this many errors in one text.
 inline constexpr size_t max_errors = 20;
 

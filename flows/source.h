@@ -35,6 +35,8 @@ public:
     diagnostic at(const logical_line& l, size_t offset, size_t len) const;
 
     const std::string& name() const { return name_; }
+    // The text of a physical line (1-based), without its newline.
+    std::string line_text(int line) const { return std::string(physical_line(line)); }
 
 private:
     std::string_view physical_line(int line) const;

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <bit>
+#include <cstring>
 #include <fmt/format.h>
+#include <span>
 #include <vector>
 
 namespace swd::flows {
@@ -143,7 +146,9 @@ bool parse_ipv4_masked(std::string_view s, uint32_t& value, uint32_t& mask, bool
         } else {
             uint64_t len = 0;
             if (!parse_uint(m, 32, len, why)) {
-                why = fmt::format("prefix length {} is out of range 0-32", m);
+                why = m.find_first_not_of("0123456789") == std::string_view::npos && !m.empty()
+                          ? fmt::format("prefix length {} is out of range 0-32", m)
+                          : "prefix length: " + why;
                 return false;
             }
             mask = len == 0 ? 0 : htonl(0xffffffffu << (32 - len));
@@ -211,7 +216,9 @@ bool parse_ipv6_masked(std::string_view s, uint32_t value[4], uint32_t mask[4], 
         } else {
             uint64_t len = 0;
             if (!parse_uint(m, 128, len, why)) {
-                why = fmt::format("prefix length {} is out of range 0-128", m);
+                why = m.find_first_not_of("0123456789") == std::string_view::npos && !m.empty()
+                          ? fmt::format("prefix length {} is out of range 0-128", m)
+                          : "prefix length: " + why;
                 return false;
             }
             for (int i = 0; i < 4; i++) {
@@ -269,19 +276,41 @@ std::string format_ipv6_masked(const uint32_t value[4], const uint32_t mask[4]) 
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); j++) {
-        prev[j] = j;
+    // Optimal string alignment: insertions, deletions, substitutions and swaps of neighbours
+    // ("tpc" -> "tcp") each cost one.
+    const size_t n = a.size(), m = b.size();
+    std::vector<size_t> d((n + 1) * (m + 1));
+    auto at = [&](size_t i, size_t j) -> size_t& { return d[i * (m + 1) + j]; };
+    for (size_t i = 0; i <= n; i++) {
+        at(i, 0) = i;
     }
-    for (size_t i = 1; i <= a.size(); i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= b.size(); j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    for (size_t j = 0; j <= m; j++) {
+        at(0, j) = j;
+    }
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+            }
         }
-        std::swap(prev, cur);
     }
-    return prev[b.size()];
+    return at(n, m);
+}
+
+std::string closest_name(std::string_view name, std::span<const std::string_view> candidates) {
+    std::string best;
+    size_t best_d = SIZE_MAX;
+    for (auto c : candidates) {
+        size_t d = edit_distance(name, c);
+        if (d < best_d) {
+            best_d = d;
+            best = std::string(c);
+        }
+    }
+    // Close enough to be a typo, not a different word.
+    return best_d <= 2 && best_d < name.size() / 2 + 1 ? best : std::string();
 }
 
 } // namespace swd::flows

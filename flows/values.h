@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,7 +41,9 @@ std::string format_ipv6_masked(const uint32_t value[4], const uint32_t mask[4]);
 int ipv4_prefix_len(uint32_t mask);
 int ipv6_prefix_len(const uint32_t mask[4]);
 
-// Edit distance, for "did you mean" hints.
+// Edit distance (a swap of neighbours counts as one edit), for "did you mean" hints.
 size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate closest to name, or "" when none is close enough to be a typo of it.
+std::string closest_name(std::string_view name, std::span<const std::string_view> candidates);
 
 } // namespace swd::flows

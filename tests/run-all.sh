@@ -13,6 +13,8 @@ jobs=$(nproc)
 if [ "$(id -u)" = 0 ]; then
     export SWD_REQUIRE_ROOT_TESTS=1
 fi
+# The flow corpus is checked against Open vSwitch's own parser (openvswitch-common).
+export SWD_OVS_OFCTL=/usr/bin/ovs-ofctl
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 

@@ -98,7 +98,8 @@ TEST(Parser, UnknownNamesGetHints) {
     EXPECT_EQ(headline("tcp,actions=dorp"),
               "flows.txt:1:13: error: unknown action 'dorp'; expected one of output:PORT, "
               "in_port, local, drop, set_queue:N, mod_dl_src:MAC, mod_dl_dst:MAC, mod_nw_src:IP, "
-              "mod_nw_dst:IP, mod_tp_src:PORT, mod_tp_dst:PORT, dec_ttl, goto_table:N, lb(POOL)");
+              "mod_nw_dst:IP, mod_tp_src:PORT, mod_tp_dst:PORT, dec_ttl, goto_table:N, lb(POOL) "
+              "(did you mean 'drop'?)");
     EXPECT_EQ(headline("actions=NORMAL"),
               "flows.txt:1:9: error: unsupported action 'NORMAL': swd does not implement OVS's "
               "normal; expected one of output:PORT, in_port, local, drop, set_queue:N, "
@@ -242,8 +243,8 @@ TEST(Parser, PortDeclarationsNumberPorts) {
               "flows.txt:2:1: error: duplicate port 'port=eth0': eth0 is already declared; "
               "expected each port name and number once");
     EXPECT_EQ(headline("port=local\n", parse_mode::config, {}),
-              "flows.txt:1:6: error: invalid port name 'local'; expected an interface name of "
-              "1-15 characters, not only digits, not a keyword such as 'local' or 'in_port'");
+              "flows.txt:1:6: error: invalid port name 'local': it is an action keyword; expected "
+              "an interface name of 1-15 characters that is not a number or an action keyword");
     EXPECT_EQ(headline("port=eth0\n", parse_mode::flow_mods, {}),
               "flows.txt:1:1: error: port declaration not allowed here 'port=eth0': ports are "
               "set when swd starts; expected a port= line in the --config file or a --port "
@@ -293,6 +294,11 @@ TEST(Parser, PoolDeclarations) {
 }
 
 TEST(Parser, ConfigTextMustNotRepeatARule) {
+    EXPECT_EQ(first_error("priority=1,tcp,actions=drop\npriority=1,tcp,actions=local\n"),
+              "flows.txt:2:1: error: duplicate rule: line 1 has the same table, priority and "
+              "match; expected each rule once (a later one would replace the earlier)\n"
+              "    2 | priority=1,tcp,actions=local\n"
+              "      | ^~~~~~~~~~~~~~~~~~~~~~~~~~~~");
     EXPECT_EQ(headline("priority=1,tcp,actions=drop\npriority=2,tcp,actions=drop\n"
                        "priority=1,tcp,actions=local\n"),
               "flows.txt:3:1: error: duplicate rule: line 1 has the same table, priority and "

@@ -85,9 +85,13 @@ TEST(Values, Mac) {
 }
 
 TEST(Values, EditDistance) {
-    EXPECT_EQ(edit_distance("nw_dts", "nw_dst"), 2u);
+    EXPECT_EQ(edit_distance("nw_dts", "nw_dst"), 1u); // a swap of neighbours is one edit
+    EXPECT_EQ(edit_distance("tpc", "ip"), 2u);
     EXPECT_EQ(edit_distance("", "abc"), 3u);
     EXPECT_EQ(edit_distance("tcp", "tcp"), 0u);
+    constexpr std::string_view names[] = {"ip", "tcp", "udp"};
+    EXPECT_EQ(closest_name("tpc", names), "tcp");
+    EXPECT_EQ(closest_name("10", names), ""); // too far from any name to be a typo
 }
 
 } // namespace

@@ -33,14 +33,6 @@ struct cli {
     bool check = false;
 };
 
-bool valid_port_name(const std::string& n) {
-    if (n.empty() || n.size() > 15 || n.find('/') != std::string::npos ||
-        n.find_first_of(" \t,=:") != std::string::npos) {
-        return false;
-    }
-    return n.find_first_not_of("0123456789") != std::string::npos;
-}
-
 // Parses argv; returns the exit code to use now, or -1 to continue.
 int parse_cli(int argc, char** argv, cli& c) {
     po::options_description desc(usage_head);
@@ -78,11 +70,9 @@ int parse_cli(int argc, char** argv, cli& c) {
         return 2;
     }
     for (const auto& p : c.ports) {
-        if (!valid_port_name(p)) {
-            fmt::print(stderr,
-                       "swd: invalid --port '{}': expected an interface name of 1-15 characters "
-                       "(not only digits, no '/', ',', '=', ':' or spaces)\n",
-                       p);
+        if (std::string why = flows::check_port_name(p); !why.empty()) {
+            fmt::print(stderr, "swd: invalid --port '{}': {}; expected {}\n", p, why,
+                       flows::port_name_expected);
             return 2;
         }
     }
