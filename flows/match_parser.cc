@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cstddef>
 #include <fmt/format.h>
+#include <unordered_map>
 
 #include "parse_line.h"
 #include "values.h"
@@ -77,14 +78,12 @@ constexpr field_def fields[] = {
     {"icmpv6_code", f_icmp_code, prereq::icmp},
 };
 
-const field_def* find_field(std::string_view name) {
-    for (const auto& f : fields) {
-        if (f.name == name) {
-            return &f;
-        }
-    }
-    return nullptr;
-}
+// Field names and shorthands in one hash map: the parser looks a name up once per token.
+struct keyword {
+    const struct field_def* field = nullptr;
+    const struct shorthand_def* shorthand = nullptr;
+};
+const keyword* find_keyword(std::string_view name);
 
 struct shorthand_def {
     std::string_view name;
@@ -97,6 +96,21 @@ constexpr shorthand_def shorthands[] = {
     {"tcp", 0x0800, 6},  {"udp", 0x0800, 17},  {"icmp", 0x0800, 1},
     {"tcp6", 0x86dd, 6}, {"udp6", 0x86dd, 17}, {"icmp6", 0x86dd, 58},
 };
+
+const keyword* find_keyword(std::string_view name) {
+    static const std::unordered_map<std::string_view, keyword> map = [] {
+        std::unordered_map<std::string_view, keyword> m;
+        for (const auto& f : fields) {
+            m[f.name].field = &f;
+        }
+        for (const auto& sh : shorthands) {
+            m[sh.name].shorthand = &sh;
+        }
+        return m;
+    }();
+    auto it = map.find(name);
+    return it == map.end() ? nullptr : &it->second;
+}
 
 constexpr uint8_t full[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -229,7 +243,13 @@ match_summary match_parser::summary() const {
 bool match_parser::set_field(const token& t, int field, size_t off, const uint8_t* value,
                              const uint8_t* mask, size_t n, bool implicit) {
     const auto* vb = reinterpret_cast<uint8_t*>(&m_.value);
-    for (size_t ri = 0; ri < n_records_; ri++) {
+    const auto* used = reinterpret_cast<const uint8_t*>(&m_.mask);
+    bool touches_used = false;
+    for (size_t i = 0; i < n; i++) {
+        touches_used |= (used[off + i] & mask[i]) != 0;
+    }
+    // Fast path: no earlier field matched any of these bits.
+    for (size_t ri = 0; touches_used && ri < n_records_; ri++) {
         const record& r = records_[ri];
         size_t lo = std::max(off, r.pos_off), hi = std::min(off + n, r.pos_off + r.n);
         bool overlap = false, consistent = true;
@@ -285,6 +305,7 @@ bool match_parser::set_field(const token& t, int field, size_t off, const uint8_
     std::copy(mask, mask + n, r.mask);
     r.implicit = implicit;
     r.field = field;
+    r.prereq = implicit ? static_cast<uint8_t>(prereq::none) : field_prereq_;
     return true;
 }
 
@@ -301,24 +322,24 @@ void match_parser::shorthand(const token& t, uint16_t dl_type, int nw_proto) {
 }
 
 bool match_parser::apply(const token& t) {
+    const keyword* kw = find_keyword(t.name);
     if (!t.has_value) {
-        for (const auto& s : shorthands) {
-            if (s.name == t.name) {
-                shorthand(t, s.dl_type, s.nw_proto);
-                return true;
-            }
+        if (kw && kw->shorthand) {
+            shorthand(t, kw->shorthand->dl_type, kw->shorthand->nw_proto);
+            return true;
         }
-        if (find_field(t.name)) {
+        if (kw && kw->field) {
             rep_.error(t.pos, t.name.size(), "missing value for field", t.name, "",
                        fmt::format("{}=VALUE (no spaces around '=')", t.name));
             return true;
         }
         return false;
     }
-    const field_def* def = find_field(t.name);
+    const field_def* def = kw ? kw->field : nullptr;
     if (!def) {
         return false;
     }
+    field_prereq_ = static_cast<uint8_t>(def->pre);
     const std::string_view v = t.value;
     const size_t vpos = t.value_pos;
     const size_t vlen = std::max<size_t>(v.size(), 1);
@@ -663,12 +684,12 @@ void match_parser::finish() {
         if (r.implicit) {
             continue;
         }
-        std::string_view name = r.text.substr(0, r.text.find('='));
-        const field_def* def = find_field(name);
-        if (def && !prereq_met(def->pre, s)) {
+        const auto pre = static_cast<prereq>(r.prereq);
+        if (!prereq_met(pre, s)) {
+            std::string_view name = r.text.substr(0, r.text.find('='));
             rep_.error(r.pos, r.text.size(), "missing prerequisite for", r.text,
-                       fmt::format("{} applies only to {}", name, applies_to(def->pre)),
-                       expected_for(def->pre));
+                       fmt::format("{} applies only to {}", name, applies_to(pre)),
+                       expected_for(pre));
             return;
         }
     }

@@ -100,6 +100,7 @@ private:
         uint8_t mask[16];
         bool implicit; // set by a shorthand such as 'tcp'
         int field;
+        uint8_t prereq; // what the field needs from dl_type/nw_proto
     };
 
     bool set_field(const token& t, int field, size_t off, const uint8_t* value, const uint8_t* mask,
@@ -112,6 +113,7 @@ private:
     dp::flow_match m_;
     record records_[48];
     size_t n_records_ = 0;
+    uint8_t field_prereq_ = 0; // prerequisite of the field apply() is setting
 };
 
 // Resolves a port by number or name; nullptr when unknown.

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <bit>
 #include <fmt/format.h>
 #include <span>
-#include <unordered_map>
 #include <utility>
 
 #include "parse_line.h"
@@ -32,6 +32,8 @@ struct line_tokens {
 };
 
 void tokenize(std::string_view line, size_t from, line_tokens& out) {
+    out.toks.clear();
+    out.has_actions = false;
     size_t i = from;
     while (true) {
         while (i < line.size() && is_sep(line[i])) {
@@ -114,6 +116,7 @@ private:
     parse_output out_;
     std::vector<size_t> port_line_;         // physical line of each declared port, for messages
     std::vector<port_decl> resolved_ports_; // declared + numbered command-line ports
+    line_tokens tokens_;
 };
 
 text_parser::line_kind text_parser::classify(std::string_view line) {
@@ -132,8 +135,10 @@ text_parser::line_kind text_parser::classify(std::string_view line) {
 }
 
 parse_output text_parser::run() {
-    // Pass 1: declarations, so that rules may refer to ports and pools declared anywhere.
-    {
+    // Pass 1: declarations, so that rules may refer to ports and pools declared anywhere. Most
+    // large texts have none: skip the pass when neither keyword occurs at all.
+    if (text_.find("port=") != std::string_view::npos ||
+        text_.find("pool=") != std::string_view::npos) {
         source_text src(text_, name_);
         source_text::logical_line l;
         while (src.next(l) && !too_many_errors()) {
@@ -266,36 +271,36 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
 // A complete rule set may not give the same rule (table, priority, match) twice: one of the two
 // would silently vanish.
 void text_parser::check_duplicate_rules() {
-    struct identity_hash {
-        size_t operator()(const rule* r) const noexcept {
-            return dp::hash_words(r->match.value.w, dp::key_words,
-                                  dp::hash_words(r->match.mask.w, dp::key_words,
-                                                 uint64_t{r->priority} << 8 | r->table));
+    // Open addressing over rule indexes (a node-based map costs 40% of parse time at 1M rules).
+    const auto& mods = out_.mods;
+    size_t n_slots = std::bit_ceil(std::max<size_t>(16, mods.size() * 2));
+    std::vector<uint32_t> slots(n_slots, UINT32_MAX);
+    for (uint32_t i = 0; i < mods.size(); i++) {
+        const rule& r = mods[i].spec;
+        uint64_t h = dp::hash_words(
+            r.match.value.w, dp::key_words,
+            dp::hash_words(r.match.mask.w, dp::key_words, uint64_t{r.priority} << 8 | r.table));
+        size_t pos = h & (n_slots - 1);
+        while (slots[pos] != UINT32_MAX && !mods[slots[pos]].spec.same_identity(r)) {
+            pos = (pos + 1) & (n_slots - 1);
         }
-    };
-    struct identity_eq {
-        bool operator()(const rule* a, const rule* b) const noexcept {
-            return a->same_identity(*b);
+        if (slots[pos] == UINT32_MAX) {
+            slots[pos] = i;
+            continue;
         }
-    };
-    std::unordered_map<const rule*, int, identity_hash, identity_eq> seen;
-    seen.reserve(out_.mods.size());
-    for (const auto& fm : out_.mods) {
-        auto [it, inserted] = seen.emplace(&fm.spec, fm.line);
-        if (!inserted) {
-            diagnostic d;
-            d.source = name_;
-            d.line = fm.line;
-            d.column = 1;
-            d.line_text = source_text(text_, name_).line_text(fm.line);
-            d.length = static_cast<int>(d.line_text.size());
-            d.what = "duplicate rule";
-            d.detail = fmt::format("line {} has the same table, priority and match", it->second);
-            d.expected = "each rule once (a later one would replace the earlier)";
-            out_.errors.push_back(std::move(d));
-            if (too_many_errors()) {
-                return;
-            }
+        diagnostic d;
+        d.source = name_;
+        d.line = mods[i].line;
+        d.column = 1;
+        d.line_text = source_text(text_, name_).line_text(d.line);
+        d.length = static_cast<int>(d.line_text.size());
+        d.what = "duplicate rule";
+        d.detail =
+            fmt::format("line {} has the same table, priority and match", mods[slots[pos]].line);
+        d.expected = "each rule once (a later one would replace the earlier)";
+        out_.errors.push_back(std::move(d));
+        if (too_many_errors()) {
+            return;
         }
     }
 }
@@ -607,7 +612,7 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
         cmd_name = "del-flows --strict";
     }
 
-    line_tokens lt;
+    line_tokens& lt = tokens_; // reused: no allocation per line
     tokenize(text, from, lt);
     detail::match_parser mp(rep, ctx_, resolved_ports_);
 

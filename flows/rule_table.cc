@@ -244,8 +244,8 @@ std::vector<uint32_t> rule_table::select(const flow_mod& fm) const {
     return ids;
 }
 
-result<change_summary> rule_table::apply(std::span<const flow_mod> mods,
-                                         std::span<const lb_pool> pools, clock::time_point now) {
+result<change_summary> rule_table::apply(std::vector<flow_mod> mods, std::span<const lb_pool> pools,
+                                         clock::time_point now) {
     size_t adds = 0;
     for (const auto& fm : mods) {
         adds += fm.command == flow_command::add ? 1 : 0;
@@ -262,16 +262,15 @@ result<change_summary> rule_table::apply(std::span<const flow_mod> mods,
         }
     }
     change_summary sum;
-    for (const auto& fm : mods) {
+    for (auto& fm : mods) {
         switch (fm.command) {
         case flow_command::add: {
             if (uint32_t id = find_identity(fm.spec)) {
-                rule r = fm.spec;
-                r.created = r.modified = now;
-                replace_rule(id, std::move(r));
+                fm.spec.created = fm.spec.modified = now;
+                replace_rule(id, std::move(fm.spec));
                 sum.modified++;
             } else {
-                insert(fm.spec, now);
+                insert(std::move(fm.spec), now);
                 sum.added++;
             }
             break;
@@ -305,16 +304,16 @@ result<change_summary> rule_table::apply(std::span<const flow_mod> mods,
     return sum;
 }
 
-result<change_summary> rule_table::replace(std::span<const flow_mod> rules,
-                                           std::vector<lb_pool> pools, clock::time_point now) {
+result<change_summary> rule_table::replace(std::vector<flow_mod> rules, std::vector<lb_pool> pools,
+                                           clock::time_point now) {
     if (rules.size() > max_rules_) {
         return fail(errc::limit,
                     fmt::format("{} rules exceed the limit of {}", rules.size(), max_rules_));
     }
     change_summary sum;
     std::vector<bool> keep(next_id_, false);
-    std::vector<const flow_mod*> to_add;
-    for (const auto& fm : rules) {
+    std::vector<flow_mod*> to_add;
+    for (auto& fm : rules) {
         uint32_t id = find_identity(fm.spec);
         if (!id) {
             to_add.push_back(&fm);
@@ -325,10 +324,9 @@ result<change_summary> rule_table::replace(std::span<const flow_mod> rules,
         if (old->same_content(fm.spec)) {
             sum.unchanged++;
         } else {
-            rule r = fm.spec;
-            r.created = old->created;
-            r.modified = now;
-            replace_rule(id, std::move(r));
+            fm.spec.created = old->created;
+            fm.spec.modified = now;
+            replace_rule(id, std::move(fm.spec));
             sum.modified++;
         }
     }
@@ -348,13 +346,13 @@ result<change_summary> rule_table::replace(std::span<const flow_mod> rules,
         erase(id);
         sum.deleted++;
     }
-    for (const flow_mod* fm : to_add) {
-        // The same rule twice in one file: the later line wins, as for add-flows.
+    for (flow_mod* fm : to_add) {
+        // The same rule twice in one text: the later line wins, as for add-flows.
         if (uint32_t id = find_identity(fm->spec)) {
-            replace_rule(id, fm->spec);
+            replace_rule(id, std::move(fm->spec));
             continue;
         }
-        insert(fm->spec, now);
+        insert(std::move(fm->spec), now);
         sum.added++;
     }
     pools_ = std::move(pools);

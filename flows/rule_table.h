@@ -84,11 +84,12 @@ public:
     rule_table& operator=(const rule_table&) = delete;
 
     // Applies flow mods in order, adds the pools declared with them, and publishes.
-    result<change_summary> apply(std::span<const flow_mod> mods, std::span<const lb_pool> pools,
+    // The rules are moved out of mods.
+    result<change_summary> apply(std::vector<flow_mod> mods, std::span<const lb_pool> pools,
                                  clock::time_point now);
     // Makes the table exactly `rules` (all adds) with these pools and publishes. Rules already
     // present with the same content keep their ids, counters and duration.
-    result<change_summary> replace(std::span<const flow_mod> rules, std::vector<lb_pool> pools,
+    result<change_summary> replace(std::vector<flow_mod> rules, std::vector<lb_pool> pools,
                                    clock::time_point now);
     void set_ports(std::vector<port_decl> ports);
 

@@ -326,6 +326,52 @@ TEST_F(Daemon, HardTimeoutExpires) {
     EXPECT_EQ(dump().find("hard_timeout=1"), std::string::npos) << "rule did not expire";
 }
 
+// Flow text as raw bytes after the JSON line, arriving in pieces, followed by another request on
+// the same connection.
+TEST_F(Daemon, AttachmentsMayArriveInPieces) {
+    start();
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, sock_.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const std::string text = "priority=11,udp,tp_dst=11,actions=drop\n"
+                             "priority=12,udp,tp_dst=12,actions=drop\n";
+    std::string head = "{\"id\":1,\"cmd\":\"add-flows\",\"source\":\"raw\",\"attachment\":" +
+                       std::to_string(text.size()) + "}\n" + text.substr(0, 10);
+    ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+    std::this_thread::sleep_for(100ms);
+    std::string rest = text.substr(10) + "{\"id\":2,\"cmd\":\"ping\"}\n";
+    ASSERT_EQ(::send(fd, rest.data(), rest.size(), 0), static_cast<ssize_t>(rest.size()));
+    std::string got;
+    char buf[4096];
+    while (std::count(got.begin(), got.end(), '\n') < 2) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        ASSERT_GT(n, 0);
+        got.append(buf, static_cast<size_t>(n));
+    }
+    std::istringstream lines(got);
+    std::string l1, l2;
+    std::getline(lines, l1);
+    std::getline(lines, l2);
+    auto r1 = nlohmann::json::parse(l1);
+    EXPECT_TRUE(r1["ok"].get<bool>()) << l1;
+    EXPECT_EQ(r1["result"]["added"], 2);
+    EXPECT_EQ(nlohmann::json::parse(l2)["id"], 2);
+    // A bad attachment size cannot be skipped over: error, then the connection closes.
+    std::string bad = "{\"id\":3,\"cmd\":\"add-flows\",\"attachment\":\"lots\"}\n";
+    ASSERT_EQ(::send(fd, bad.data(), bad.size(), 0), static_cast<ssize_t>(bad.size()));
+    got.clear();
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
+        got.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_EQ(nlohmann::json::parse(got)["error"]["message"],
+              "attachment must be a byte count up to 1 GiB");
+    ::close(fd);
+    EXPECT_NE(dump().find("priority=12,udp,tp_dst=12 actions=drop"), std::string::npos);
+}
+
 TEST_F(Daemon, MalformedSocketInputGetsAnErrorAndServiceContinues) {
     start();
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);

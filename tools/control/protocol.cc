@@ -20,24 +20,43 @@ json error_response(const json& id, const std::string& code, const std::string& 
         {"error", {{"code", code}, {"message", message}, {"diagnostics", std::move(diagnostics)}}}};
 }
 
-bool line_buffer::next(std::string& out) {
-    size_t nl = buf_.find('\n', start_);
-    if (nl == std::string::npos) {
-        if (start_ > 0 && start_ == buf_.size()) {
-            buf_.clear();
-            start_ = 0;
-        }
-        return false;
-    }
-    out.assign(buf_, start_, nl - start_);
-    start_ = nl + 1;
+void line_buffer::compact() {
     if (start_ == buf_.size()) {
         buf_.clear();
         start_ = 0;
+        if (buf_.capacity() > (1u << 20)) {
+            buf_.shrink_to_fit(); // do not keep the largest request's buffer forever
+        }
     } else if (start_ > (1u << 20) && start_ > buf_.size() / 2) {
         buf_.erase(0, start_);
         start_ = 0;
     }
+}
+
+bool line_buffer::next(std::string& out) {
+    size_t nl = buf_.find('\n', start_);
+    if (nl == std::string::npos) {
+        compact();
+        return false;
+    }
+    out.assign(buf_, start_, nl - start_);
+    start_ = nl + 1;
+    compact();
+    return true;
+}
+
+bool line_buffer::take(size_t n, std::string& out) {
+    if (buf_.size() - start_ < n) {
+        return false;
+    }
+    if (start_ == 0 && n == buf_.size()) {
+        out = std::move(buf_); // the common case: the attachment is all that is buffered
+        buf_ = std::string();
+    } else {
+        out.assign(buf_, start_, n);
+        start_ += n;
+    }
+    compact();
     return true;
 }
 
@@ -58,13 +77,11 @@ result<client> client::connect(const std::string& path) {
     return client(std::move(fd));
 }
 
-result<json> client::call(const json& request) {
-    json req = request;
-    req["id"] = next_id_++;
-    std::string line = req.dump(-1, ' ', false, json::error_handler_t::replace);
-    line += '\n';
-    for (size_t off = 0; off < line.size();) {
-        ssize_t n = ::send(fd_.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
+namespace {
+
+result<void> send_all(int fd, std::string_view data) {
+    for (size_t off = 0; off < data.size();) {
+        ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -72,6 +89,25 @@ result<json> client::call(const json& request) {
             return fail(errno_error(errno, "send request"));
         }
         off += static_cast<size_t>(n);
+    }
+    return {};
+}
+
+} // namespace
+
+result<json> client::call(const json& request, std::string_view attachment) {
+    json req = request;
+    req["id"] = next_id_++;
+    if (!attachment.empty()) {
+        req["attachment"] = attachment.size();
+    }
+    std::string line = req.dump(-1, ' ', false, json::error_handler_t::replace);
+    line += '\n';
+    if (auto r = send_all(fd_.get(), line); !r) {
+        return fail(std::move(r).err());
+    }
+    if (auto r = send_all(fd_.get(), attachment); !r) {
+        return fail(std::move(r).err());
     }
     std::string answer;
     std::string chunk(1 << 16, '\0');

@@ -43,6 +43,8 @@ result<void> make_parent_dir(const std::string& path) {
 struct connection {
     unique_fd fd;
     line_buffer in;
+    json waiting;          // a request whose attachment has not fully arrived
+    size_t attachment = 0; // its size
     std::string out;
     size_t out_off = 0;
     bool closing = false; // close once out is flushed
@@ -68,6 +70,11 @@ void flush(connection& c) {
     }
     c.out.clear();
     c.out_off = 0;
+}
+
+void answer(connection& c, const json& resp) {
+    c.out += resp.dump(-1, ' ', false, json::error_handler_t::replace);
+    c.out += '\n';
 }
 
 } // namespace
@@ -139,7 +146,7 @@ result<void> server::run(service& svc) {
     std::list<connection> conns;
     std::vector<pollfd> pfds;
     std::vector<connection*> order;
-    std::string line;
+    std::string line, attachment;
     std::vector<char> chunk(1 << 16);
     constexpr size_t max_clients = 256;
 
@@ -216,18 +223,50 @@ result<void> server::run(service& svc) {
                     }
                     c.closing = true; // EOF or error: answer what is complete, then close
                 }
-                while (c.in.next(line)) {
+                while (true) {
+                    if (!c.waiting.is_null()) {
+                        if (!c.in.take(c.attachment, attachment)) {
+                            break;
+                        }
+                        answer(c, svc.handle(c.waiting, attachment));
+                        c.waiting = json();
+                        attachment = std::string();
+                        continue;
+                    }
+                    if (!c.in.next(line)) {
+                        break;
+                    }
                     json req = json::parse(line, nullptr, false);
-                    json resp = req.is_discarded() ? error_response(json(), "protocol",
-                                                                    "the request is not valid JSON")
-                                                   : svc.handle(req);
-                    c.out += resp.dump(-1, ' ', false, json::error_handler_t::replace);
-                    c.out += '\n';
+                    if (req.is_discarded()) {
+                        answer(c,
+                               error_response(json(), "protocol", "the request is not valid JSON"));
+                        continue;
+                    }
+                    size_t n = 0;
+                    if (req.is_object() && req.contains("attachment")) {
+                        const json& a = req["attachment"];
+                        if (!a.is_number_unsigned() || a.get<uint64_t>() > max_line_bytes) {
+                            // The stream cannot be resynchronised: answer and close.
+                            answer(c,
+                                   error_response(req.value("id", json()), "protocol",
+                                                  "attachment must be a byte count up to 1 GiB"));
+                            c.closing = true;
+                            break;
+                        }
+                        n = a.get<size_t>();
+                    }
+                    if (n > 0) {
+                        c.waiting = std::move(req);
+                        c.attachment = n;
+                        continue;
+                    }
+                    answer(c, svc.handle(req));
                 }
                 if (c.in.pending() > max_line_bytes) {
-                    c.out += error_response(json(), "protocol", "request line too long").dump();
-                    c.out += '\n';
-                    c.closing = true;
+                    if (c.waiting.is_null()) {
+                        answer(c, error_response(json(), "protocol", "request line too long"));
+                        c.closing = true;
+                    }
                 }
             }
             if (!c.out.empty()) {

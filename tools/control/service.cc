@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <fmt/format.h>
 #include <fstream>
+#include <malloc.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -110,8 +111,8 @@ void service::published() {
     table_.reclaim(datapath_->retired_version());
 }
 
-result<flows::change_summary> service::load(const flows::parse_output& config) {
-    auto r = table_.replace(config.mods, config.pools, flows::clock::now());
+result<flows::change_summary> service::load(flows::parse_output config) {
+    auto r = table_.replace(std::move(config.mods), std::move(config.pools), flows::clock::now());
     if (r) {
         published();
     }
@@ -128,7 +129,8 @@ json service::rejected(const json& id, const flows::parse_output& out, const std
     return error_response(id, "invalid_input", msg, std::move(diags));
 }
 
-json service::handle(const json& request) {
+json service::handle(const json& request, std::string_view attachment) {
+    attachment_ = attachment;
     json id = request.is_object() && request.contains("id") ? request["id"] : json();
     if (!request.is_object()) {
         return error_response(id, "protocol", "a request is a JSON object");
@@ -167,20 +169,48 @@ json service::handle(const json& request) {
     }
 }
 
+bool service::flow_text(const json& req, std::string_view& text, std::string& source,
+                        std::string& err) {
+    if (!field(req, "source", source, err)) {
+        return false;
+    }
+    if (req.contains("attachment")) {
+        text = attachment_;
+        return true;
+    }
+    if (!field(req, "text", text_storage_, err)) {
+        return false;
+    }
+    text = text_storage_;
+    return true;
+}
+
+// Large changes leave freed memory (old rule versions, parse buffers) in malloc's free lists;
+// hand it back so that the resident size reflects the table, not its history.
+void service::after_change(size_t rules_touched) {
+    text_storage_ = std::string();
+    if (rules_touched >= 10000) {
+        ::malloc_trim(0);
+    }
+}
+
 json service::cmd_add_flows(const json& req) {
-    std::string text, source = "<add-flows>", err;
-    if (!field(req, "text", text, err) || !field(req, "source", source, err)) {
+    std::string source = "<add-flows>", err;
+    std::string_view text;
+    if (!flow_text(req, text, source, err)) {
         return error_response(id_of(req), "protocol", err);
     }
     auto out = flows::parse_flows(text, source, flows::parse_mode::flow_mods, context());
     if (!out.ok()) {
         return rejected(id_of(req), out, source);
     }
-    auto r = table_.apply(out.mods, out.pools, flows::clock::now());
+    const size_t n = out.mods.size();
+    auto r = table_.apply(std::move(out.mods), out.pools, flows::clock::now());
     if (!r) {
         return error_response(id_of(req), "limit", source + ": " + r.err().message());
     }
     published();
+    after_change(n);
     log::info("add-flows from {}: added {}, modified {}, deleted {} (version {})", source, r->added,
               r->modified, r->deleted, table_.current()->version);
     json res = summary_json(*r, table_.current()->version);
@@ -189,19 +219,22 @@ json service::cmd_add_flows(const json& req) {
 }
 
 json service::cmd_replace_flows(const json& req) {
-    std::string text, source = "<replace-flows>", err;
-    if (!field(req, "text", text, err) || !field(req, "source", source, err)) {
+    std::string source = "<replace-flows>", err;
+    std::string_view text;
+    if (!flow_text(req, text, source, err)) {
         return error_response(id_of(req), "protocol", err);
     }
     auto out = flows::parse_flows(text, source, flows::parse_mode::config, context());
     if (!out.ok()) {
         return rejected(id_of(req), out, source);
     }
-    auto r = table_.replace(out.mods, out.pools, flows::clock::now());
+    const size_t n = std::max(out.mods.size(), table_.size());
+    auto r = table_.replace(std::move(out.mods), std::move(out.pools), flows::clock::now());
     if (!r) {
         return error_response(id_of(req), "limit", source + ": " + r.err().message());
     }
     published();
+    after_change(n);
     log::info("replace-flows from {}: added {}, modified {}, deleted {}, unchanged {} (version {})",
               source, r->added, r->modified, r->deleted, r->unchanged, table_.current()->version);
     json res = summary_json(*r, table_.current()->version);
@@ -219,11 +252,12 @@ json service::cmd_del_flows(const json& req) {
     if (!out.ok()) {
         return rejected(id_of(req), out, "<del-flows>");
     }
-    auto r = table_.apply(out.mods, {}, flows::clock::now());
+    auto r = table_.apply(std::move(out.mods), {}, flows::clock::now());
     if (!r) {
         return error_response(id_of(req), "limit", r.err().message());
     }
     published();
+    after_change(r->deleted);
     log::info("del-flows '{}': deleted {} (version {})", match, r->deleted,
               table_.current()->version);
     return ok_response(id_of(req), summary_json(*r, table_.current()->version));
@@ -239,11 +273,12 @@ json service::cmd_mod_flows(const json& req) {
     if (!out.ok()) {
         return rejected(id_of(req), out, "<mod-flows>");
     }
-    auto r = table_.apply(out.mods, {}, flows::clock::now());
+    auto r = table_.apply(std::move(out.mods), {}, flows::clock::now());
     if (!r) {
         return error_response(id_of(req), "limit", r.err().message());
     }
     published();
+    after_change(r->modified);
     log::info("mod-flows '{}': modified {} (version {})", text, r->modified,
               table_.current()->version);
     return ok_response(id_of(req), summary_json(*r, table_.current()->version));
@@ -404,9 +439,11 @@ result<flows::change_summary> service::reload() {
         return fail(errc::invalid_input,
                     "\n" + flows::format_all(out.errors) + "nothing was changed");
     }
-    auto r = table_.replace(out.mods, out.pools, flows::clock::now());
+    const size_t n = std::max(out.mods.size(), table_.size());
+    auto r = table_.replace(std::move(out.mods), std::move(out.pools), flows::clock::now());
     if (r) {
         published();
+        after_change(n);
     }
     return r;
 }

@@ -30,10 +30,11 @@ public:
     service(service_options opts, std::unique_ptr<dp::datapath> datapath);
 
     // Installs the initial configuration (already parsed and valid).
-    result<flows::change_summary> load(const flows::parse_output& config);
+    result<flows::change_summary> load(flows::parse_output config);
 
-    // Answers one request. Never throws; malformed requests get an error answer.
-    json handle(const json& request);
+    // Answers one request; attachment holds the raw bytes that followed it (protocol.h). Never
+    // throws; malformed requests get an error answer.
+    json handle(const json& request, std::string_view attachment = {});
 
     // Periodic work (rule expiry); call about once a second.
     void tick(flows::clock::time_point now);
@@ -54,11 +55,16 @@ private:
     flows::parse_context context(bool strict = false) const;
     void published(); // hand the current version to the datapath, reclaim ids
     json rejected(const json& id, const flows::parse_output& out, const std::string& source);
+    // The flow text of add-flows/replace-flows: the attachment, or the "text" field.
+    bool flow_text(const json& req, std::string_view& text, std::string& source, std::string& err);
+    void after_change(size_t rules_touched);
 
     service_options opts_;
     std::unique_ptr<dp::datapath> datapath_;
     flows::rule_table table_;
     flows::clock::time_point started_;
+    std::string_view attachment_; // of the request being handled
+    std::string text_storage_;
 };
 
 // Reads a whole file; errors name the path.

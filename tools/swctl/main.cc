@@ -68,14 +68,15 @@ result<ctl::client> connect(const std::string& path) {
     return c;
 }
 
-// Sends a request and prints failures; returns the result on success.
-std::optional<json> call(const cli& c, json req) {
+// Sends a request (and raw flow text after it, if any) and prints failures; returns the result
+// on success.
+std::optional<json> call(const cli& c, json req, std::string_view attachment = {}) {
     auto cl = connect(c.control);
     if (!cl) {
         fmt::print(stderr, "swctl: {}\n", cl.err().message());
         return std::nullopt;
     }
-    auto r = cl->call(req);
+    auto r = cl->call(req, attachment);
     if (!r) {
         fmt::print(stderr, "swctl: {}\n", r.err().message());
         return std::nullopt;
@@ -342,7 +343,7 @@ int run(const cli& c) {
             return 1;
         }
         std::string source = c.args[1] == "-" ? "<stdin>" : c.args[1];
-        return report_change(c, call(c, {{"cmd", cmd}, {"text", *text}, {"source", source}}));
+        return report_change(c, call(c, {{"cmd", cmd}, {"source", source}}, *text));
     }
     if (cmd == "del-flows") {
         return report_change(

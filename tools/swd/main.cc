@@ -141,13 +141,14 @@ int main(int argc, char** argv) {
     opts.ports = config.ports;
     opts.max_rules = c.max_rules;
     ctl::service svc(opts, std::make_unique<dp::null_datapath>());
-    auto loaded = svc.load(config);
+    const size_t n_ports = config.ports.size();
+    auto loaded = svc.load(std::move(config));
     if (!loaded) {
         fmt::print(stderr, "swd: {}\n", loaded.err().message());
         return 1;
     }
-    log::info("swd started: {} rules, {} ports, control socket {}", loaded->added,
-              config.ports.size(), c.control);
+    log::info("swd started: {} rules, {} ports, control socket {}", loaded->added, n_ports,
+              c.control);
     auto r = srv->run(svc);
     if (!r) {
         log::error("{}", r.err().message());
