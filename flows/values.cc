@@ -80,6 +80,20 @@ bool parse_mac(std::string_view s, uint8_t out[6], std::string& why) {
     return true;
 }
 
+namespace {
+
+bool parse_prefix_len(std::string_view m, uint64_t max, uint64_t& len, std::string& why) {
+    if (parse_uint(m, max, len, why)) {
+        return true;
+    }
+    why = !m.empty() && m.find_first_not_of("0123456789") == std::string_view::npos
+              ? fmt::format("prefix length {} is out of range 0-{}", m, max)
+              : "prefix length: " + why;
+    return false;
+}
+
+} // namespace
+
 bool parse_ipv4(std::string_view s, uint32_t& out, std::string& why) {
     uint32_t host = 0;
     size_t pos = 0;
@@ -145,10 +159,7 @@ bool parse_ipv4_masked(std::string_view s, uint32_t& value, uint32_t& mask, bool
             }
         } else {
             uint64_t len = 0;
-            if (!parse_uint(m, 32, len, why)) {
-                why = m.find_first_not_of("0123456789") == std::string_view::npos && !m.empty()
-                          ? fmt::format("prefix length {} is out of range 0-32", m)
-                          : "prefix length: " + why;
+            if (!parse_prefix_len(m, 32, len, why)) {
                 return false;
             }
             mask = len == 0 ? 0 : htonl(0xffffffffu << (32 - len));
@@ -215,10 +226,7 @@ bool parse_ipv6_masked(std::string_view s, uint32_t value[4], uint32_t mask[4], 
             }
         } else {
             uint64_t len = 0;
-            if (!parse_uint(m, 128, len, why)) {
-                why = m.find_first_not_of("0123456789") == std::string_view::npos && !m.empty()
-                          ? fmt::format("prefix length {} is out of range 0-128", m)
-                          : "prefix length: " + why;
+            if (!parse_prefix_len(m, 128, len, why)) {
                 return false;
             }
             for (int i = 0; i < 4; i++) {

@@ -134,6 +134,18 @@ protected:
         return std::string(std::istreambuf_iterator<char>(f), {});
     }
     std::string dump() { return ctl({"dump-flows", "--no-stats"}).out; }
+    // A plain socket to swd, for speaking the protocol without swctl; -1 on failure.
+    int connect_raw() const {
+        int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, sock_.c_str(), sizeof a.sun_path - 1);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(fd);
+            return -1;
+        }
+        return fd;
+    }
 
     std::string swd_, swctl_, dir_, sock_, config_, log_;
     pid_t pid_ = -1;
@@ -330,11 +342,8 @@ TEST_F(Daemon, HardTimeoutExpires) {
 // the same connection.
 TEST_F(Daemon, AttachmentsMayArriveInPieces) {
     start();
-    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, sock_.c_str(), sizeof a.sun_path - 1);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int fd = connect_raw();
+    ASSERT_GE(fd, 0);
     const std::string text = "priority=11,udp,tp_dst=11,actions=drop\n"
                              "priority=12,udp,tp_dst=12,actions=drop\n";
     std::string head = "{\"id\":1,\"cmd\":\"add-flows\",\"source\":\"raw\",\"attachment\":" +
@@ -374,11 +383,8 @@ TEST_F(Daemon, AttachmentsMayArriveInPieces) {
 
 TEST_F(Daemon, MalformedSocketInputGetsAnErrorAndServiceContinues) {
     start();
-    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, sock_.c_str(), sizeof a.sun_path - 1);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int fd = connect_raw();
+    ASSERT_GE(fd, 0);
     std::string junk = "{not json\n[1,2]\n{\"cmd\":\"ping\",\"id\":5}\n";
     ASSERT_EQ(::send(fd, junk.data(), junk.size(), 0), static_cast<ssize_t>(junk.size()));
     std::string got;

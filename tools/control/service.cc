@@ -200,22 +200,7 @@ json service::cmd_add_flows(const json& req) {
     if (!flow_text(req, text, source, err)) {
         return error_response(id_of(req), "protocol", err);
     }
-    auto out = flows::parse_flows(text, source, flows::parse_mode::flow_mods, context());
-    if (!out.ok()) {
-        return rejected(id_of(req), out, source);
-    }
-    const size_t n = out.mods.size();
-    auto r = table_.apply(std::move(out.mods), out.pools, flows::clock::now());
-    if (!r) {
-        return error_response(id_of(req), "limit", source + ": " + r.err().message());
-    }
-    published();
-    after_change(n);
-    log::info("add-flows from {}: added {}, modified {}, deleted {} (version {})", source, r->added,
-              r->modified, r->deleted, table_.current()->version);
-    json res = summary_json(*r, table_.current()->version);
-    res["warnings"] = diagnostics_json(out.warnings);
-    return ok_response(id_of(req), std::move(res));
+    return change(req, text, source, flows::parse_mode::flow_mods, false);
 }
 
 json service::cmd_replace_flows(const json& req) {
@@ -224,22 +209,7 @@ json service::cmd_replace_flows(const json& req) {
     if (!flow_text(req, text, source, err)) {
         return error_response(id_of(req), "protocol", err);
     }
-    auto out = flows::parse_flows(text, source, flows::parse_mode::config, context());
-    if (!out.ok()) {
-        return rejected(id_of(req), out, source);
-    }
-    const size_t n = std::max(out.mods.size(), table_.size());
-    auto r = table_.replace(std::move(out.mods), std::move(out.pools), flows::clock::now());
-    if (!r) {
-        return error_response(id_of(req), "limit", source + ": " + r.err().message());
-    }
-    published();
-    after_change(n);
-    log::info("replace-flows from {}: added {}, modified {}, deleted {}, unchanged {} (version {})",
-              source, r->added, r->modified, r->deleted, r->unchanged, table_.current()->version);
-    json res = summary_json(*r, table_.current()->version);
-    res["warnings"] = diagnostics_json(out.warnings);
-    return ok_response(id_of(req), std::move(res));
+    return change(req, text, source, flows::parse_mode::config, false);
 }
 
 json service::cmd_del_flows(const json& req) {
@@ -248,40 +218,44 @@ json service::cmd_del_flows(const json& req) {
     if (!field(req, "match", match, err) || !field(req, "strict", strict, err)) {
         return error_response(id_of(req), "protocol", err);
     }
-    auto out = flows::parse_flows(match, "<del-flows>", flows::parse_mode::match, context(strict));
-    if (!out.ok()) {
-        return rejected(id_of(req), out, "<del-flows>");
-    }
-    auto r = table_.apply(std::move(out.mods), {}, flows::clock::now());
-    if (!r) {
-        return error_response(id_of(req), "limit", r.err().message());
-    }
-    published();
-    after_change(r->deleted);
-    log::info("del-flows '{}': deleted {} (version {})", match, r->deleted,
-              table_.current()->version);
-    return ok_response(id_of(req), summary_json(*r, table_.current()->version));
+    return change(req, match, "<del-flows>", flows::parse_mode::match, strict);
 }
 
 json service::cmd_mod_flows(const json& req) {
-    std::string text, err;
+    std::string rule, err;
     bool strict = false;
-    if (!field(req, "rule", text, err) || !field(req, "strict", strict, err)) {
+    if (!field(req, "rule", rule, err) || !field(req, "strict", strict, err)) {
         return error_response(id_of(req), "protocol", err);
     }
-    auto out = flows::parse_flows(text, "<mod-flows>", flows::parse_mode::modify, context(strict));
+    return change(req, rule, "<mod-flows>", flows::parse_mode::modify, strict);
+}
+
+// Every change: validate the whole text, apply it to the table (config mode replaces the table),
+// publish, answer with what changed. Nothing changes unless every step before publish succeeds.
+json service::change(const json& req, std::string_view text, const std::string& source,
+                     flows::parse_mode mode, bool strict) {
+    auto out = flows::parse_flows(text, source, mode, context(strict));
     if (!out.ok()) {
-        return rejected(id_of(req), out, "<mod-flows>");
+        return rejected(id_of(req), out, source);
     }
-    auto r = table_.apply(std::move(out.mods), {}, flows::clock::now());
+    const auto now = flows::clock::now();
+    const size_t touched = std::max(out.mods.size(), table_.size());
+    auto r = mode == flows::parse_mode::config
+                 ? table_.replace(std::move(out.mods), std::move(out.pools), now)
+                 : table_.apply(std::move(out.mods), out.pools, now);
     if (!r) {
-        return error_response(id_of(req), "limit", r.err().message());
+        return error_response(id_of(req), "limit", source + ": " + r.err().message());
     }
     published();
-    after_change(r->modified);
-    log::info("mod-flows '{}': modified {} (version {})", text, r->modified,
+    after_change(mode == flows::parse_mode::config || mode == flows::parse_mode::flow_mods
+                     ? touched
+                     : r->deleted + r->modified);
+    log::info("{} from {}: added {}, modified {}, deleted {}, unchanged {} (version {})",
+              cmd_of(req), source, r->added, r->modified, r->deleted, r->unchanged,
               table_.current()->version);
-    return ok_response(id_of(req), summary_json(*r, table_.current()->version));
+    json res = summary_json(*r, table_.current()->version);
+    res["warnings"] = diagnostics_json(out.warnings);
+    return ok_response(id_of(req), std::move(res));
 }
 
 json service::cmd_dump_flows(const json& req) {
