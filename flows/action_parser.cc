@@ -121,6 +121,11 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
         } else {
             t.name = t.text;
         }
+        if (t.name.empty()) {
+            rep.error(t.pos, t.text.size(), "missing action name", t.text, "",
+                      "an action name before ':' or '(', such as output:PORT");
+            return false;
+        }
         toks.push_back(t);
         if (i < text.size()) {
             i++; // the comma
@@ -154,10 +159,13 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             rep.error(t.arg_pos, std::max<size_t>(t.arg.size(), 1),
                       fmt::format("invalid argument of {}", name), t.arg, why, expected);
         };
-        auto need_arg = [&](const char* form) {
+        // form: how the argument is written after "NAME:" (or inside lb's parentheses).
+        auto need_arg = [&](const char* arg_form) {
             if (!t.has_arg || t.arg.empty()) {
                 rep.error(t.pos, t.text.size(), fmt::format("action {} needs an argument", name),
-                          t.text, "", form);
+                          t.text, "",
+                          name == "lb" ? fmt::format("lb({})", arg_form)
+                                       : fmt::format("{}:{}", name, arg_form));
                 return false;
             }
             return true;
@@ -209,7 +217,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             }
             return true; // an empty list is a drop
         } else if (name == "output") {
-            if (!need_arg("output:PORT") || !port_action(t.arg, t.arg_pos)) {
+            if (!need_arg("PORT") || !port_action(t.arg, t.arg_pos)) {
                 return false;
             }
         } else if (name == "in_port" || name == "local") {
@@ -223,7 +231,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             }
         } else if (name == "set_queue") {
             uint64_t q = 0;
-            if (!need_arg("set_queue:QUEUE")) {
+            if (!need_arg("QUEUE")) {
                 return false;
             }
             if (!parse_uint(t.arg, 0xffff, q, why)) {
@@ -233,7 +241,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             a.type = SWD_ACT_SET_QUEUE;
             a.arg = static_cast<uint16_t>(q);
         } else if (name == "mod_dl_src" || name == "mod_dl_dst") {
-            if (!need_arg("mod_dl_src:xx:xx:xx:xx:xx:xx")) {
+            if (!need_arg("xx:xx:xx:xx:xx:xx")) {
                 return false;
             }
             if (!parse_mac(t.arg, a.val.mac, why)) {
@@ -242,7 +250,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             }
             a.type = name == "mod_dl_src" ? SWD_ACT_SET_ETH_SRC : SWD_ACT_SET_ETH_DST;
         } else if (name == "mod_nw_src" || name == "mod_nw_dst") {
-            if (!need_arg("mod_nw_src:a.b.c.d")) {
+            if (!need_arg("a.b.c.d")) {
                 return false;
             }
             if (!parse_ipv4(t.arg, a.val.ipv4, why)) {
@@ -256,7 +264,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             a.type = name == "mod_nw_src" ? SWD_ACT_SET_IPV4_SRC : SWD_ACT_SET_IPV4_DST;
         } else if (name == "mod_tp_src" || name == "mod_tp_dst") {
             uint64_t p = 0;
-            if (!need_arg("mod_tp_dst:PORT")) {
+            if (!need_arg("PORT")) {
                 return false;
             }
             if (!parse_uint(t.arg, 0xffff, p, why)) {
@@ -282,10 +290,13 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             a.type = SWD_ACT_DEC_TTL;
         } else if (name == "goto_table") {
             uint64_t n = 0;
-            if (!need_arg("goto_table:TABLE")) {
+            if (!need_arg("TABLE")) {
                 return false;
             }
             if (!parse_uint(t.arg, SWD_MAX_TABLE, n, why)) {
+                if (t.arg.find_first_not_of("0123456789") == std::string_view::npos) {
+                    why = fmt::format("{} is out of range 1-{}", t.arg, SWD_MAX_TABLE);
+                }
                 bad_arg("a table number 1-254");
                 return false;
             }
@@ -302,7 +313,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             a.type = SWD_ACT_GOTO_TABLE;
             a.arg = static_cast<uint16_t>(n);
         } else if (name == "lb") {
-            if (!need_arg("lb(POOL)")) {
+            if (!need_arg("POOL")) {
                 return false;
             }
             const lb_pool* pool = nullptr;

@@ -248,8 +248,10 @@ bool match_parser::set_field(const token& t, int field, size_t off, const uint8_
     for (size_t i = 0; i < n; i++) {
         touches_used |= (used[off + i] & mask[i]) != 0;
     }
-    // Fast path: no earlier field matched any of these bits.
-    for (size_t ri = 0; touches_used && ri < n_records_; ri++) {
+    // Fast path: no earlier field matched any of these bits, and this field was not given yet
+    // (a field may have an all-zero mask: nw_src=0.0.0.0/0).
+    const bool seen = !implicit && (fields_seen_ & (uint64_t{1} << field));
+    for (size_t ri = 0; (touches_used || seen) && ri < n_records_; ri++) {
         const record& r = records_[ri];
         size_t lo = std::max(off, r.pos_off), hi = std::min(off + n, r.pos_off + r.n);
         bool overlap = false, consistent = true;
@@ -258,7 +260,7 @@ bool match_parser::set_field(const token& t, int field, size_t off, const uint8_
             overlap |= both != 0;
             consistent &= (value[b - off] & both) == (vb[b] & both);
         }
-        if (!overlap) {
+        if (!overlap && !(seen && !r.implicit && r.field == field)) {
             continue;
         }
         const bool pair_ok = vlan_part(field) && vlan_part(r.field) &&
@@ -306,6 +308,9 @@ bool match_parser::set_field(const token& t, int field, size_t off, const uint8_
     r.implicit = implicit;
     r.field = field;
     r.prereq = implicit ? static_cast<uint8_t>(prereq::none) : field_prereq_;
+    if (!implicit) {
+        fields_seen_ |= uint64_t{1} << field;
+    }
     return true;
 }
 
@@ -323,6 +328,12 @@ void match_parser::shorthand(const token& t, uint16_t dl_type, int nw_proto) {
 
 bool match_parser::apply(const token& t) {
     const keyword* kw = find_keyword(t.name);
+    if (t.has_value && kw && kw->shorthand) {
+        rep_.error(t.pos, t.whole().size(), "shorthand takes no value", t.whole(),
+                   fmt::format("'{}' stands for a protocol match by itself", t.name),
+                   fmt::format("'{}' alone", t.name));
+        return true;
+    }
     if (!t.has_value) {
         if (kw && kw->shorthand) {
             shorthand(t, kw->shorthand->dl_type, kw->shorthand->nw_proto);
@@ -400,8 +411,14 @@ bool match_parser::apply(const token& t) {
             bad("a MAC address xx:xx:xx:xx:xx:xx[/mask]");
             return true;
         }
+        bool host_bits = false;
         for (int i = 0; i < 6; i++) {
+            host_bits |= (mac[i] & ~mask[i]) != 0;
             mac[i] &= mask[i];
+        }
+        if (host_bits) {
+            rep_.warning(vpos, v.size(), "address has bits outside its mask", v,
+                         fmt::format("matching {}/{}", format_mac(mac), format_mac(mask)));
         }
         size_t off =
             def->id == f_dl_src ? offsetof(swd_flow_key, eth_src) : offsetof(swd_flow_key, eth_dst);
@@ -650,7 +667,10 @@ bool match_parser::apply(const token& t) {
                 }
                 if (bit < 0 || (value & (1u << bit))) {
                     rep_.error(vpos + i, std::max<size_t>(flag.size(), 1),
-                               bit < 0 ? "unknown TCP flag" : "TCP flag given twice", flag, "",
+                               flag.empty() ? "empty TCP flag between '|' separators"
+                               : bit < 0    ? "unknown TCP flag"
+                                            : "TCP flag given twice",
+                               flag, "",
                                "FLAG|FLAG... with each FLAG once, one of fin, syn, rst, psh, ack, "
                                "urg, ece, cwr, ns");
                     return true;

@@ -114,6 +114,7 @@ private:
     record records_[48];
     size_t n_records_ = 0;
     uint8_t field_prereq_ = 0; // prerequisite of the field apply() is setting
+    uint64_t fields_seen_ = 0; // explicit fields given so far, by id
 };
 
 // Resolves a port by number or name; nullptr when unknown.

@@ -220,8 +220,8 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
             if (ofport_given || !parse_uint(t.value, SWD_MAX_OFPORT, n, why) || n == 0) {
                 if (ofport_given) {
                     why = "ofport is given twice";
-                } else if (why.empty()) {
-                    why = "0 is not a port number";
+                } else if (t.value.find_first_not_of("0123456789") == std::string_view::npos) {
+                    why = fmt::format("{} is out of range 1-{}", t.value, SWD_MAX_OFPORT);
                 }
                 rep.error(t.value_pos, std::max<size_t>(t.value.size(), 1), "invalid ofport",
                           t.value, why, fmt::format("a port number 1-{}", SWD_MAX_OFPORT));
@@ -363,10 +363,9 @@ bool parse_endpoint(std::string_view s, bool& ipv6, uint32_t addr[4], uint16_t& 
     }
     uint64_t p = 0;
     if (!parse_uint(port_s, 65535, p, why) || p == 0) {
-        if (why.empty()) {
-            why = "port 0";
-        }
-        why = "port: " + why;
+        why = port_s.find_first_not_of("0123456789") == std::string_view::npos && !port_s.empty()
+                  ? fmt::format("port {} is out of range 1-65535", port_s)
+                  : "port: " + why;
         return false;
     }
     port = static_cast<uint16_t>(p);
@@ -427,6 +426,11 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
         } else if (t.name == "backend" && t.has_value) {
             backend b;
             std::string_view v = t.value;
+            if (std::count(v.begin(), v.end(), '[') != std::count(v.begin(), v.end(), ']')) {
+                rep.error(t.value_pos, vlen, "invalid backend", v, "unbalanced '[' and ']'",
+                          backend_form);
+                return;
+            }
             std::vector<std::string_view> parts;
             size_t start = 0;
             // Split on '/' outside [ ].
@@ -514,6 +518,13 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
         if (q.name == pool.name) {
             rep.error(lt.toks[0].value_pos, pool.name.size(), "duplicate pool", pool.name, "",
                       "each pool declared once");
+            return;
+        }
+        if (q.ipv6 == pool.ipv6 && q.proto == pool.proto && q.vip_port == pool.vip_port &&
+            std::equal(q.vip, q.vip + 4, pool.vip)) {
+            rep.error(lt.toks[0].value_pos, pool.name.size(), "vip already in use", pool.name,
+                      fmt::format("pool {} has the same vip", q.name),
+                      "one pool per address, port and protocol");
             return;
         }
     }
@@ -621,8 +632,8 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
          out_port_given = false;
     std::string why;
     for (const token& t : lt.toks) {
-        if (too_many_errors()) {
-            return;
+        if (rep.failed()) {
+            return; // one error a line: later ones are usually its consequences
         }
         const size_t vlen = std::max<size_t>(t.value.size(), 1);
         auto dup = [&](bool& given) {
@@ -750,9 +761,9 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
                 continue;
             }
             if (!is_del) {
-                rep.error(t.pos, t.whole().size(), "out_port is only a filter", t.whole(),
-                          fmt::format("{} does not select rules by output", cmd_name),
-                          "out_port= with del-flows or dump-flows");
+                rep.error(t.pos, t.whole().size(), "out_port not allowed here", t.whole(),
+                          fmt::format("{} does not select rules by output port", cmd_name),
+                          "out_port= only with del-flows or dump-flows");
                 continue;
             }
             const port_decl* p = detail::find_port(resolved_ports_, ctx_, t.value);
@@ -777,9 +788,15 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
             if (!hint.empty()) {
                 expected += fmt::format(" (did you mean '{}'?)", hint);
             }
+            const bool keyword = t.name == "add" || t.name == "modify" || t.name == "delete" ||
+                                 t.name == "modify_strict" || t.name == "delete_strict";
             if (t.name.empty()) {
                 rep.error(t.pos, 1, "unexpected '='", "", "a field name is missing before it",
                           "NAME=VALUE with no spaces around '='");
+            } else if (keyword && !t.has_value) {
+                rep.error(t.pos, t.name.size(), "misplaced command keyword", t.name,
+                          "a command keyword starts the line and is followed by a space",
+                          fmt::format("'{} RULE'", t.name));
             } else {
                 rep.error(t.pos, t.name.size(), t.has_value ? "unknown field" : "unknown keyword",
                           t.name, "", expected);

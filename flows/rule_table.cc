@@ -255,10 +255,12 @@ result<change_summary> rule_table::apply(std::vector<flow_mod> mods, std::span<c
                     fmt::format("{} rules would exceed the limit of {} (the table has {})", adds,
                                 max_rules_, n_rules_));
     }
+    bool new_pools = false;
     for (const auto& p : pools) {
         if (std::none_of(pools_.begin(), pools_.end(),
                          [&](const lb_pool& q) { return q.name == p.name; })) {
             pools_.push_back(p);
+            new_pools = true;
         }
     }
     change_summary sum;
@@ -300,7 +302,9 @@ result<change_summary> rule_table::apply(std::vector<flow_mod> mods, std::span<c
             break;
         }
     }
-    publish();
+    if (new_pools || sum.added || sum.modified || sum.deleted) {
+        publish(); // a request that selected nothing leaves the version as it was
+    }
     return sum;
 }
 

@@ -34,6 +34,10 @@ bool parse_uint(std::string_view s, uint64_t max, uint64_t& out, std::string& wh
     }
     uint64_t v = 0;
     bool overflow = false;
+    if (s == "0x" || s == "0X") {
+        why = "no hexadecimal digits after 0x";
+        return false;
+    }
     if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         for (char c : s.substr(2)) {
             int d = hex_digit(c);

@@ -119,9 +119,11 @@ result<flows::change_summary> service::load(flows::parse_output config) {
     return r;
 }
 
-json service::rejected(const json& id, const flows::parse_output& out, const std::string& source) {
-    std::string msg = fmt::format("{}: {} error{}; nothing was changed", source, out.errors.size(),
-                                  out.errors.size() == 1 ? "" : "s");
+json service::rejected(const json& id, const flows::parse_output& out, const std::string& source,
+                       bool change) {
+    std::string msg =
+        fmt::format("{}: {} error{}{}", source, out.errors.size(),
+                    out.errors.size() == 1 ? "" : "s", change ? "; nothing was changed" : "");
     json diags = diagnostics_json(out.errors);
     for (auto& w : diagnostics_json(out.warnings)) {
         diags.push_back(std::move(w));
@@ -267,13 +269,15 @@ json service::cmd_dump_flows(const json& req) {
     }
     auto snap = table_.current();
     std::vector<flows::flow_mod> filter;
+    json warnings = json::array();
     if (!match.empty()) {
         auto out =
             flows::parse_flows(match, "<dump-flows>", flows::parse_mode::match, context(strict));
         if (!out.ok()) {
-            return rejected(id_of(req), out, "<dump-flows>");
+            return rejected(id_of(req), out, "<dump-flows>", false);
         }
         filter = std::move(out.mods);
+        warnings = diagnostics_json(out.warnings);
     }
     std::vector<const flows::rule*> rules;
     for (const flows::rule* r : snap->sorted()) {
@@ -342,6 +346,7 @@ json service::cmd_dump_flows(const json& req) {
         return error_response(id_of(req), "protocol", "format is 'text' or 'json'");
     }
     res["n_flows"] = rules.size();
+    res["warnings"] = std::move(warnings);
     return ok_response(id_of(req), std::move(res));
 }
 

@@ -56,7 +56,10 @@ private:
 
     flows::parse_context context(bool strict = false) const;
     void published(); // hand the current version to the datapath, reclaim ids
-    json rejected(const json& id, const flows::parse_output& out, const std::string& source);
+    // The answer to a text with errors; change says whether the request would have changed the
+    // table (its message then says that nothing was).
+    json rejected(const json& id, const flows::parse_output& out, const std::string& source,
+                  bool change = true);
     // The flow text of add-flows/replace-flows: the attachment, or the "text" field.
     bool flow_text(const json& req, std::string_view& text, std::string& source, std::string& err);
     void after_change(size_t rules_touched);

@@ -99,15 +99,19 @@ result<std::string> read_input(const std::string& path) {
     return ctl::read_file(path);
 }
 
+void print_warnings(const json& result) {
+    if (result.contains("warnings")) {
+        for (const auto& w : result["warnings"]) {
+            fmt::print(stderr, "{}\n", w.value("text", ""));
+        }
+    }
+}
+
 int report_change(const cli& c, const std::optional<json>& r) {
     if (!r) {
         return 1;
     }
-    if (r->contains("warnings")) {
-        for (const auto& w : (*r)["warnings"]) {
-            fmt::print(stderr, "{}\n", w.value("text", ""));
-        }
-    }
+    print_warnings(*r);
     if (c.format == "json") {
         fmt::print("{}\n", r->dump(2));
     } else if (c.verbose) {
@@ -366,6 +370,7 @@ int run(const cli& c) {
         if (!r) {
             return 1;
         }
+        print_warnings(*r);
         if (c.format == "json") {
             fmt::print("{}\n", r->dump(2));
         } else {
