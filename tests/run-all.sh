@@ -40,8 +40,9 @@ echo "clang-format: $(git ls-files '*.c' '*.cc' '*.h' | wc -l) files clean"
 step "fuzzing (libFuzzer)"
 [ -d build-fuzz ] || CC=clang CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
     -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false
-ninja -C build-fuzz -j "$jobs" tests/fuzz/flow_parser_fuzz tests/fuzz/control_request_fuzz
-for f in flow_parser control_request; do
+ninja -C build-fuzz -j "$jobs" tests/fuzz/flow_parser_fuzz tests/fuzz/control_request_fuzz \
+    tests/fuzz/extract_fuzz
+for f in flow_parser control_request extract; do
     corpus=$(mktemp -d)
     trap 'rm -rf "$corpus"' EXIT
     cp tests/fuzz/seeds/"$f"/* "$corpus"/
