@@ -231,7 +231,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             }
         } else if (name == "set_queue") {
             uint64_t q = 0;
-            if (!need_arg("QUEUE")) {
+            if (!need_arg("N")) {
                 return false;
             }
             if (!parse_uint(t.arg, 0xffff, q, why)) {
@@ -290,7 +290,7 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             a.type = SWD_ACT_DEC_TTL;
         } else if (name == "goto_table") {
             uint64_t n = 0;
-            if (!need_arg("TABLE")) {
+            if (!need_arg("N")) {
                 return false;
             }
             if (!parse_uint(t.arg, SWD_MAX_TABLE, n, why)) {

@@ -633,7 +633,10 @@ bool match_parser::apply(const token& t) {
                     bit = -1;
                 }
                 if (bit < 0) {
-                    rep_.error(vpos + i, j - i, "unknown TCP flag", v.substr(i, j - i), "",
+                    rep_.error(vpos + i, j - i,
+                               flag.empty() ? "empty TCP flag" : "unknown TCP flag",
+                               v.substr(i, j - i),
+                               flag.empty() ? fmt::format("nothing follows '{}'", sign) : "",
                                "+FLAG or -FLAG with FLAG one of fin, syn, rst, psh, ack, urg, "
                                "ece, cwr, ns");
                     return true;
@@ -649,7 +652,7 @@ bool match_parser::apply(const token& t) {
                 }
                 i = j;
             }
-        } else if (!v.empty() && v[0] >= 'a' && v[0] <= 'z') {
+        } else if (!v.empty() && ((v[0] >= 'a' && v[0] <= 'z') || v.find('|') != v.npos)) {
             // "syn|ack": exactly these flags set, every other flag clear (OVS's exact form).
             mask = SWD_TCP_FLAGS_MASK;
             size_t i = 0;

@@ -169,6 +169,7 @@ parse_output text_parser::run() {
         parse_rule(src, l);
         n_rules++;
     }
+    out_.more_errors = too_many_errors() && src.next(l);
     if (mode_ == parse_mode::match && n_rules == 0 && out_.errors.empty()) {
         flow_mod all;
         all.command = ctx_.strict ? flow_command::del_strict : flow_command::del;
@@ -533,6 +534,12 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
     for (const auto& q : ctx_.pools) {
         if (q.name == pool.name) {
             known = &q;
+        } else if (mode_ == parse_mode::flow_mods && q.ipv6 == pool.ipv6 && q.proto == pool.proto &&
+                   q.vip_port == pool.vip_port && std::equal(q.vip, q.vip + 4, pool.vip)) {
+            rep.error(lt.toks[0].value_pos, pool.name.size(), "vip already in use", pool.name,
+                      fmt::format("the running pool {} has the same vip", q.name),
+                      "one pool per address, port and protocol");
+            return;
         }
     }
     if (known && mode_ == parse_mode::flow_mods) {
@@ -618,10 +625,15 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
     const bool is_del = fm.command == flow_command::del || fm.command == flow_command::del_strict;
     const bool strict =
         fm.command == flow_command::del_strict || fm.command == flow_command::modify_strict;
-    const char* cmd_name = is_add ? "add-flow" : is_del ? "del-flows" : "mod-flows";
-    if (mode_ == parse_mode::match && ctx_.strict) {
-        cmd_name = "del-flows --strict";
+    std::string cmd_name = !ctx_.command.empty()         ? ctx_.command
+                           : mode_ == parse_mode::config ? "a configuration"
+                           : is_add                      ? "add-flow"
+                           : is_del                      ? "del-flows"
+                                                         : "mod-flows";
+    if (strict && mode_ != parse_mode::flow_mods) {
+        cmd_name += " --strict";
     }
+    const size_t first_warning = out_.warnings.size();
 
     line_tokens& lt = tokens_; // reused: no allocation per line
     tokenize(text, from, lt);
@@ -793,10 +805,16 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
             if (t.name.empty()) {
                 rep.error(t.pos, 1, "unexpected '='", "", "a field name is missing before it",
                           "NAME=VALUE with no spaces around '='");
-            } else if (keyword && !t.has_value) {
+            } else if (keyword && !t.has_value &&
+                       (mode_ == parse_mode::flow_mods ||
+                        (mode_ == parse_mode::config && t.name == "add"))) {
                 rep.error(t.pos, t.name.size(), "misplaced command keyword", t.name,
                           "a command keyword starts the line and is followed by a space",
                           fmt::format("'{} RULE'", t.name));
+            } else if (keyword && !t.has_value) {
+                rep.error(t.pos, t.name.size(), "command keyword not allowed here", t.name,
+                          mode_ == parse_mode::config ? "a configuration file only adds rules" : "",
+                          mode_ == parse_mode::config ? "a rule" : "a match");
             } else {
                 rep.error(t.pos, t.name.size(), t.has_value ? "unknown field" : "unknown keyword",
                           t.name, "", expected);
@@ -830,10 +848,17 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
     }
     if (!rep.failed()) {
         out_.mods.push_back(std::move(fm));
+    } else {
+        out_.warnings.resize(first_warning); // the error says what matters about this line
     }
 }
 
 } // namespace
+
+std::string parse_output::error_count() const {
+    return fmt::format("{} error{}{}", errors.size(), errors.size() == 1 ? "" : "s",
+                       more_errors ? " (stopped there)" : "");
+}
 
 std::string check_port_name(std::string_view n) {
     if (n.empty() || n.size() > 15) {

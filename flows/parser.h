@@ -8,6 +8,7 @@
 // state, safe to call from any thread.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct parse_context {
     bool strict = false;          // --strict for match/modify
     // The switch is running: port= lines must repeat its ports (ports are set at start).
     bool ports_fixed = false;
+    // The command the text belongs to, for messages ("dump-flows", "a configuration"); empty:
+    // named after the mode.
+    std::string command;
 };
 
 struct parse_output {
@@ -38,8 +42,11 @@ struct parse_output {
     std::vector<port_decl> ports;   // declared in this text
     std::vector<diagnostic> errors; // empty means success
     std::vector<diagnostic> warnings;
+    bool more_errors = false; // parsing stopped at max_errors with text left
 
     bool ok() const { return errors.empty(); }
+    // "1 error", "3 errors", or "20 errors (stopped there)".
+    std::string error_count() const;
 };
 
 parse_output parse_flows(std::string_view text, std::string_view source_name, parse_mode mode,

@@ -359,8 +359,11 @@ result<change_summary> rule_table::replace(std::vector<flow_mod> rules, std::vec
         insert(std::move(fm->spec), now);
         sum.added++;
     }
+    const bool same_pools = pools == pools_;
     pools_ = std::move(pools);
-    publish();
+    if (!same_pools || sum.added || sum.modified || sum.deleted) {
+        publish(); // replacing a table with itself leaves the version as it was
+    }
     return sum;
 }
 

@@ -385,3 +385,54 @@ TEST(Parser, MalformedInputNeverCrashes) {
 
 } // namespace
 } // namespace swd::flows
+
+namespace swd::flows {
+namespace {
+
+TEST(Parser, MessagesNameTheCommand) {
+    parse_context dump = ports_ctx();
+    dump.command = "dump-flows";
+    EXPECT_EQ(headline("tcp,actions=drop", parse_mode::match, dump),
+              "flows.txt:1:5: error: actions not allowed in dump-flows 'actions=drop': it selects "
+              "rules by their match; expected a match only");
+    dump.strict = true;
+    EXPECT_EQ(headline("priority=1,tcp,actions=drop", parse_mode::match, dump),
+              "flows.txt:1:16: error: actions not allowed in dump-flows --strict 'actions=drop': "
+              "it selects rules by their match; expected a match only");
+    EXPECT_EQ(headline("delete tcp", parse_mode::match),
+              "flows.txt:1:1: error: command keyword not allowed here 'delete'; expected a match");
+    EXPECT_EQ(headline("delete,tcp", parse_mode::match),
+              "flows.txt:1:1: error: command keyword not allowed here 'delete'; expected a match");
+}
+
+TEST(Parser, NewPoolMayNotTakeARunningPoolsVip) {
+    parse_context running = ports_ctx();
+    lb_pool a;
+    a.name = "a";
+    a.vip[0] = htonl(0x0a00000a);
+    a.vip_port = 80;
+    running.pools = {a};
+    EXPECT_EQ(headline("lb_pool=b, vip=10.0.0.10:80/tcp\n", parse_mode::flow_mods, running),
+              "flows.txt:1:9: error: vip already in use 'b': the running pool a has the same vip; "
+              "expected one pool per address, port and protocol");
+}
+
+TEST(Parser, RejectedLinesGiveNoWarnings) {
+    auto out = parse("ip,nw_src=10.0.0.1/24,nw_dst=1.2.3.300,actions=drop\n"
+                     "ip,nw_src=10.0.0.9/24,actions=drop\n");
+    EXPECT_EQ(out.errors.size(), 1u);
+    ASSERT_EQ(out.warnings.size(), 1u) << "only the valid line's warning";
+    EXPECT_EQ(out.warnings[0].line, 2);
+}
+
+TEST(Parser, ErrorCountSaysWhenItStopped) {
+    std::string text;
+    for (int i = 0; i < 25; i++) {
+        text += "ip,nw_src=1.2.3.999,actions=drop\n";
+    }
+    EXPECT_EQ(parse(text).error_count(), "20 errors (stopped there)");
+    EXPECT_EQ(parse("ip,nw_src=1.2.3.999,actions=drop\n").error_count(), "1 error");
+}
+
+} // namespace
+} // namespace swd::flows

@@ -95,13 +95,14 @@ service::service(service_options opts, std::unique_ptr<dp::datapath> datapath)
     published();
 }
 
-flows::parse_context service::context(bool strict) const {
+flows::parse_context service::context(const char* command, bool strict) const {
     flows::parse_context ctx;
     auto snap = table_.current();
     ctx.ports = snap->ports;
     ctx.pools = snap->pools;
     ctx.strict = strict;
     ctx.ports_fixed = true;
+    ctx.command = command;
     return ctx;
 }
 
@@ -122,8 +123,7 @@ result<flows::change_summary> service::load(flows::parse_output config) {
 json service::rejected(const json& id, const flows::parse_output& out, const std::string& source,
                        bool change) {
     std::string msg =
-        fmt::format("{}: {} error{}{}", source, out.errors.size(),
-                    out.errors.size() == 1 ? "" : "s", change ? "; nothing was changed" : "");
+        fmt::format("{}: {}{}", source, out.error_count(), change ? "; nothing was changed" : "");
     json diags = diagnostics_json(out.errors);
     for (auto& w : diagnostics_json(out.warnings)) {
         diags.push_back(std::move(w));
@@ -236,7 +236,7 @@ json service::cmd_mod_flows(const json& req) {
 // publish, answer with what changed. Nothing changes unless every step before publish succeeds.
 json service::change(const json& req, std::string_view text, const std::string& source,
                      flows::parse_mode mode, bool strict) {
-    auto out = flows::parse_flows(text, source, mode, context(strict));
+    auto out = flows::parse_flows(text, source, mode, context(cmd_of(req).c_str(), strict));
     if (!out.ok()) {
         return rejected(id_of(req), out, source);
     }
@@ -271,8 +271,8 @@ json service::cmd_dump_flows(const json& req) {
     std::vector<flows::flow_mod> filter;
     json warnings = json::array();
     if (!match.empty()) {
-        auto out =
-            flows::parse_flows(match, "<dump-flows>", flows::parse_mode::match, context(strict));
+        auto out = flows::parse_flows(match, "<dump-flows>", flows::parse_mode::match,
+                                      context("dump-flows", strict));
         if (!out.ok()) {
             return rejected(id_of(req), out, "<dump-flows>", false);
         }
@@ -413,7 +413,8 @@ result<flows::change_summary> service::reload() {
     if (!text) {
         return fail(std::move(text).err());
     }
-    auto out = flows::parse_flows(*text, opts_.config_path, flows::parse_mode::config, context());
+    auto out = flows::parse_flows(*text, opts_.config_path, flows::parse_mode::config,
+                                  context("a configuration"));
     if (!out.ok()) {
         return fail(errc::invalid_input,
                     "\n" + flows::format_all(out.errors) + "nothing was changed");

@@ -54,7 +54,7 @@ private:
     json change(const json& req, std::string_view text, const std::string& source,
                 flows::parse_mode mode, bool strict);
 
-    flows::parse_context context(bool strict = false) const;
+    flows::parse_context context(const char* command, bool strict = false) const;
     void published(); // hand the current version to the datapath, reclaim ids
     // The answer to a text with errors; change says whether the request would have changed the
     // table (its message then says that nothing was).

@@ -328,6 +328,10 @@ int run(const cli& c) {
             return 2;
         }
         std::string text = joined(c.args, 1);
+        if (text.find_first_not_of(" \t") == std::string::npos) {
+            fmt::print(stderr, "swctl: add-flow needs a rule\n");
+            return 2;
+        }
         std::string source = "<add-flow>";
         if (text == "-") {
             auto t = read_input("-");

@@ -111,9 +111,8 @@ int main(int argc, char** argv) {
         config = flows::parse_flows(*text, c.config, flows::parse_mode::config, ctx);
         fmt::print(stderr, "{}", flows::format_all(config.warnings));
         if (!config.ok()) {
-            fmt::print(stderr, "{}swd: {}: {} error{}; configuration rejected\n",
-                       flows::format_all(config.errors), c.config, config.errors.size(),
-                       config.errors.size() == 1 ? "" : "s");
+            fmt::print(stderr, "{}swd: {}: {}; configuration rejected\n",
+                       flows::format_all(config.errors), c.config, config.error_count());
             return 1;
         }
     } else {
