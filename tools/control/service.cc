@@ -142,7 +142,7 @@ json service::handle(const json& request, std::string_view attachment) {
         if (cmd == "ping") {
             return ok_response(id, {{"pid", ::getpid()}, {"version", "0.1.0"}});
         }
-        if (cmd == "add-flows") {
+        if (cmd == "add-flows" || cmd == "add-flow") {
             return cmd_add_flows(request);
         }
         if (cmd == "replace-flows") {

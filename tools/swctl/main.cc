@@ -338,8 +338,7 @@ int run(const cli& c) {
             text = t ? *t : "";
             source = "<stdin>";
         }
-        return report_change(c,
-                             call(c, {{"cmd", "add-flows"}, {"text", text}, {"source", source}}));
+        return report_change(c, call(c, {{"cmd", "add-flow"}, {"source", source}}, text));
     }
     if (cmd == "add-flows" || cmd == "replace-flows") {
         if (!need(1, 1, (cmd + " FILE").c_str())) {
