@@ -43,11 +43,10 @@ public:
     }
 
     template <class Get>
-    uint32_t find(const rule& probe, Get&& get) const {
+    uint32_t find(const rule& probe, uint32_t h, Get&& get) const {
         if (slots_.empty()) {
             return 0;
         }
-        uint32_t h = hash(probe);
         for (size_t i = h & mask_;; i = (i + 1) & mask_) {
             uint64_t s = slots_[i];
             if (s == 0) {
@@ -129,7 +128,15 @@ const rule* rule_table::get(uint32_t id) const {
 }
 
 uint32_t rule_table::find_identity(const rule& r) const {
-    return index_->find(r, [this](uint32_t id) { return get(id); });
+    return find_identity(r, identity_index::hash(r));
+}
+
+uint32_t rule_table::find_identity(const rule& r, uint32_t hash) const {
+    return index_->find(r, hash, [this](uint32_t id) { return get(id); });
+}
+
+uint32_t rule_table::identity_hash(const rule& r) {
+    return identity_index::hash(r);
 }
 
 void rule_table::store(uint32_t id, std::shared_ptr<const rule> r) {
@@ -157,10 +164,9 @@ uint32_t rule_table::allocate_id() {
     return next_id_++;
 }
 
-void rule_table::insert(rule r, clock::time_point now) {
+void rule_table::insert(rule r, clock::time_point now, uint32_t h) {
     r.id = allocate_id();
     r.created = r.modified = now;
-    uint32_t h = identity_index::hash(r);
     n_timed_ += (r.idle_timeout || r.hard_timeout) ? 1 : 0;
     const uint32_t id = r.id;
     auto p = std::make_shared<const rule>(std::move(r));
@@ -267,12 +273,13 @@ result<change_summary> rule_table::apply(std::vector<flow_mod> mods, std::span<c
     for (auto& fm : mods) {
         switch (fm.command) {
         case flow_command::add: {
-            if (uint32_t id = find_identity(fm.spec)) {
+            const uint32_t h = identity_hash(fm.spec);
+            if (uint32_t id = find_identity(fm.spec, h)) {
                 fm.spec.created = fm.spec.modified = now;
                 replace_rule(id, std::move(fm.spec));
                 sum.modified++;
             } else {
-                insert(std::move(fm.spec), now);
+                insert(std::move(fm.spec), now, h);
                 sum.added++;
             }
             break;
@@ -316,11 +323,12 @@ result<change_summary> rule_table::replace(std::vector<flow_mod> rules, std::vec
     }
     change_summary sum;
     std::vector<bool> keep(next_id_, false);
-    std::vector<flow_mod*> to_add;
+    std::vector<std::pair<flow_mod*, uint32_t>> to_add; // with identity hashes
     for (auto& fm : rules) {
-        uint32_t id = find_identity(fm.spec);
+        const uint32_t h = identity_hash(fm.spec);
+        uint32_t id = find_identity(fm.spec, h);
         if (!id) {
-            to_add.push_back(&fm);
+            to_add.emplace_back(&fm, h);
             continue;
         }
         keep[id] = true;
@@ -350,13 +358,13 @@ result<change_summary> rule_table::replace(std::vector<flow_mod> rules, std::vec
         erase(id);
         sum.deleted++;
     }
-    for (flow_mod* fm : to_add) {
+    for (auto [fm, h] : to_add) {
         // The same rule twice in one text: the later line wins, as for add-flows.
-        if (uint32_t id = find_identity(fm->spec)) {
+        if (uint32_t id = find_identity(fm->spec, h)) {
             replace_rule(id, std::move(fm->spec));
             continue;
         }
-        insert(std::move(fm->spec), now);
+        insert(std::move(fm->spec), now, h);
         sum.added++;
     }
     const bool same_pools = pools == pools_;

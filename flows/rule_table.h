@@ -110,10 +110,12 @@ private:
     class identity_index;
 
     const rule* get(uint32_t id) const;
+    static uint32_t identity_hash(const rule& r);
     uint32_t find_identity(const rule& r) const;
+    uint32_t find_identity(const rule& r, uint32_t hash) const;
     std::vector<uint32_t> select(const flow_mod& fm) const;
     uint32_t allocate_id();
-    void insert(rule r, clock::time_point now);
+    void insert(rule r, clock::time_point now, uint32_t identity_hash);
     void replace_rule(uint32_t id, rule r);
     void erase(uint32_t id);
     void store(uint32_t id, std::shared_ptr<const rule> r);
