@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ctx.pools.push_back({});
     ctx.pools[0].name = "known";
     ctx.pools[0].id = 7;
-    for (auto mode : {parse_mode::config, parse_mode::flow_mods, parse_mode::match,
-                      parse_mode::modify}) {
+    for (auto mode :
+         {parse_mode::config, parse_mode::flow_mods, parse_mode::match, parse_mode::modify}) {
         for (bool strict : {false, true}) {
             ctx.strict = strict;
             parse_output out = parse_flows(text, "<fuzz>", mode, ctx);
