@@ -9,6 +9,7 @@
 // Thread-safety: every method is called from the control thread only.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "classifier.h"
+#include "counters.h"
 
 namespace swd::dp {
 
@@ -27,6 +29,30 @@ struct rule_counters {
 };
 
 enum class rule_location : uint8_t { none, user, xdp, both };
+
+// One receive/transmit queue of a port, as dump-ports shows it.
+struct queue_stats {
+    uint32_t queue = 0;
+    int thread = -1; // datapath thread serving it; -1: transmit only
+    bool rx = true;  // false: a transmit-only socket
+    std::array<uint64_t, static_cast<size_t>(port_counter::count_)> counters{};
+    // From the kernel (XDP_STATISTICS).
+    uint64_t kernel_rx_dropped = 0, kernel_rx_invalid = 0, kernel_tx_invalid = 0;
+    uint64_t kernel_rx_ring_full = 0, kernel_fill_ring_empty = 0, kernel_tx_ring_empty = 0;
+};
+
+struct port_stats {
+    std::string name;
+    uint16_t ofport = 0;
+    std::string mode; // e.g. "copy, need_wakeup, spin, XDP native"
+    std::vector<queue_stats> queues;
+};
+
+struct thread_info {
+    int index = 0;
+    int cpu = -1;                    // -1: not pinned
+    std::vector<std::string> queues; // "eth0/q0"
+};
 
 const char* location_name(rule_location l);
 
@@ -47,6 +73,9 @@ public:
                                std::span<rule_counters> out) const = 0;
 
     virtual rule_location where(uint32_t rule_id) const = 0;
+
+    virtual std::vector<port_stats> ports() const { return {}; }
+    virtual std::vector<thread_info> threads() const { return {}; }
 };
 
 // No ports: holds the current pipeline so the control plane can be run and tested on its own.

@@ -17,6 +17,9 @@ void add(std::string& s, std::string_view item) {
 }
 
 std::string port_name(uint16_t ofport, const format_names& names) {
+    if (ofport == ofport_local) {
+        return "LOCAL";
+    }
     if (names.ports) {
         for (const auto& p : *names.ports) {
             if (p.ofport == ofport) {
@@ -338,7 +341,38 @@ std::string format_pool(const lb_pool& p) {
 }
 
 std::string format_port(const port_decl& p) {
-    return fmt::format("port={}, ofport={}", p.name, p.ofport);
+    std::string s = fmt::format("port={}, ofport={}", p.name, p.ofport);
+    const port_options& o = p.options;
+    const port_options d;
+    if (o.xdp != d.xdp) {
+        static constexpr const char* names[] = {"best-effort", "native-with-zerocopy", "native",
+                                                "generic"};
+        s += fmt::format(", xdp-mode={}", names[static_cast<int>(o.xdp)]);
+    }
+    if (o.use_need_wakeup != d.use_need_wakeup) {
+        s += fmt::format(", use-need-wakeup={}", o.use_need_wakeup);
+    }
+    if (o.wait != d.wait) {
+        s += o.wait == port_options::wait_mode::poll ? ", wait=poll" : ", wait=busy";
+    }
+    if (o.busy_poll_usecs != d.busy_poll_usecs) {
+        s += fmt::format(", busy-poll-usecs={}", o.busy_poll_usecs);
+    }
+    if (o.busy_poll_budget != d.busy_poll_budget) {
+        s += fmt::format(", busy-poll-budget={}", o.busy_poll_budget);
+    }
+    if (o.napi_defer_hard_irqs != d.napi_defer_hard_irqs) {
+        s += fmt::format(", napi-defer-hard-irqs={}", o.napi_defer_hard_irqs);
+    }
+    if (o.gro_flush_timeout != d.gro_flush_timeout) {
+        s += fmt::format(", gro-flush-timeout={}", o.gro_flush_timeout);
+    }
+    if (o.n_queues == 1) {
+        s += fmt::format(", queues={}", o.first_queue);
+    } else if (o.n_queues > 1) {
+        s += fmt::format(", queues={}-{}", o.first_queue, o.first_queue + o.n_queues - 1);
+    }
+    return s;
 }
 
 } // namespace swd::flows

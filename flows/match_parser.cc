@@ -217,7 +217,8 @@ const port_decl* find_port(const std::vector<port_decl>& local, const parse_cont
     return nullptr;
 }
 
-std::string known_ports_text(const std::vector<port_decl>& local, const parse_context& ctx) {
+std::string known_ports_text(const std::vector<port_decl>& local, const parse_context& ctx,
+                             bool with_local) {
     std::string s;
     for (const auto* list : {&local, &ctx.ports}) {
         for (const auto& p : *list) {
@@ -225,7 +226,7 @@ std::string known_ports_text(const std::vector<port_decl>& local, const parse_co
         }
     }
     return s.empty() ? "a declared port, but none is declared (use --port or a port= line)"
-                     : "a port number or name: " + s;
+                     : "a port number or name: " + s + (with_local ? ", or LOCAL" : "");
 }
 
 match_summary match_parser::summary() const {
@@ -386,12 +387,13 @@ bool match_parser::apply(const token& t) {
 
     switch (def->id) {
     case f_in_port: {
-        const port_decl* p = find_port(ports_, ctx_, v);
-        if (!p) {
+        const bool local = v == "LOCAL" || v == "local";
+        const port_decl* p = local ? nullptr : find_port(ports_, ctx_, v);
+        if (!p && !local) {
             rep_.error(vpos, vlen, "unknown port", v, "", known_ports_text(ports_, ctx_));
             return true;
         }
-        uint16_t port = p->ofport;
+        uint16_t port = local ? ofport_local : p->ofport;
         uint16_t m = 0xffff;
         set_field(t, f_in_port, offsetof(swd_flow_key, in_port),
                   reinterpret_cast<const uint8_t*>(&port), reinterpret_cast<const uint8_t*>(&m), 2);

@@ -120,7 +120,9 @@ private:
 // Resolves a port by number or name; nullptr when unknown.
 const port_decl* find_port(const std::vector<port_decl>& local, const parse_context& ctx,
                            std::string_view name_or_number);
-std::string known_ports_text(const std::vector<port_decl>& local, const parse_context& ctx);
+// "a port number or name: 1 (eth0), 2 (eth1), or LOCAL" (LOCAL where a rule may name it).
+std::string known_ports_text(const std::vector<port_decl>& local, const parse_context& ctx,
+                             bool with_local = true);
 
 // Whether a lower-case word names an action, supported or not (port names may not).
 bool is_action_name(std::string_view lower);

@@ -90,6 +90,8 @@ constexpr std::string_view all_keywords[] = {
     "hard_timeout", "placement", "out_port",    "actions",
 };
 
+bool parse_port_option(line_reporter& rep, const token& t, port_options& o);
+
 class text_parser {
 public:
     text_parser(std::string_view text, std::string_view name, parse_mode mode,
@@ -230,8 +232,7 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
             }
             ofport_given = true;
             p.ofport = static_cast<uint16_t>(n);
-        } else {
-            rep.error(t.pos, t.whole().size(), "unknown port option", t.whole(), "", "ofport=N");
+        } else if (!parse_port_option(rep, t, p.options)) {
             return;
         }
     }
@@ -248,11 +249,12 @@ void text_parser::parse_port(const source_text& src, const source_text::logical_
     if (ctx_.ports_fixed) {
         bool same = false;
         for (const auto& q : ctx_.ports) {
-            same |= q.name == p.name && (p.ofport == 0 || q.ofport == p.ofport);
+            same |= q.name == p.name && (p.ofport == 0 || q.ofport == p.ofport) &&
+                    q.options == p.options;
         }
         if (!same) {
             rep.error(lt.toks[0].pos, l.text.size(), "port not in the running switch", l.text,
-                      "ports are set when swd starts", detail::known_ports_text({}, ctx_));
+                      "ports are set when swd starts", detail::known_ports_text({}, ctx_, false));
             return;
         }
         return; // already known with its number
@@ -347,6 +349,105 @@ void text_parser::number_ports() {
             p.ofport = next;
         }
     }
+}
+
+// One option of a port= line (or of swd --port) other than ofport.
+bool parse_port_option(line_reporter& rep, const token& t, port_options& o) {
+    constexpr const char* known =
+        "ofport=N, xdp-mode=best-effort|native-with-zerocopy|native|generic, "
+        "use-need-wakeup=true|false, wait=spin|poll|busy, busy-poll-usecs=N, "
+        "busy-poll-budget=N, napi-defer-hard-irqs=N, gro-flush-timeout=NS, n_rxq=N or queues=A[-B]";
+    const size_t vlen = std::max<size_t>(t.value.size(), 1);
+    std::string why;
+    auto bad = [&](const char* expected) {
+        rep.error(t.value_pos, vlen, fmt::format("invalid {} value", t.name), t.value, why,
+                  expected);
+        return false;
+    };
+    auto number = [&](uint32_t& out, uint64_t max, const char* expected) {
+        uint64_t n = 0;
+        if (!parse_uint(t.value, max, n, why)) {
+            return bad(expected);
+        }
+        out = static_cast<uint32_t>(n);
+        return true;
+    };
+    if (!t.has_value) {
+        rep.error(t.pos, t.name.size(), "unknown port option", t.name, "", known);
+        return false;
+    }
+    if (t.name == "xdp-mode") {
+        static constexpr std::pair<std::string_view, port_options::xdp_mode> modes[] = {
+            {"best-effort", port_options::xdp_mode::best_effort},
+            {"native-with-zerocopy", port_options::xdp_mode::native_with_zerocopy},
+            {"native", port_options::xdp_mode::native},
+            {"generic", port_options::xdp_mode::generic}};
+        for (auto [name, m] : modes) {
+            if (t.value == name) {
+                o.xdp = m;
+                return true;
+            }
+        }
+        return bad("best-effort, native-with-zerocopy, native or generic");
+    }
+    if (t.name == "use-need-wakeup") {
+        if (t.value != "true" && t.value != "false") {
+            return bad("true or false");
+        }
+        o.use_need_wakeup = t.value == "true";
+        return true;
+    }
+    if (t.name == "wait") {
+        if (t.value == "spin" || t.value == "poll" || t.value == "busy") {
+            o.wait = t.value == "spin"   ? port_options::wait_mode::spin
+                     : t.value == "poll" ? port_options::wait_mode::poll
+                                         : port_options::wait_mode::busy;
+            return true;
+        }
+        return bad("spin (busy loop on the rings), poll (sleep in poll()) or busy (preferred "
+                   "busy polling)");
+    }
+    if (t.name == "busy-poll-usecs") {
+        return number(o.busy_poll_usecs, 1000000, "microseconds 0-1000000");
+    }
+    if (t.name == "busy-poll-budget") {
+        return number(o.busy_poll_budget, 65535, "packets 0-65535");
+    }
+    if (t.name == "napi-defer-hard-irqs") {
+        return number(o.napi_defer_hard_irqs, INT32_MAX, "a count 0-2147483647");
+    }
+    if (t.name == "gro-flush-timeout") {
+        return number(o.gro_flush_timeout, UINT32_MAX, "nanoseconds");
+    }
+    if (t.name == "n_rxq") {
+        o.first_queue = 0;
+        if (!number(o.n_queues, 256, "a queue count 1-256")) {
+            return false;
+        }
+        if (o.n_queues == 0) {
+            why = "0 queues";
+            return bad("a queue count 1-256");
+        }
+        return true;
+    }
+    if (t.name == "queues") {
+        size_t dash = t.value.find('-');
+        uint64_t a = 0, b = 0;
+        if (!parse_uint(t.value.substr(0, dash), 255, a, why) ||
+            (dash != std::string_view::npos &&
+             !parse_uint(t.value.substr(dash + 1), 255, b, why)) ||
+            (dash != std::string_view::npos && b < a)) {
+            if (why.empty()) {
+                why = "the range is backwards";
+            }
+            return bad("a queue number or range such as 0-3 (queues 0-255)");
+        }
+        o.first_queue = static_cast<uint32_t>(a);
+        o.n_queues = static_cast<uint32_t>((dash == std::string_view::npos ? a : b) - a + 1);
+        return true;
+    }
+    rep.error(t.pos, t.whole().size(), "unknown port option", t.whole(), "", known);
+    return false;
 }
 
 bool parse_endpoint(std::string_view s, bool& ipv6, uint32_t addr[4], uint16_t& port,

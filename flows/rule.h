@@ -82,11 +82,34 @@ struct lb_pool {
     friend bool operator==(const lb_pool&, const lb_pool&) = default;
 };
 
-// A port declared in the flow text (port=NAME, ofport=N) or on the command line.
+// How an AF_XDP port runs (docs/flow-syntax.md, "Ports"). The names follow Open vSwitch's
+// afxdp options where it has them (xdp-mode, use-need-wakeup, n_rxq).
+struct port_options {
+    enum class xdp_mode : uint8_t { best_effort, native_with_zerocopy, native, generic };
+    enum class wait_mode : uint8_t { spin, poll, busy };
+
+    xdp_mode xdp = xdp_mode::best_effort;
+    bool use_need_wakeup = true;
+    wait_mode wait = wait_mode::spin;
+    uint32_t busy_poll_usecs = 20;
+    uint32_t busy_poll_budget = 64;
+    uint32_t napi_defer_hard_irqs = 2;
+    uint32_t gro_flush_timeout = 200000; // ns
+    uint32_t first_queue = 0;
+    uint32_t n_queues = 0; // 0: every receive queue of the interface
+
+    friend bool operator==(const port_options&, const port_options&) = default;
+};
+
+// A port declared in the flow text (port=NAME, ofport=N, options) or on the command line.
 struct port_decl {
     std::string name;
     uint16_t ofport = 0;
+    port_options options;
     friend bool operator==(const port_decl&, const port_decl&) = default;
 };
+
+// OpenFlow's LOCAL port: this host's kernel stack (in_port=LOCAL, output:LOCAL).
+inline constexpr uint16_t ofport_local = 0xfffe;
 
 } // namespace swd::flows

@@ -33,7 +33,8 @@ sed 's/198.51.100.0\/24/198.51.100.300\/24/' "$example" > "$dir/broken.txt"
 "$swd" --check --config "$dir/broken.txt" || echo "(swd --check exit status $?)"
 
 say "start swd"
-"$swd" --config "$example" --control "$sock" --log-level warn &
+# No interfaces here yet: the control plane alone (the lab demo comes with the datapath issues).
+"$swd" --config "$example" --control "$sock" --log-level warn --datapath none &
 swd_pid=$!
 for _ in $(seq 50); do "$swctl" --control "$sock" ping >/dev/null 2>&1 && break; sleep 0.1; done
 ctl show

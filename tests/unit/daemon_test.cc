@@ -92,7 +92,9 @@ protected:
         std::ofstream(path) << text;
     }
     void start(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv = {swd_, "--config", config_, "--control", sock_};
+        // The ports of this configuration are not interfaces: control plane only.
+        std::vector<std::string> argv = {swd_,  "--config",   config_, "--control",
+                                         sock_, "--datapath", "none"};
         argv.insert(argv.end(), extra.begin(), extra.end());
         std::vector<char*> args;
         for (auto& a : argv) {
@@ -187,7 +189,8 @@ TEST_F(Daemon, CheckValidatesWithoutStarting) {
     EXPECT_EQ(missing.status, 1);
     EXPECT_NE(missing.err.find("nope.txt"), std::string::npos);
     // A bad configuration never starts the daemon.
-    auto start_bad = run({swd_, "--config", dir_ + "/bad.txt", "--control", sock_});
+    auto start_bad =
+        run({swd_, "--config", dir_ + "/bad.txt", "--control", sock_, "--datapath", "none"});
     EXPECT_EQ(start_bad.status, 1);
     EXPECT_FALSE(fs::exists(sock_));
 }
@@ -298,7 +301,7 @@ TEST_F(Daemon, ReplaceFlowsIsAtomic) {
 
 TEST_F(Daemon, OneSwitchPerSocketAndStaleSocketsAreReplaced) {
     start();
-    auto second = run({swd_, "--config", config_, "--control", sock_});
+    auto second = run({swd_, "--config", config_, "--control", sock_, "--datapath", "none"});
     EXPECT_EQ(second.status, 1);
     EXPECT_NE(second.err.find("another swd is answering on " + sock_), std::string::npos)
         << second.err;

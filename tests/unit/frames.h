@@ -2,6 +2,7 @@
 // TCP, UDP, ICMP, with correct lengths and checksums unless a test breaks them on purpose.
 #pragma once
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <array>
 #include <cstdint>
@@ -120,13 +121,15 @@ inline bytes ipv4_frame(const l4& seg, ipv4_opts o = {},
     put16(f, l3 + 10, fold(sum16(f.data() + l3, ihl)));
     const size_t l4o = f.size();
     f.insert(f.end(), seg.data.begin(), seg.data.end());
-    if (seg.csum_at != SIZE_MAX && seg.proto != 1) {
+    if (seg.csum_at == SIZE_MAX) {
+        // no L4 checksum to fill in
+    } else if (seg.proto != 1) {
         uint32_t acc = sum16(f.data() + l3 + 12, 8);
         acc += seg.proto + static_cast<uint32_t>(seg.data.size());
         acc = sum16(f.data() + l4o, seg.data.size(), acc);
         uint16_t c = fold(acc);
         put16(f, l4o + seg.csum_at, seg.proto == 17 && c == 0 ? 0xffff : c);
-    } else if (seg.proto == 1) {
+    } else {
         put16(f, l4o + seg.csum_at, fold(sum16(f.data() + l4o, seg.data.size())));
     }
     return f;
@@ -178,7 +181,8 @@ inline bytes ipv6_frame(const l4& seg, std::vector<ext> exts = {}, uint8_t tclas
         uint32_t acc = sum16(f.data() + l3 + 8, 32);
         acc += seg.proto + static_cast<uint32_t>(seg.data.size());
         acc = sum16(f.data() + l4o, seg.data.size(), acc);
-        put16(f, l4o + seg.csum_at, fold(acc));
+        const uint16_t c = fold(acc);
+        put16(f, l4o + seg.csum_at, seg.proto == 17 && c == 0 ? 0xffff : c); // RFC 8200 8.1
     }
     return f;
 }
@@ -207,6 +211,10 @@ inline bool ipv4_checksums_ok(const bytes& f, size_t l3 = 14) {
     const size_t tot = static_cast<size_t>(f[l3 + 2] << 8 | f[l3 + 3]);
     const uint8_t proto = f[l3 + 9];
     const size_t l4o = l3 + ihl, l4len = tot - ihl;
+    const bool later_fragment = ((f[l3 + 6] & 0x1f) | f[l3 + 7]) != 0;
+    if (later_fragment || (proto != 1 && proto != 6 && proto != 17)) {
+        return true; // no L4 header here, or none with a checksum this helper knows
+    }
     if (proto == 1) {
         return fold(sum16(f.data() + l4o, l4len)) == 0;
     }

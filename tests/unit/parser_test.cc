@@ -110,10 +110,10 @@ TEST(Parser, UnknownNamesGetHints) {
 TEST(Parser, PortsAndPoolsMustExist) {
     EXPECT_EQ(headline("actions=output:eth9"),
               "flows.txt:1:16: error: output to unknown port 'eth9'; expected a port number or "
-              "name: 1 (eth0), 2 (eth1)");
+              "name: 1 (eth0), 2 (eth1), or LOCAL");
     EXPECT_EQ(headline("in_port=7,actions=drop"),
               "flows.txt:1:9: error: unknown port '7'; expected a port number or name: 1 (eth0), "
-              "2 (eth1)");
+              "2 (eth1), or LOCAL");
     EXPECT_EQ(headline("tcp,actions=lb(web)"),
               "flows.txt:1:16: error: undeclared pool 'web'; expected a pool declared with "
               "lb_pool=NAME, vip=..., backend=... (none is declared)");

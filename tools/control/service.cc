@@ -160,6 +160,9 @@ json service::handle(const json& request, std::string_view attachment) {
         if (cmd == "show") {
             return cmd_show(request);
         }
+        if (cmd == "dump-ports") {
+            return cmd_dump_ports(request);
+        }
         return error_response(id, "unknown_command",
                               cmd.empty() ? "the request has no \"cmd\""
                                           : fmt::format("unknown command '{}'", cmd));
@@ -350,11 +353,75 @@ json service::cmd_dump_flows(const json& req) {
     return ok_response(id_of(req), std::move(res));
 }
 
+json service::cmd_dump_ports(const json& req) {
+    std::string filter, err;
+    if (!field(req, "port", filter, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    json ports = json::array();
+    bool found = filter.empty();
+    for (const auto& p : datapath_->ports()) {
+        if (!filter.empty() && p.name != filter && std::to_string(p.ofport) != filter) {
+            continue;
+        }
+        found = true;
+        json queues = json::array();
+        for (const auto& q : p.queues) {
+            json c = json::object();
+            for (size_t i = 0; i < q.counters.size(); i++) {
+                c[std::string(dp::port_counter_name(static_cast<dp::port_counter>(i)))] =
+                    q.counters[i];
+            }
+            queues.push_back({{"queue", q.queue},
+                              {"thread", q.thread},
+                              {"rx", q.rx},
+                              {"counters", std::move(c)},
+                              {"kernel",
+                               {{"rx_dropped", q.kernel_rx_dropped},
+                                {"rx_invalid_descs", q.kernel_rx_invalid},
+                                {"tx_invalid_descs", q.kernel_tx_invalid},
+                                {"rx_ring_full", q.kernel_rx_ring_full},
+                                {"rx_fill_ring_empty_descs", q.kernel_fill_ring_empty},
+                                {"tx_ring_empty_descs", q.kernel_tx_ring_empty}}}});
+        }
+        ports.push_back({{"name", p.name},
+                         {"ofport", p.ofport},
+                         {"mode", p.mode},
+                         {"queues", std::move(queues)}});
+    }
+    if (!found) {
+        return error_response(id_of(req), "not_found", "no port '" + filter + "'");
+    }
+    return ok_response(id_of(req), {{"ports", std::move(ports)}});
+}
+
 json service::cmd_show(const json& req) {
     auto snap = table_.current();
     json ports = json::array();
+    const auto dp_ports = datapath_->ports();
     for (const auto& p : snap->ports) {
-        ports.push_back({{"name", p.name}, {"ofport", p.ofport}});
+        std::string mode;
+        size_t queues = 0;
+        for (const auto& d : dp_ports) {
+            if (d.ofport == p.ofport) {
+                mode = d.mode;
+                queues = d.queues.size();
+            }
+        }
+        ports.push_back(
+            {{"name", p.name}, {"ofport", p.ofport}, {"mode", mode}, {"sockets", queues}});
+    }
+    for (const auto& d : dp_ports) {
+        if (d.ofport == flows::ofport_local) {
+            ports.push_back({{"name", d.name},
+                             {"ofport", "LOCAL"},
+                             {"mode", d.mode},
+                             {"sockets", d.queues.size()}});
+        }
+    }
+    json threads = json::array();
+    for (const auto& t : datapath_->threads()) {
+        threads.push_back({{"index", t.index}, {"cpu", t.cpu}, {"queues", t.queues}});
     }
     json tables = json::array();
     for (size_t t = 0; t < snap->pipeline->tables.size(); t++) {
@@ -379,6 +446,7 @@ json service::cmd_show(const json& req) {
              {"datapath", datapath_->kind()},
              {"config", opts_.config_path},
              {"ports", std::move(ports)},
+             {"threads", std::move(threads)},
              {"rules", snap->n_rules},
              {"max_rules", table_.max_rules()},
              {"tables", std::move(tables)},

@@ -51,6 +51,7 @@ private:
     json cmd_mod_flows(const json& req);
     json cmd_dump_flows(const json& req);
     json cmd_show(const json& req);
+    json cmd_dump_ports(const json& req);
     json change(const json& req, std::string_view text, const std::string& source,
                 flows::parse_mode mode, bool strict);
 

@@ -37,7 +37,8 @@ Commands:
   diff-flows SRC1 SRC2       print rules that differ; a SRC is a file, or 'swd' (or any
                              name containing ':', such as unix:/run/swd/swd.sock) for
                              the running switch
-  show                       ports, tables, pools and memory of the running switch
+  show                       ports, threads, tables, pools and memory of the switch
+  dump-ports [PORT]          per port and queue: packets, drops by cause, ring events
   ping                       check that swd answers
 
 Options)";
@@ -148,7 +149,23 @@ int cmd_show(const cli& c) {
     }
     fmt::print("ports:{}\n", s["ports"].empty() ? " none" : "");
     for (const auto& p : s["ports"]) {
-        fmt::print("  {} {}\n", p.value("ofport", 0), p.value("name", ""));
+        const json& of = p["ofport"];
+        std::string mode = p.value("mode", "");
+        fmt::print("  {} {}{}\n",
+                   of.is_string() ? of.get<std::string>() : std::to_string(of.get<int>()),
+                   p.value("name", ""), mode.empty() ? "" : " (" + mode + ")");
+    }
+    if (s.contains("threads") && !s["threads"].empty()) {
+        fmt::print("datapath threads:\n");
+        for (const auto& t : s["threads"]) {
+            std::string queues;
+            for (const auto& q : t["queues"]) {
+                queues += (queues.empty() ? "" : ", ") + q.get<std::string>();
+            }
+            int cpu = t.value("cpu", -1);
+            fmt::print("  pmd{} ({}): {}\n", t.value("index", 0),
+                       cpu < 0 ? std::string("not pinned") : "cpu " + std::to_string(cpu), queues);
+        }
     }
     fmt::print("rules: {} (limit {})\n", s.value("rules", 0), s.value("max_rules", 0));
     for (const auto& t : s["tables"]) {
@@ -162,6 +179,42 @@ int cmd_show(const cli& c) {
     fmt::print("memory: resident {:.1f} MiB, compiled pipeline {:.1f} MiB\n",
                s["memory"].value("resident_bytes", 0) / 1048576.0,
                s["memory"].value("pipeline_bytes", 0) / 1048576.0);
+    return 0;
+}
+
+// Per port and queue: traffic, drops by cause, ring events; zero counters are left out.
+int cmd_dump_ports(const cli& c) {
+    json req = {{"cmd", "dump-ports"}};
+    if (c.args.size() > 1) {
+        req["port"] = c.args[1];
+    }
+    auto r = call(c, req);
+    if (!r) {
+        return 1;
+    }
+    if (c.format == "json") {
+        fmt::print("{}\n", r->dump(2));
+        return 0;
+    }
+    for (const auto& p : (*r)["ports"]) {
+        fmt::print("port {} {}: {}\n", p.value("ofport", 0), p.value("name", ""),
+                   p.value("mode", ""));
+        for (const auto& q : p["queues"]) {
+            std::string line;
+            for (const auto& [k, v] : q["counters"].items()) {
+                if (v.get<uint64_t>() != 0 || k == "rx_packets" || k == "tx_packets") {
+                    line += fmt::format(" {}={}", k, v.get<uint64_t>());
+                }
+            }
+            for (const auto& [k, v] : q["kernel"].items()) {
+                if (v.get<uint64_t>() != 0) {
+                    line += fmt::format(" kernel.{}={}", k, v.get<uint64_t>());
+                }
+            }
+            fmt::print("  queue {}{} (pmd{}):{}\n", q.value("queue", 0),
+                       q.value("rx", true) ? "" : " tx-only", q.value("thread", 0), line);
+        }
+    }
     return 0;
 }
 
@@ -198,7 +251,9 @@ std::optional<flow_source> load_source(const cli& c, const std::string& name) {
             return std::nullopt;
         }
         for (const auto& p : (*show)["ports"]) {
-            ctx.ports.push_back({p.value("name", ""), p.value("ofport", uint16_t{0})});
+            if (p["ofport"].is_number()) { // (LOCAL is not a declared port)
+                ctx.ports.push_back({p.value("name", ""), p["ofport"].get<uint16_t>(), {}});
+            }
         }
         ctx.ports_fixed = true;
     }
@@ -383,6 +438,9 @@ int run(const cli& c) {
     }
     if (cmd == "show") {
         return need(0, 0, "show") ? cmd_show(c) : 2;
+    }
+    if (cmd == "dump-ports") {
+        return need(0, 1, "dump-ports [PORT]") ? cmd_dump_ports(c) : 2;
     }
     if (cmd == "diff-flows") {
         return need(2, 2, "diff-flows SOURCE1 SOURCE2") ? cmd_diff(c) : 2;

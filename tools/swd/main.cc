@@ -7,6 +7,7 @@
 // configuration or runtime failure, 2 bad command line.
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/core.h>
 #include <iostream>
 
@@ -15,6 +16,7 @@
 #include "flows/parser.h"
 #include "tools/control/server.h"
 #include "tools/control/service.h"
+#include "tools/swd/datapath_setup.h"
 
 namespace po = boost::program_options;
 using namespace swd;
@@ -27,6 +29,11 @@ constexpr const char* usage_head = "usage: swd [--config FILE] [--port IFNAME]..
 struct cli {
     std::string config;
     std::vector<std::string> ports;
+    std::string pmd_cpus;
+    unsigned pmd_threads = 1;
+    std::string local_port = "swd0";
+    uint32_t ring_size = 2048;
+    std::string datapath = "afxdp";
     std::string control = ctl::default_socket_path;
     std::string log_level = "info";
     size_t max_rules = 16u << 20;
@@ -41,8 +48,21 @@ int parse_cli(int argc, char** argv, cli& c) {
         ("help,h", "print this help and exit")
         ("config,c", po::value(&c.config)->value_name("FILE"),
          "flow file: rules, lb_pool and port declarations (docs/flow-syntax.md)")
-        ("port,p", po::value(&c.ports)->value_name("IFNAME")->composing(),
-         "add a port; ports are numbered after those the flow file declares (repeatable)")
+        ("port,p", po::value(&c.ports)->value_name("IFNAME[,OPT=V...]")->composing(),
+         "add an AF_XDP port, with the options of a port= line (xdp-mode=, use-need-wakeup=, "
+         "wait=spin|poll|busy, queues=, ...); numbered after the flow file's ports (repeatable)")
+        ("pmd-threads", po::value(&c.pmd_threads)->value_name("N"),
+         "datapath threads, not pinned (default 1); thread t sends on queue t of every port")
+        ("pmd-cpus", po::value(&c.pmd_cpus)->value_name("LIST"),
+         "one datapath thread per CPU in LIST (e.g. 1 or 0,1), pinned")
+        ("local-port", po::value(&c.local_port)->value_name("NAME"),
+         "veth pair NAME/NAME-dp that carries 'local' traffic to this host's stack and "
+         "in_port=LOCAL traffic from it (default swd0; 'none': no local port)")
+        ("ring-size", po::value(&c.ring_size)->value_name("N"),
+         "AF_XDP ring size, a power of two (default 2048)")
+        ("datapath", po::value(&c.datapath)->value_name("KIND"),
+         "afxdp (default), or none: hold and serve the table without opening any port "
+         "(tests, validation of a configuration against a running control plane)")
         ("control", po::value(&c.control)->value_name("PATH"),
          "control socket (default /run/swd/swd.sock)")
         ("check", po::bool_switch(&c.check),
@@ -70,9 +90,28 @@ int parse_cli(int argc, char** argv, cli& c) {
         return 2;
     }
     for (const auto& p : c.ports) {
-        if (std::string why = flows::check_port_name(p); !why.empty()) {
-            fmt::print(stderr, "swd: invalid --port '{}': {}; expected {}\n", p, why,
+        std::string name = p.substr(0, p.find(','));
+        if (std::string why = flows::check_port_name(name); !why.empty()) {
+            fmt::print(stderr, "swd: invalid --port '{}': {}; expected {}\n", name, why,
                        flows::port_name_expected);
+            return 2;
+        }
+    }
+    if (c.datapath != "afxdp" && c.datapath != "none") {
+        fmt::print(stderr, "swd: --datapath is afxdp or none, not '{}'\n", c.datapath);
+        return 2;
+    }
+    if (c.pmd_threads == 0 || c.pmd_threads > 64) {
+        fmt::print(stderr, "swd: --pmd-threads must be 1-64\n");
+        return 2;
+    }
+    if (c.ring_size < 64 || c.ring_size > 16384 || (c.ring_size & (c.ring_size - 1)) != 0) {
+        fmt::print(stderr, "swd: --ring-size must be a power of two from 64 to 16384\n");
+        return 2;
+    }
+    if (!c.local_port.empty() && c.local_port != "none") {
+        if (std::string why = flows::check_port_name(c.local_port + "-dp"); !why.empty()) {
+            fmt::print(stderr, "swd: invalid --local-port '{}': {}\n", c.local_port, why);
             return 2;
         }
     }
@@ -99,7 +138,41 @@ int main(int argc, char** argv) {
     // Validate everything before touching any interface or socket.
     flows::parse_context ctx;
     for (const auto& p : c.ports) {
-        ctx.ports.push_back({p, 0});
+        // A --port is a port= line: the flow parser checks its options.
+        auto one = flows::parse_flows("port=" + p, "<--port>", flows::parse_mode::config, {});
+        if (!one.ok()) {
+            fmt::print(stderr, "{}swd: invalid --port '{}'\n", flows::format_all(one.errors), p);
+            return 2;
+        }
+        flows::port_decl d = one.ports.at(0);
+        if (p.find("ofport=") == std::string::npos) {
+            d.ofport = 0; // numbered after the flow file's ports
+        }
+        ctx.ports.push_back(d);
+    }
+    std::vector<int> cpus;
+    if (!c.pmd_cpus.empty()) {
+        size_t pos = 0;
+        while (pos <= c.pmd_cpus.size()) {
+            size_t comma = c.pmd_cpus.find(',', pos);
+            std::string item = c.pmd_cpus.substr(pos, comma - pos);
+            char* end = nullptr;
+            long cpu = std::strtol(item.c_str(), &end, 10);
+            if (item.empty() || *end != '\0' || cpu < 0 || cpu > 4095) {
+                fmt::print(stderr,
+                           "swd: invalid --pmd-cpus '{}': expected CPU numbers such as "
+                           "1 or 0,1\n",
+                           c.pmd_cpus);
+                return 2;
+            }
+            cpus.push_back(static_cast<int>(cpu));
+            if (comma == std::string::npos) {
+                break;
+            }
+            pos = comma + 1;
+        }
+    } else {
+        cpus.assign(c.pmd_threads, -1);
     }
     flows::parse_output config;
     if (!c.config.empty()) {
@@ -135,17 +208,31 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "swd: {}\n", srv.err().message());
         return 1;
     }
+    datapath_setup setup;
+    if (c.datapath == "afxdp") {
+        setup.ports = config.ports;
+    }
+    setup.pmd_cpus = cpus;
+    setup.local_port = c.local_port;
+    setup.ring_size = c.ring_size;
+    auto dp = open_datapath(setup);
+    if (!dp) {
+        fmt::print(stderr, "swd: {}\n", dp.err().message());
+        return 1;
+    }
+    dp::datapath& datapath = **dp;
     ctl::service_options opts;
     opts.config_path = c.config;
     opts.ports = config.ports;
     opts.max_rules = c.max_rules;
-    ctl::service svc(opts, std::make_unique<dp::null_datapath>());
+    ctl::service svc(opts, std::move(*dp));
     const size_t n_ports = config.ports.size();
     auto loaded = svc.load(std::move(config));
     if (!loaded) {
         fmt::print(stderr, "swd: {}\n", loaded.err().message());
         return 1;
     }
+    start_datapath(datapath);
     log::info("swd started: {} rules, {} ports, control socket {}", loaded->added, n_ports,
               c.control);
     auto r = srv->run(svc);

@@ -1,0 +1,208 @@
+// The per-packet work of the user-space datapath, on batches: extract the flow key, look it up
+// (exact-match cache, then the table's tuple-space classifier), run the winning rule's actions
+// (rewrites in place, goto_table, outputs), and count.
+//
+// The executor knows nothing about AF_XDP: it hands packets to a Sink, a template parameter, so
+// that the AF_XDP datapath, the pcap replay harness and the unit tests drive the same code with no
+// virtual call per packet. A Sink provides:
+//   void output(uint16_t port, uint16_t queue, packet& p, bool take);  // send a copy, or take it
+//   void local(packet& p, bool take);                                  // to this host's stack
+//   void release(packet& p);                                           // the packet is done
+// `take` is true for the packet's last output when nothing can change it afterwards: the sink may
+// then send the frame itself instead of a copy (zero copy). After a take the executor does not
+// touch the packet again; otherwise it calls release() once it is finished with it.
+//
+// No allocation, no lock, no syscall; one clock value per batch, given by the caller.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "counters.h"
+#include "emc.h"
+#include "extract.h"
+#include "rewrite.h"
+
+namespace swd::dp {
+
+struct packet {
+    uint8_t* data = nullptr;
+    uint32_t len = 0;
+    uint16_t in_port = 0;
+    uint16_t queue = 0; // receive queue; set_queue changes the queue of later outputs
+    uint64_t frame = 0; // the owner's handle (a UMEM address)
+};
+
+inline constexpr size_t max_batch = 64;
+
+// What one datapath thread keeps between batches.
+struct thread_state {
+    exact_match_cache emc;
+    rule_counter_table rules;
+};
+
+template <class Sink>
+class executor {
+public:
+    executor(thread_state& ts, Sink& sink) : ts_(ts), sink_(sink) {}
+
+    // Processes pkts (at most max_batch) received on one queue, whose counters are rxq.
+    void run(const pipeline& p, std::span<packet> pkts, queue_counters& rxq,
+             uint64_t now_ns) noexcept {
+        flow_key keys[max_batch];
+        header_offsets where[max_batch];
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < pkts.size(); i++) {
+            if (i + 1 < pkts.size()) {
+                __builtin_prefetch(pkts[i + 1].data);
+            }
+            if (extract_key(pkts[i].data, pkts[i].len, pkts[i].in_port, keys[i], where[i]) !=
+                malformed::none) [[unlikely]] {
+                rxq.add(port_counter::malformed);
+            }
+            bytes += pkts[i].len;
+        }
+        rxq.add(port_counter::rx_packets, pkts.size());
+        rxq.add(port_counter::rx_bytes, bytes);
+        for (size_t i = 0; i < pkts.size(); i++) {
+            execute(p, pkts[i], keys[i], where[i], rxq, now_ns);
+        }
+    }
+
+private:
+    const compiled_rule* lookup(const pipeline& p, unsigned table, const flow_key& k,
+                                const subtable** owner) noexcept {
+        if (table != 0) {
+            const classifier* c = p.table(table);
+            return c ? c->lookup(k, owner) : nullptr;
+        }
+        const uint64_t h = exact_match_cache::hash(k);
+        if (const compiled_rule* r = ts_.emc.find(k, h, p.version, owner)) {
+            return r;
+        }
+        const classifier* c = p.table(0);
+        const compiled_rule* r = c ? c->lookup(k, owner) : nullptr;
+        if (r) {
+            ts_.emc.insert(k, h, p.version, r, *owner);
+        }
+        return r;
+    }
+
+    void count_rule(uint32_t id, uint32_t len, uint64_t now_ns) noexcept {
+        rule_slot& s = ts_.rules.at(id);
+        s.packets.add(1);
+        s.bytes.add(len);
+        s.last_hit_ns.v.store(now_ns, std::memory_order_relaxed);
+    }
+
+    void execute(const pipeline& p, packet& pkt, flow_key& key, header_offsets& where,
+                 queue_counters& rxq, uint64_t now_ns) noexcept {
+        unsigned table = 0;
+        bool sent = false;
+        for (unsigned steps = 0;; steps++) {
+            if (steps > SWD_MAX_TABLE) [[unlikely]] { // cannot happen: goto only goes forward
+                rxq.add(port_counter::drop_loop);
+                break;
+            }
+            const subtable* owner = nullptr;
+            const compiled_rule* r = lookup(p, table, key, &owner);
+            if (!r) {
+                if (!sent) {
+                    rxq.add(port_counter::drop_no_rule);
+                }
+                break;
+            }
+            count_rule(r->rule_id, pkt.len, now_ns);
+            std::span<const swd_action> acts = owner->actions(*r);
+            // The last action that sends the packet somewhere may hand over the frame itself,
+            // unless a goto_table (always last) can still change or send it.
+            size_t last_send = SIZE_MAX;
+            for (size_t i = 0; i < acts.size(); i++) {
+                const uint16_t t = acts[i].type;
+                if (t == SWD_ACT_OUTPUT || t == SWD_ACT_IN_PORT || t == SWD_ACT_LOCAL) {
+                    last_send = i;
+                } else if (t == SWD_ACT_GOTO_TABLE) {
+                    last_send = SIZE_MAX;
+                }
+            }
+            int next_table = -1;
+            for (size_t i = 0; i < acts.size(); i++) {
+                const swd_action& a = acts[i];
+                const bool take = i == last_send;
+                switch (a.type) {
+                case SWD_ACT_OUTPUT:
+                    sink_.output(a.arg, pkt.queue, pkt, take);
+                    sent = true;
+                    break;
+                case SWD_ACT_IN_PORT:
+                    sink_.output(pkt.in_port, pkt.queue, pkt, take);
+                    sent = true;
+                    break;
+                case SWD_ACT_LOCAL:
+                    sink_.local(pkt, take);
+                    sent = true;
+                    break;
+                case SWD_ACT_SET_QUEUE:
+                    pkt.queue = a.arg;
+                    break;
+                case SWD_ACT_SET_ETH_SRC:
+                    rewrite_eth_src(pkt.data, pkt.len, a.val.mac, key);
+                    break;
+                case SWD_ACT_SET_ETH_DST:
+                    rewrite_eth_dst(pkt.data, pkt.len, a.val.mac, key);
+                    break;
+                case SWD_ACT_SET_IPV4_SRC:
+                    if (!rewrite_ipv4_src(pkt.data, where, a.val.ipv4, key)) {
+                        rxq.add(port_counter::rewrite_skipped);
+                    }
+                    break;
+                case SWD_ACT_SET_IPV4_DST:
+                    if (!rewrite_ipv4_dst(pkt.data, where, a.val.ipv4, key)) {
+                        rxq.add(port_counter::rewrite_skipped);
+                    }
+                    break;
+                case SWD_ACT_SET_TP_SRC:
+                    if (!rewrite_tp_src(pkt.data, where, a.val.port, key)) {
+                        rxq.add(port_counter::rewrite_skipped);
+                    }
+                    break;
+                case SWD_ACT_SET_TP_DST:
+                    if (!rewrite_tp_dst(pkt.data, where, a.val.port, key)) {
+                        rxq.add(port_counter::rewrite_skipped);
+                    }
+                    break;
+                case SWD_ACT_DEC_TTL:
+                    if (decrement_ttl(pkt.data, where, key) == ttl_result::expired) {
+                        rxq.add(port_counter::drop_ttl_expired);
+                        sink_.release(pkt);
+                        return;
+                    }
+                    break;
+                case SWD_ACT_GOTO_TABLE:
+                    next_table = a.arg;
+                    break;
+                default: // lb() and anything this datapath cannot run
+                    rxq.add(port_counter::drop_unsupported);
+                    sink_.release(pkt);
+                    return;
+                }
+                if (take) {
+                    return; // the sink owns the frame now
+                }
+            }
+            if (next_table < 0) {
+                if (!sent) {
+                    rxq.add(port_counter::drop_action);
+                }
+                break;
+            }
+            table = static_cast<unsigned>(next_table);
+        }
+        sink_.release(pkt);
+    }
+
+    thread_state& ts_;
+    Sink& sink_;
+};
+
+} // namespace swd::dp

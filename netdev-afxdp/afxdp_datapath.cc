@@ -1,0 +1,285 @@
+#include "afxdp_datapath.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <net/if.h>
+
+#include "datapath/util/log.h"
+
+namespace swd::afxdp {
+
+namespace {
+
+const char* wait_name(wait_mode w) {
+    switch (w) {
+    case wait_mode::spin:
+        return "spin";
+    case wait_mode::poll:
+        return "poll";
+    case wait_mode::busy:
+        return "busy-poll";
+    }
+    return "?";
+}
+
+socket_options socket_opts(const port_config& c, uint32_t ring_size, bool zero_copy) {
+    socket_options o;
+    o.zero_copy = zero_copy;
+    o.need_wakeup = c.need_wakeup;
+    o.ring_size = ring_size;
+    o.wait = c.wait;
+    o.busy_poll_usecs = c.busy_poll_usecs;
+    o.busy_poll_budget = c.busy_poll_budget;
+    return o;
+}
+
+} // namespace
+
+result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
+    const std::string& name = p.cfg.name;
+    auto info = query_netdev(name);
+    if (!info) {
+        return fail(std::move(info).err());
+    }
+    p.info = *info;
+    const auto n_threads = static_cast<uint32_t>(pmds_.size());
+    if (p.cfg.queues.empty()) {
+        for (uint32_t q = 0; q < p.info.rx_queues; q++) {
+            p.cfg.queues.push_back(q);
+        }
+    }
+    for (uint32_t q : p.cfg.queues) {
+        if (q >= p.info.rx_queues) {
+            return fail(errc::invalid_input,
+                        fmt::format("{}: queue {} does not exist ({} has {} receive queues)", name,
+                                    q, name, p.info.rx_queues));
+        }
+    }
+    if (p.info.tx_queues < n_threads) {
+        return fail(errc::invalid_input,
+                    fmt::format("{}: {} transmit queue{} for {} datapath threads (each thread "
+                                "sends on a queue of its own: use fewer threads or more queues)",
+                                name, p.info.tx_queues, p.info.tx_queues == 1 ? "" : "s",
+                                n_threads));
+    }
+    if (p.cfg.wait == wait_mode::busy) {
+        auto d = sysfs_setting::set(name, "napi_defer_hard_irqs",
+                                    std::to_string(p.cfg.napi_defer_hard_irqs));
+        auto g =
+            sysfs_setting::set(name, "gro_flush_timeout", std::to_string(p.cfg.gro_flush_timeout));
+        if (!d || !g) {
+            return fail(with_context(!d ? std::move(d).err() : std::move(g).err(),
+                                     name + ": busy-poll settings"));
+        }
+        p.defer_irqs = std::move(*d);
+        p.gro_flush = std::move(*g);
+    }
+    auto prog = xdp_program::attach(p.info.ifindex, name, p.cfg.attach);
+    if (!prog) {
+        return fail(std::move(prog).err());
+    }
+    p.program = std::move(*prog);
+
+    // Sockets: thread t receives on the served queues q with q % N == t and sends on queue t.
+    bool zero_copy = p.cfg.zc != zc_mode::copy;
+    for (uint32_t t = 0; t < n_threads; t++) {
+        pmd& thread = *pmds_[t];
+        std::vector<uint32_t> rx;
+        for (uint32_t q : p.cfg.queues) {
+            if (q % n_threads == t) {
+                rx.push_back(q);
+            }
+        }
+        if (std::find(rx.begin(), rx.end(), t) == rx.end()) {
+            rx.push_back(t); // transmit-only, below
+        }
+        const uint32_t sockets_per_thread = static_cast<uint32_t>(n_ports_) * 2;
+        for (uint32_t q : rx) {
+            const bool serves =
+                std::find(p.cfg.queues.begin(), p.cfg.queues.end(), q) != p.cfg.queues.end();
+            socket_options o = socket_opts(p.cfg, cfg.ring_size, zero_copy);
+            o.rx = serves;
+            auto s =
+                thread.add_socket(p.cfg.ofport, name, q, serves, q == t, o, sockets_per_thread);
+            if (!s && zero_copy && p.cfg.zc == zc_mode::best_effort) {
+                log::info("{}: zero-copy not available ({}); using copy mode", name,
+                          s.err().message());
+                zero_copy = false;
+                o.zero_copy = false;
+                s = thread.add_socket(p.cfg.ofport, name, q, serves, q == t, o, sockets_per_thread);
+            }
+            if (!s) {
+                return fail(std::move(s).err());
+            }
+            if (serves) {
+                if (auto r = p.program->set_socket(q, (*s)->fd()); !r) {
+                    return fail(with_context(std::move(r).err(), name));
+                }
+            }
+        }
+    }
+    p.mode = fmt::format("{}, {}need_wakeup, {}, XDP {}", zero_copy ? "zero-copy" : "copy",
+                         p.cfg.need_wakeup ? "" : "no ", wait_name(p.cfg.wait),
+                         p.program->native() ? "native" : "generic");
+    std::string queues;
+    for (uint32_t q : p.cfg.queues) {
+        queues += (queues.empty() ? "" : ",") + std::to_string(q);
+    }
+    log::info("{} (port {}): queues {}, {}", name, p.cfg.ofport, queues, p.mode);
+    return {};
+}
+
+result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_config& cfg) {
+    const size_t n_threads = std::max<size_t>(1, cfg.pmd_cpus.size());
+    std::unique_ptr<afxdp_datapath> dp(new afxdp_datapath(n_threads));
+    for (size_t t = 0; t < n_threads; t++) {
+        int cpu = t < cfg.pmd_cpus.size() ? cfg.pmd_cpus[t] : -1;
+        dp->pmds_.push_back(std::make_unique<pmd>(t, cpu, dp->publisher_));
+    }
+    std::vector<port_config> ports = cfg.ports;
+    if (!cfg.local_port.empty()) {
+        const std::string host = cfg.local_port, inner = cfg.local_port + "-dp";
+        if (if_nametoindex(inner.c_str()) != 0) {
+            return fail(errc::exists, "local port: " + inner +
+                                          " already exists (another swd, "
+                                          "or one that was killed: delete "
+                                          "it with 'ip link del " +
+                                          inner + "')");
+        }
+        auto v = veth_pair::create(host, inner, static_cast<uint32_t>(n_threads));
+        if (!v) {
+            return fail(with_context(std::move(v).err(), "local port"));
+        }
+        dp->local_ = std::move(*v);
+        port_config lc;
+        lc.name = inner;
+        lc.ofport = local_ofport;
+        lc.zc = zc_mode::copy;
+        ports.push_back(lc);
+        auto host_info = query_netdev(host);
+        if (!host_info) {
+            return fail(std::move(host_info).err());
+        }
+        for (auto& t : dp->pmds_) {
+            t->set_local_mac(host_info->mac);
+        }
+    }
+    dp->n_ports_ = ports.size();
+    for (const auto& pc : ports) {
+        dp->ports_.push_back(std::make_unique<port>());
+        dp->ports_.back()->cfg = pc;
+        if (auto r = dp->open_port(*dp->ports_.back(), cfg); !r) {
+            return fail(std::move(r).err());
+        }
+    }
+    return dp;
+}
+
+afxdp_datapath::~afxdp_datapath() {
+    for (auto& t : pmds_) {
+        t->stop();
+    }
+}
+
+void afxdp_datapath::start() {
+    for (auto& t : pmds_) {
+        t->start();
+    }
+}
+
+void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
+                             std::span<const uint32_t> born) {
+    uint32_t max_id = reserved_ids_;
+    for (uint32_t id : born) {
+        max_id = std::max(max_id, id + 1);
+    }
+    for (auto& t : pmds_) {
+        if (max_id > reserved_ids_) {
+            t->state().rules.reserve(max_id);
+        }
+        for (uint32_t id : born) {
+            t->state().rules.reset(id);
+        }
+    }
+    reserved_ids_ = max_id;
+    publisher_.publish(std::move(p));
+}
+
+void afxdp_datapath::read_counters(std::span<const uint32_t> ids,
+                                   std::span<dp::rule_counters> out) const {
+    for (size_t i = 0; i < ids.size(); i++) {
+        dp::rule_counters sum;
+        uint64_t last_ns = 0;
+        for (const auto& t : pmds_) {
+            if (const dp::rule_slot* s = t->state().rules.find(ids[i])) {
+                sum.packets += s->packets.get();
+                sum.bytes += s->bytes.get();
+                last_ns = std::max(last_ns, s->last_hit_ns.get());
+            }
+        }
+        if (last_ns) {
+            sum.last_hit =
+                std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_ns));
+        }
+        out[i] = sum;
+    }
+}
+
+std::vector<dp::port_stats> afxdp_datapath::ports() const {
+    std::vector<dp::port_stats> out;
+    for (const auto& p : ports_) {
+        dp::port_stats ps;
+        ps.name = p->cfg.name;
+        ps.ofport = p->cfg.ofport;
+        ps.mode = p->mode;
+        for (const auto& t : pmds_) {
+            for (size_t i = 0; i < t->sockets().size(); i++) {
+                if (t->socket_ports()[i] != p->cfg.ofport) {
+                    continue;
+                }
+                const xsk_socket& s = *t->sockets()[i];
+                dp::queue_stats q;
+                q.queue = s.queue();
+                q.thread = static_cast<int>(t->index());
+                q.rx = s.options().rx;
+                for (size_t c = 0; c < q.counters.size(); c++) {
+                    q.counters[c] = s.counters().c[c].get();
+                }
+                const xdp_statistics k = s.stats();
+                q.kernel_rx_dropped = k.rx_dropped;
+                q.kernel_rx_invalid = k.rx_invalid_descs;
+                q.kernel_tx_invalid = k.tx_invalid_descs;
+                q.kernel_rx_ring_full = k.rx_ring_full;
+                q.kernel_fill_ring_empty = k.rx_fill_ring_empty_descs;
+                q.kernel_tx_ring_empty = k.tx_ring_empty_descs;
+                ps.queues.push_back(q);
+            }
+        }
+        std::sort(ps.queues.begin(), ps.queues.end(),
+                  [](const auto& a, const auto& b) { return a.queue < b.queue; });
+        out.push_back(std::move(ps));
+    }
+    return out;
+}
+
+std::vector<dp::thread_info> afxdp_datapath::threads() const {
+    std::vector<dp::thread_info> out;
+    for (const auto& t : pmds_) {
+        dp::thread_info ti;
+        ti.index = static_cast<int>(t->index());
+        ti.cpu = t->cpu();
+        for (size_t i = 0; i < t->sockets().size(); i++) {
+            const xsk_socket& s = *t->sockets()[i];
+            for (const auto& p : ports_) {
+                if (p->cfg.ofport == t->socket_ports()[i]) {
+                    ti.queues.push_back(fmt::format("{}/q{}{}", p->cfg.name, s.queue(),
+                                                    s.options().rx ? "" : " (tx)"));
+                }
+            }
+        }
+        out.push_back(std::move(ti));
+    }
+    return out;
+}
+
+} // namespace swd::afxdp

@@ -1,0 +1,84 @@
+// The AF_XDP datapath: ports that are AF_XDP sockets, polled by PMD threads that classify and act
+// on batches with the compiled rule table (datapath/executor.h).
+//
+// open() acquires every kernel resource before any thread starts, in an order whose reverse is
+// safe: the local veth pair, per-port sysfs settings (busy-poll mode), XDP programs (BPF links),
+// then each thread's UMEMs and sockets (and their XSKMAP entries). Each is owned by an RAII object,
+// so a failure half-way, a return from main or an exception releases all of them, and the BPF
+// links mean a crash detaches the programs too. The destructor stops the threads first.
+//
+// Thread-safety: every method runs on the control thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datapath/datapath.h"
+#include "datapath/publisher.h"
+#include "netdev.h"
+#include "pmd.h"
+#include "xdp_program.h"
+
+namespace swd::afxdp {
+
+enum class zc_mode { best_effort, zero_copy, copy };
+
+struct port_config {
+    std::string name;
+    uint16_t ofport = 0;
+    attach_mode attach = attach_mode::automatic;
+    zc_mode zc = zc_mode::best_effort;
+    bool need_wakeup = true;
+    wait_mode wait = wait_mode::spin;
+    uint32_t busy_poll_usecs = 20;
+    uint32_t busy_poll_budget = 64;
+    uint32_t napi_defer_hard_irqs = 2;   // written to sysfs in busy mode
+    uint32_t gro_flush_timeout = 200000; // ns, written to sysfs in busy mode
+    std::vector<uint32_t> queues;        // receive queues to serve; empty: all of them
+};
+
+struct datapath_config {
+    std::vector<port_config> ports;
+    std::vector<int> pmd_cpus = {-1}; // one thread per entry; -1: not pinned
+    std::string local_port = "swd0";  // veth to the host stack: NAME (host) and NAME-dp; "": none
+    uint32_t ring_size = 2048;
+};
+
+class afxdp_datapath final : public dp::datapath {
+public:
+    static result<std::unique_ptr<afxdp_datapath>> open(const datapath_config& cfg);
+    ~afxdp_datapath() override;
+
+    void start();
+
+    const char* kind() const override { return "afxdp"; }
+    void publish(std::shared_ptr<const dp::pipeline> p, std::span<const uint32_t> born) override;
+    uint64_t retired_version() const override { return publisher_.retired_version(); }
+    void read_counters(std::span<const uint32_t> ids,
+                       std::span<dp::rule_counters> out) const override;
+    dp::rule_location where(uint32_t) const override { return dp::rule_location::user; }
+    std::vector<dp::port_stats> ports() const override;
+    std::vector<dp::thread_info> threads() const override;
+
+private:
+    struct port {
+        port_config cfg;
+        netdev_info info;
+        std::string mode; // as resolved, for show
+        std::unique_ptr<sysfs_setting> defer_irqs, gro_flush;
+        std::unique_ptr<xdp_program> program;
+    };
+
+    afxdp_datapath(size_t threads) : publisher_(threads) {}
+    result<void> open_port(port& p, const datapath_config& cfg);
+
+    dp::pipeline_publisher publisher_;
+    std::unique_ptr<veth_pair> local_; // destroyed last
+    std::vector<std::unique_ptr<port>> ports_;
+    std::vector<std::unique_ptr<pmd>> pmds_; // destroyed first: threads stop, sockets close
+    uint32_t reserved_ids_ = 0;
+    size_t n_ports_ = 0; // including the local port, to size UMEMs
+};
+
+} // namespace swd::afxdp

@@ -1,0 +1,26 @@
+// Turns swd's validated configuration (ports and their options from the flow file and --port)
+// into a running datapath: the AF_XDP datapath when there are ports, else the null datapath.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datapath/datapath.h"
+#include "datapath/util/result.h"
+#include "flows/rule.h"
+
+namespace swd {
+
+struct datapath_setup {
+    std::vector<flows::port_decl> ports;
+    std::vector<int> pmd_cpus; // empty: one thread, not pinned
+    std::string local_port;    // "" or "none": no local port
+    uint32_t ring_size = 2048;
+};
+
+// Opens every port (no thread runs yet); start() must follow once the first table is published.
+result<std::unique_ptr<dp::datapath>> open_datapath(const datapath_setup& s);
+void start_datapath(dp::datapath& d);
+
+} // namespace swd
