@@ -146,10 +146,14 @@ private:
                     pkt.queue = a.arg;
                     break;
                 case SWD_ACT_SET_ETH_SRC:
-                    rewrite_eth_src(pkt.data, pkt.len, a.val.mac, key);
+                    if (!rewrite_eth_src(pkt.data, pkt.len, a.val.mac, key)) {
+                        rxq.add(port_counter::rewrite_skipped);
+                    }
                     break;
                 case SWD_ACT_SET_ETH_DST:
-                    rewrite_eth_dst(pkt.data, pkt.len, a.val.mac, key);
+                    if (!rewrite_eth_dst(pkt.data, pkt.len, a.val.mac, key)) {
+                        rxq.add(port_counter::rewrite_skipped);
+                    }
                     break;
                 case SWD_ACT_SET_IPV4_SRC:
                     if (!rewrite_ipv4_src(pkt.data, where, a.val.ipv4, key)) {
