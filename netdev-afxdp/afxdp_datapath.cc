@@ -139,12 +139,17 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
     std::vector<port_config> ports = cfg.ports;
     if (!cfg.local_port.empty()) {
         const std::string host = cfg.local_port, inner = cfg.local_port + "-dp";
-        if (if_nametoindex(inner.c_str()) != 0) {
-            return fail(errc::exists, "local port: " + inner +
-                                          " already exists (another swd, "
-                                          "or one that was killed: delete "
-                                          "it with 'ip link del " +
-                                          inner + "')");
+        auto claim = name_claim::acquire("local-port-" + host);
+        if (!claim) {
+            return fail(with_context(std::move(claim).err(), "local port " + host));
+        }
+        dp->local_claim_ = std::move(*claim);
+        if (if_nametoindex(inner.c_str()) != 0) { // unclaimed: left behind by a killed swd
+            log::warn("local port: removing {}/{}, left behind by a swd that did not stop", host,
+                      inner);
+            if (auto r = delete_link(inner); !r) {
+                return fail(with_context(std::move(r).err(), "local port"));
+            }
         }
         auto v = veth_pair::create(host, inner, static_cast<uint32_t>(n_threads));
         if (!v) {
@@ -155,6 +160,13 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
         lc.name = inner;
         lc.ofport = local_ofport;
         lc.zc = zc_mode::copy;
+        // A thread sleeps in poll() only when all its sockets are in poll mode: the local port
+        // follows the others so that it never keeps a poll-mode thread spinning.
+        if (!ports.empty() && std::all_of(ports.begin(), ports.end(), [](const port_config& pc) {
+                return pc.wait == wait_mode::poll;
+            })) {
+            lc.wait = wait_mode::poll;
+        }
         ports.push_back(lc);
         auto host_info = query_netdev(host);
         if (!host_info) {

@@ -74,7 +74,8 @@ private:
     result<void> open_port(port& p, const datapath_config& cfg);
 
     dp::pipeline_publisher publisher_;
-    std::unique_ptr<veth_pair> local_; // destroyed last
+    std::unique_ptr<name_claim> local_claim_; // released after the local port is gone
+    std::unique_ptr<veth_pair> local_;
     std::vector<std::unique_ptr<port>> ports_;
     std::vector<std::unique_ptr<pmd>> pmds_; // destroyed first: threads stop, sockets close
     uint32_t reserved_ids_ = 0;

@@ -3,13 +3,17 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
+#include <fcntl.h>
+#include <fmt/core.h>
 #include <fstream>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "datapath/util/log.h"
@@ -194,11 +198,36 @@ result<std::unique_ptr<veth_pair>> veth_pair::create(const std::string& name,
 }
 
 veth_pair::~veth_pair() {
-    nl_request req(RTM_DELLINK, 0);
-    req.put_str(IFLA_IFNAME, name_);
-    if (auto r = req.send("delete " + name_); !r) {
+    if (auto r = delete_link(name_); !r) {
         log::warn("{}", r.err().message());
     }
+}
+
+result<void> delete_link(const std::string& name) {
+    nl_request req(RTM_DELLINK, 0);
+    req.put_str(IFLA_IFNAME, name);
+    return req.send("delete " + name);
+}
+
+result<std::unique_ptr<name_claim>> name_claim::acquire(const std::string& name) {
+    struct stat netns {};
+    if (::stat("/proc/self/ns/net", &netns) != 0) {
+        return fail(errno_error(errno, "claim " + name + ": /proc/self/ns/net"));
+    }
+    ::mkdir("/run/swd", 0700);
+    const std::string path = fmt::format("/run/swd/{}-netns{}.lock", name, netns.st_ino);
+    std::unique_ptr<name_claim> c(new name_claim());
+    c->fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!c->fd_) {
+        return fail(errno_error(errno, "claim " + name + ": " + path));
+    }
+    if (::flock(c->fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            return fail(errc::exists, name + " is in use by another swd in this network namespace");
+        }
+        return fail(errno_error(errno, "claim " + name + ": lock " + path));
+    }
+    return c;
 }
 
 } // namespace swd::afxdp

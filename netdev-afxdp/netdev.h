@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "datapath/util/result.h"
+#include "datapath/util/unique_fd.h"
 
 namespace swd::afxdp {
 
@@ -55,5 +56,22 @@ private:
     veth_pair() = default;
     std::string name_, peer_;
 };
+
+// An exclusive claim on a name within this network namespace (a flock on a file under /run/swd,
+// which the kernel releases when the process ends, even by SIGKILL). It tells a local port left
+// behind by a killed swd, which may be removed, from one that a running swd uses.
+class name_claim {
+public:
+    static result<std::unique_ptr<name_claim>> acquire(const std::string& name);
+    name_claim(const name_claim&) = delete;
+    name_claim& operator=(const name_claim&) = delete;
+
+private:
+    name_claim() = default;
+    unique_fd fd_;
+};
+
+// Deletes a network interface (and, for a veth, its peer).
+result<void> delete_link(const std::string& name);
 
 } // namespace swd::afxdp

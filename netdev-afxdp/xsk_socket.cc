@@ -6,9 +6,12 @@
 namespace swd::afxdp {
 
 namespace {
-// Older libc headers may lack these (Linux 5.11+).
+// Older headers may lack these (Linux 5.11+, 6.17+).
 #ifndef SO_PREFER_BUSY_POLL
 constexpr int SO_PREFER_BUSY_POLL = 69;
+#endif
+#ifndef XDP_MAX_TX_SKB_BUDGET
+constexpr int XDP_MAX_TX_SKB_BUDGET = 9; // Linux 6.17
 #endif
 #ifndef SO_BUSY_POLL_BUDGET
 constexpr int SO_BUSY_POLL_BUDGET = 70;
@@ -35,6 +38,11 @@ result<std::unique_ptr<xsk_socket>> xsk_socket::create(umem& u, const std::strin
         return fail(errno_error(-rc, "AF_XDP socket on " + ifname + " queue " +
                                          std::to_string(queue) +
                                          (o.zero_copy ? " (zero-copy)" : " (copy)")));
+    }
+    if (!o.zero_copy) {
+        // Linux 6.17+: let one sendto() transmit the whole ring in copy mode (else 32 a call).
+        unsigned budget = o.ring_size;
+        (void)setsockopt(s->fd(), SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof budget);
     }
     if (o.wait == wait_mode::busy) {
         int one = 1;
@@ -84,10 +92,20 @@ void xsk_socket::tx_flush() noexcept {
         tx_in_flight_ += tx_pending_;
         tx_pending_ = 0;
     }
-    // Copy mode transmits inside sendto(); zero-copy needs it only when the kernel asks.
-    if (tx_in_flight_ > 0 && (!opts_.need_wakeup || xsk_ring_prod__needs_wakeup(&tx_))) {
+    if (tx_in_flight_ == 0 || (opts_.need_wakeup && !xsk_ring_prod__needs_wakeup(&tx_))) {
+        return;
+    }
+    // Zero-copy: one kick wakes the driver. Copy mode: the kernel transmits inside sendto(), at
+    // most its per-call budget (32 descriptors unless XDP_MAX_TX_SKB_BUDGET raised it), so kick
+    // until the ring is drained or the device pushes back.
+    for (unsigned kicks = 0; kicks < max_tx_kicks; kicks++) {
         counters_.add(port_counter::tx_wakeups);
-        ::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+        if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EINTR) {
+            return; // EAGAIN/EBUSY/ENOBUFS: the device or the completion ring is full
+        }
+        if (opts_.zero_copy || xsk_prod_nb_free(&tx_, opts_.ring_size) == opts_.ring_size) {
+            return;
+        }
     }
 }
 

@@ -100,6 +100,7 @@ public:
     xdp_statistics stats() const noexcept;
 
 private:
+    static constexpr unsigned max_tx_kicks = 16; // per flush, in copy mode: 512+ descriptors
     xsk_socket(umem& u) : umem_(u) {}
 
     umem& umem_;
