@@ -1,7 +1,9 @@
 #!/bin/bash
 # Builds swd and runs every test:
-#   1. release build, all test suites
-#   2. AddressSanitizer + UndefinedBehaviorSanitizer build, all test suites
+#   1. release build, all test suites: unit, process and (suite lab) lab tests that send real
+#      traffic through swd between network namespaces and veths of their own
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build, all test suites again (the lab
+#      tests then replay the malformed real-world captures into a sanitized swd)
 #   3. clang-format check of every C, C++ and BPF source
 #   4. libFuzzer targets (clang) for the flow parser and the control protocol, briefly
 # As root it sets SWD_REQUIRE_ROOT_TESTS=1: a privileged test that cannot run fails instead of

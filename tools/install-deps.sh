@@ -7,7 +7,7 @@ set -eu
 packages="g++ clang llvm meson ninja-build pkg-config clang-format
   libbpf-dev libxdp-dev bpftool libboost-program-options-dev libgtest-dev libgmock-dev
   libpcap-dev libfmt-dev nlohmann-json3-dev iproute2 tcpdump ethtool procps iputils-ping
-  netcat-openbsd
+  netcat-openbsd jq
   openvswitch-common"
 if [ "${1:-}" = "--bench" ]; then
     packages="$packages openvswitch-switch"

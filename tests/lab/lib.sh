@@ -126,6 +126,8 @@ lab_two_hosts() {
         peer name "$dev_a_peer" netns "$ns_a" numrxqueues "$q" numtxqueues "$q"
     ip link add "$dev_b" netns "$ns_sw" numrxqueues "$q" numtxqueues "$q" type veth \
         peer name "$dev_b_peer" netns "$ns_b" numrxqueues "$q" numtxqueues "$q"
+    # The switch ports carry only what swd sends: no IPv6 chatter of the switch host's own.
+    ip netns exec "$ns_sw" sysctl -qw "net.ipv6.conf.$dev_a.disable_ipv6=1" "net.ipv6.conf.$dev_b.disable_ipv6=1"
     ip -n "$ns_sw" link set "$dev_a" up
     ip -n "$ns_sw" link set "$dev_b" up
     ip -n "$ns_a" addr add "$ip_a/24" dev "$dev_a_peer"

@@ -118,7 +118,9 @@ bool replay_file(const std::string& path, pcap_t* out, pacer& pace, summary& s) 
     while ((rc = pcap_next_ex(in, &h, &data)) == 1) {
         s.frames++;
         pace.wait();
-        if (pcap_inject(out, data, h->caplen) == static_cast<int>(h->caplen)) {
+        if (h->caplen == 0) {
+            s.refused["empty frame"]++;
+        } else if (pcap_inject(out, data, h->caplen) == static_cast<int>(h->caplen)) {
             s.sent++;
             s.bytes += h->caplen;
         } else {
