@@ -1,57 +1,89 @@
 #!/bin/bash
-# swd demo: builds swd, validates the example configuration, runs the switch daemon and drives it
-# with swctl (add, reject, dump, diff, replace), then stops it with SIGTERM.
-# Later issues grow this into the namespace lab demo with real traffic.
+# swd lab demo (root): builds swd, then runs it between two hosts in network namespaces of its
+# own and drives it with swctl while real traffic flows:
+#   client (10.9.0.1) -- port 1 [swd on AF_XDP] port 2 -- server (10.9.0.2)
+# ping and TCP through swd, a drop rule added and removed at run time, a stateless NAT by flow
+# rules, the traffic generator at full speed, counters, and a clean stop. Everything it creates
+# (namespaces, veths, XDP programs, processes) is removed on exit, also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -d build ] || meson setup build --buildtype=release >/dev/null
-ninja -C build tools/swd tools/swctl >/dev/null
-swd=build/tools/swd
-swctl=build/tools/swctl
-example=docs/examples/edge.txt
+ninja -C build >/dev/null
+source tests/lab/lib.sh demo build
 
-dir=$(mktemp -d /tmp/swd-demo.XXXXXX)
-swd_pid=
-cleanup() {
-    if [ -n "$swd_pid" ] && kill -0 "$swd_pid" 2>/dev/null; then
-        kill "$swd_pid"
-        wait "$swd_pid" 2>/dev/null || true
-    fi
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-sock="$dir/swd.sock"
-ctl() { echo "\$ swctl $*"; "$swctl" --control "$sock" "$@"; }
 say() { printf '\n### %s\n' "$*"; }
+run() { # prints a command as typed, then runs it
+    echo "\$ $*"
+    "$@"
+}
+ctl() {
+    echo "\$ swctl $*"
+    swctl "$@"
+}
+swctl_bin_path=$swctl_bin
+swctl() { "$swctl_bin_path" --control "$lab_tmp/swd.sock" "$@"; }
 
-say "validate the example configuration ($example)"
-"$swd" --check --config "$example"
+say "the flow language: a mistake is rejected with its position, and nothing runs"
+printf 'port=eth0\nport=eth1\nip,nw_src=10.0.0.300,actions=output:eth1\n' >"$lab_tmp/broken.txt"
+"$swd_bin" --check --config "$lab_tmp/broken.txt" || echo "(swd --check exit status $?)"
 
-say "a configuration with a mistake is rejected with its position"
-sed 's/198.51.100.0\/24/198.51.100.300\/24/' "$example" > "$dir/broken.txt"
-"$swd" --check --config "$dir/broken.txt" || echo "(swd --check exit status $?)"
-
-say "start swd"
-# No interfaces here yet: the control plane alone (the lab demo comes with the datapath issues).
-"$swd" --config "$example" --control "$sock" --log-level warn --datapath none &
-swd_pid=$!
-for _ in $(seq 50); do "$swctl" --control "$sock" ping >/dev/null 2>&1 && break; sleep 0.1; done
+say "two hosts in namespaces, swd between them"
+lab_two_hosts 1
+client=$ns_a server=$ns_b
+cat >"$lab_tmp/flows.txt" <<EOF
+# swd demo: port 1 faces the client, port 2 the server.
+port=$dev_a, ofport=1
+port=$dev_b, ofport=2
+priority=10,in_port=1,actions=output:2
+priority=10,in_port=2,actions=output:1
+# A service address that only swd knows: 10.9.0.99:80 is the server's port 8080.
+priority=30,tcp,in_port=1,nw_dst=10.9.0.99,tp_dst=80,actions=mod_nw_dst:10.9.0.2,mod_tp_dst:8080,output:2
+priority=30,tcp,in_port=2,nw_src=10.9.0.2,tp_src=8080,actions=mod_nw_src:10.9.0.99,mod_tp_src:80,output:1
+EOF
+cat "$lab_tmp/flows.txt"
+run "$swd_bin" --check --config "$lab_tmp/flows.txt"
+swd_start "$lab_tmp/flows.txt"
 ctl show
 
-say "change the table at run time"
-ctl add-flow "priority=350, udp, nw_src=203.0.113.0/24, tp_dst=53, actions=drop"
-ctl add-flow "priority=350, udp, nw_src=203.0.113.0/24, tp_dst=5300000, actions=drop" \
-    || echo "(swctl exit status $?: nothing was changed)"
+say "ping and a TCP transfer from the client to the server, through swd"
+ip netns exec "$client" ping -c 3 -i 0.2 "$ip_b"
+head -c 4194304 /dev/urandom >"$lab_tmp/data"
+ip netns exec "$server" timeout 20 nc -l -p 5001 >"$lab_tmp/received" &
+lab_pids+=("$!")
+sleep 0.3
+ip netns exec "$client" timeout 20 nc -q 1 "$ip_b" 5001 <"$lab_tmp/data"
+wait "${lab_pids[-1]}" || true
+cmp "$lab_tmp/data" "$lab_tmp/received" && echo "4 MiB over TCP: received byte for byte"
 ctl dump-flows
 
-say "what differs from the file, then make the table the file again, atomically"
-ctl diff-flows "$example" swd || echo "(diff-flows exit status $?: differences found)"
-ctl -v replace-flows "$example"
-ctl diff-flows "$example" swd && echo "(no differences)"
+say "a drop rule at run time: the client's pings stop, then come back"
+ctl add-flow "priority=100,icmp,in_port=1,actions=drop"
+ip netns exec "$client" ping -c 3 -i 0.2 -W 1 "$ip_b" || echo "(ping exit status $?: no replies, as the rule says)"
+ctl dump-flows icmp
+ctl --strict del-flows "priority=100,icmp,in_port=1"
+ip netns exec "$client" ping -c 2 -i 0.2 "$ip_b"
 
-say "stop swd (SIGTERM)"
-kill "$swd_pid"
-wait "$swd_pid"
-swd_pid=
-[ ! -e "$sock" ] && echo "swd stopped; control socket removed"
+say "the service address: the client talks to 10.9.0.99:80, the server listens on 8080"
+ip netns exec "$client" ip neigh add 10.9.0.99 lladdr "$(ip -n "$server" -j link show dev "$dev_b_peer" | jq -r '.[0].address')" dev "$dev_a_peer"
+echo "hello from the server on port 8080" >"$lab_tmp/reply"
+ip netns exec "$server" timeout 10 nc -l -p 8080 -q 1 <"$lab_tmp/reply" >/dev/null &
+lab_pids+=("$!")
+sleep 0.3
+echo "\$ nc 10.9.0.99 80   (in the client namespace)"
+echo "hello" | ip netns exec "$client" timeout 10 nc -q 2 10.9.0.99 80
+wait "${lab_pids[-1]}" || true
+ctl dump-flows tcp
+
+say "the traffic generator: 2 million UDP frames of 1000 flows, at full speed, into port 1"
+sink_attach "$server" "$dev_b_peer" swd_xdp_sink_drop
+ip netns exec "$client" "$swgen_bin" --dev "$dev_a_peer" --count 2000000 --flows 1000 --cpu 0
+sleep 0.5
+echo "the server's XDP sink counted $(sink_frames) frames"
+ctl dump-ports
+
+say "stop swd (SIGTERM): programs detached, sockets closed, local port removed"
+swd_stop TERM
+echo "swd exit status $swd_rc"
+echo "XDP programs left on the ports: '$(xdp_prog_id "$ns_sw" "$dev_a")$(xdp_prog_id "$ns_sw" "$dev_b")'"
+echo "demo done; the namespaces are removed on exit"
