@@ -46,7 +46,7 @@ enum class port_counter : uint8_t {
     drop_no_frame, // no free UMEM frame to copy the packet into
     drop_unsupported, // an action this datapath cannot run (e.g. lb before issue 5)
     drop_loop,        // goto_table chain longer than the tables
-    rewrite_skipped,  // a set-field action on a packet without that header
+    rewrite_skipped,  // a set-field or dec_ttl action on a packet without that header
     idle_polls,       // polls of an rx ring that found nothing
     fill_ring_empty,  // the kernel had no frame to receive into (fill ring ran dry)
     tx_wakeups,       // sendto() kicks for tx

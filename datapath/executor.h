@@ -176,10 +176,16 @@ private:
                     }
                     break;
                 case SWD_ACT_DEC_TTL:
-                    if (decrement_ttl(pkt.data, where, key) == ttl_result::expired) {
+                    switch (decrement_ttl(pkt.data, where, key)) {
+                    case ttl_result::ok:
+                        break;
+                    case ttl_result::expired:
                         rxq.add(port_counter::drop_ttl_expired);
                         sink_.release(pkt);
                         return;
+                    case ttl_result::not_ip: // no valid IP header: forwarded as it is
+                        rxq.add(port_counter::rewrite_skipped);
+                        break;
                     }
                     break;
                 case SWD_ACT_GOTO_TABLE:

@@ -634,7 +634,8 @@ TEST_F(Executor, RewriteOfAMissingHeaderIsSkippedAndCounted) {
                      "priority=10,in_port=3,actions=mod_dl_src:0a:0b:0c:0d:0e:0f,"
                      "mod_dl_dst:0a:0b:0c:0d:0e:0e,output:2\n"
                      "priority=10,in_port=4,tcp,actions=mod_tp_src:99,output:2\n"
-                     "priority=10,in_port=5,ip,actions=mod_nw_dst:10.9.9.9,output:2\n",
+                     "priority=10,in_port=5,ip,actions=mod_nw_dst:10.9.9.9,output:2\n"
+                     "priority=10,in_port=6,ip,actions=dec_ttl,output:2\n",
                      1);
     ASSERT_NE(p, nullptr);
     const std::vector<rx_frame> frames = {
@@ -644,6 +645,7 @@ TEST_F(Executor, RewriteOfAMissingHeaderIsSkippedAndCounted) {
         {bytes(), 3},          // nothing at all
         {bad_doff_tcp4(), 4},  // TCP data offset past the end
         {bad_ihl_ipv4(), 5},   // IHL 4
+        {truncated_ipv4(), 6}, // dec_ttl with no valid IPv4 header: forwarded unchanged
     };
     run(*p, frames);
     for (size_t i = 0; i < frames.size(); i++) {
@@ -651,7 +653,7 @@ TEST_F(Executor, RewriteOfAMissingHeaderIsSkippedAndCounted) {
         EXPECT_EQ(sent(i), frames[i].data)
             << "packet " << i << ": " << diff(frames[i].data, sent(i));
     }
-    EXPECT_EQ(count(port_counter::rewrite_skipped), 1u + 2 + 2 + 2 + 1 + 1);
+    EXPECT_EQ(count(port_counter::rewrite_skipped), 1u + 2 + 2 + 2 + 1 + 1 + 1);
     EXPECT_EQ(count(port_counter::malformed), frames.size());
 }
 
