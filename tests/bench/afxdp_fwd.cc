@@ -1,7 +1,7 @@
 // afxdp_fwd: the smallest AF_XDP forwarder this machine can run, as the ceiling that the
 // forwarding benchmark (tests/bench/forward.sh, issue 3) compares swd and Open vSwitch with.
 //
-//   afxdp_fwd IF_A IF_B [--cpu N] [--seconds S]
+//   afxdp_fwd IF_A IF_B [--cpu N] [--seconds S] [--rx-only]
 //
 // One socket per interface on queue 0, copy mode (XDP_COPY) with need_wakeup, both bound to one
 // UMEM (XDP_SHARED_UMEM), so a frame received on A is handed to B's tx ring without a copy, and
@@ -11,9 +11,10 @@
 // is swd's own (netdev-afxdp/xdp_program.h, bpf/xsk_redirect.bpf.c: every frame to the queue's
 // socket), so the kernel side is exactly the one swd runs with.
 //
-// Runs until SIGINT/SIGTERM or for S seconds, then prints the frames forwarded each way. Exit
-// status 0 on success, 1 when a socket or the XDP program could not be set up, 2 for a bad
-// command line. Root only (XDP, AF_XDP).
+// --rx-only receives and recycles without transmitting, to show what the receive side alone
+// delivers. Runs until SIGINT/SIGTERM or for S seconds, then prints the frames forwarded each
+// way and the sockets' kernel statistics. Exit status 0 on success, 1 when a socket or the XDP
+// program could not be set up, 2 for a bad command line. Root only (XDP, AF_XDP).
 #include <algorithm>
 #include <cerrno>
 #include <chrono>

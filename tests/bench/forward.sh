@@ -6,47 +6,55 @@
 #
 # Topology (all created here, names swdb-*<PID>, no addresses, nothing routed anywhere):
 #
-#   [ns swdb-gen] swdb-g --veth-- swdb-a [ns swdb-sw] swdb-b --veth-- swdb-s [ns swdb-snk]
-#      swgen, CPU GEN_CPU           port 1 .. forwarder .. port 2         swd_xdp_sink_drop
+#   [ns swdb-gen] swdb-g ==veth== swdb-a [ns swdb-sw] swdb-b ==veth== swdb-s [ns swdb-snk]
+#     swgen x GENS on GEN_CPU      port 1 -> forwarder -> port 2        sink
 #
-# swgen (live frames: BPF_PROG_TEST_RUN + XDP_TX, 60-byte UDP) offers more than any forwarder
-# takes; the forwarder runs in swdb-sw with its polling thread pinned to FWD_CPU; the sink
-# counts and drops at swdb-s (XDP, per-CPU counter sink_stats_map). The forwarded rate is the
-# sink's count over a window while the generator runs. Forwarders, one at a time on the same
-# veths and traffic:
-#   (1) min  tests/bench/afxdp_fwd (BUILDDIR/tests/bench/afxdp_fwd): one copy-mode socket per
-#            port on queue 0, shared UMEM, rx batch -> tx of the other port, no parsing: the
-#            ceiling of AF_XDP copy mode on this machine;
-#   (2,3) swd  --pmd-cpus FWD_CPU --local-port none, ports xdp-mode=native (copy mode);
-#   (4) OVS  ovsdb-server + ovs-vswitchd started here with a private run directory, bridge
+# The generators (swgen live frames: BPF_PROG_TEST_RUN + XDP_TX, 60-byte UDP) offer several
+# times what any forwarder takes: two of them, because each pauses ~25 ms between its 200 ms
+# sending calls and one alone leaves the forwarder idle 11 % of the time. The forwarder runs in
+# swdb-sw with its polling thread pinned to FWD_CPU. The sink is swdb-s's own stack (SINK=stack,
+# default): the frames (to 02:00:00:00:00:02, no address there) are counted by the veth and
+# dropped at IP input; SINK=xdp counts with swd_xdp_sink_drop (build/bpf/swgen_tx.bpf.o)
+# instead, whose per-5-tuple hash map (64K entries) costs the forwarder's CPU more with more
+# flows and overflows at 100K. Either way the sink's receive runs on FWD_CPU (veth delivers in
+# the sender's softirq), the same for every forwarder. Forwarded rate = sink frames / window.
+#
+# Forwarders, one at a time on the same veths and traffic:
+#   (1) min  BUILDDIR/tests/bench/afxdp_fwd (tests/bench/afxdp_fwd.cc): one copy-mode socket
+#            per port on queue 0, shared UMEM, rx batch -> tx ring of the other port, no
+#            parsing: the ceiling of AF_XDP copy mode here;
+#   (2, 3) swd  --pmd-cpus FWD_CPU --local-port none, ports xdp-mode=native (copy mode);
+#   (4) OVS  ovsdb-server and ovs-vswitchd started here with a private run directory, bridge
 #            datapath_type=netdev, ports type=afxdp (xdp-mode=native, n_rxq=1, ofport_request
 #            1 and 2), pmd-cpu-mask = FWD_CPU, everything else at its defaults.
 #
 # Rules (the same text for swd and OVS; swd's file adds the two port= lines):
 #   1 rule:   priority=10,in_port=1,actions=output:2
 #   N rules:  N exact rules priority=20,udp,in_port=1,nw_src=198.18.0.1+k,tp_src=(1024+k)%65536,
-#             actions=output:2 (k = 0..N-1), and priority=1,actions=drop.
-# Flows: swgen --flows F --vary src-ip,src-port: flow f has source 198.18.0.1+f, port
-# (1024+f)%65536, destination 198.19.0.1:9. So flow f matches exact rule k = f: with F <= N every
-# frame hits an exact rule and F of them are hit; a frame that hit none would be dropped by the
-# default rule and not counted. After each point the script checks this in the rule counters
-# (swctl dump-flows / ovs-ofctl dump-flows): the number of exact rules hit and the packets of the
-# drop rule.
+#             actions=output:2 (k = 0..N-1), then priority=1,actions=drop.
+# Flows: swgen --flows F --vary src-ip,src-port: flow f comes from 198.18.0.1+f, port
+# (1024+f)%65536, to 198.19.0.1:9, so it matches exact rule k = f. With F <= N every frame hits
+# an exact rule and F rules are hit; a frame that hit none would be dropped by the default rule
+# and not counted. After each point the rule counters (swctl dump-flows, ovs-ofctl dump-flows)
+# are checked for exactly that: F (or 1) rules hit, 0 packets on the drop rule.
 #
-# Points: the minimal loop with 1, 1K, 100K flows; swd and OVS with (rules x flows) 1x1, 1Kx1,
-# 100Kx1, 1x1K, 1x100K, 1Kx1K, 100Kx100K. Per point: start the forwarder, run the generator for
-# WARMUP s (caches, OVS upcalls), then RUNS consecutive windows of WINDOW s; the median is
-# reported. "x min" divides by the minimal loop with the same flow count, "x OVS" by OVS with the
-# same rules and flows. Cycles per packet: perf stat -e cycles on FWD_CPU when the PMU works,
-# otherwise an estimate: (busy share of FWD_CPU from /proc/stat) x clock / rate. FWD_CPU also
-# runs the kernel's copy-mode transmit and the sink's receive (softirq on the sending CPU).
+# Points: the minimal loop with 1, 1K and 100K flows; swd and OVS with rules x flows 1x1, 1Kx1,
+# 100Kx1, 1x1K, 1x100K, 1Kx1K, 100Kx100K. Per point: start the forwarder, run the generators for
+# WARMUP s (caches; OVS then keeps them running until its datapath flow table has settled, see
+# ovs_settle), then RUNS windows of WINDOW s; the median is reported. A window during which
+# other processes (another agent's build or test) used more than MAX_OTHER % of a CPU is
+# discarded and measured again after the machine is quiet (at most 3 x RUNS windows). "x min"
+# divides by the minimal loop with the same flow count, "x OVS" by OVS with the same rules and
+# flows. Cycles per packet: perf stat -e cycles on FWD_CPU if the PMU works, otherwise an
+# estimate, busy share of FWD_CPU (/proc/stat) x clock / rate.
 #
-# Environment: RUNS (default 3), WINDOW (s, default 3), WARMUP (s, default 3), GEN_CPU (default
-# 0), FWD_CPU (default 1), SWD_BENCH_SKIP_OVS=1 (no OVS points). Holds flock
-# /run/lock/swd-lab.lock for the whole run (no child inherits it). On any exit it stops exactly
-# the processes it started (by PID, after checking their name), deletes its namespaces (which
-# removes the veths and their XDP programs) and its temporary directory. Exit status 0 when the
-# benchmark ran (whatever it measured; the aims print pass/fail), 1 when it could not run.
+# Environment: RUNS (default 3), WINDOW (s, 3), WARMUP (s, 3), GEN_CPU (0), FWD_CPU (1), GENS
+# (generators, 2), SINK (stack or xdp), MAX_OTHER (%, 5), ONLY (any of "min swd ovs"),
+# OVS_SETTLE (s, 180), SWD_BENCH_SKIP_OVS=1. Holds flock /run/lock/swd-lab.lock for the whole
+# run (no child inherits it). On any exit it stops exactly the processes it started (by PID,
+# after checking their name), deletes its namespaces (which removes the veths and their XDP
+# programs) and its temporary directory. Exit status 0 when the benchmark ran, whatever it
+# measured (the aims print pass or FAIL), 1 when it could not run.
 set -Eeuo pipefail
 export LC_ALL=C
 
@@ -65,7 +73,9 @@ fwd_cpu=${FWD_CPU:-1}
 skip_ovs=${SWD_BENCH_SKIP_OVS:-0}
 only=" ${ONLY:-min swd ovs} "
 only=${only//,/ }
-sink=${SINK:-xdp}
+sink=${SINK:-stack}
+gens=${GENS:-2}
+[[ $gens =~ ^[1-4]$ ]] || { echo "forward.sh: GENS must be 1-4" >&2; exit 1; }
 [[ $sink == xdp || $sink == stack ]] || { echo "forward.sh: SINK must be xdp or stack" >&2; exit 1; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "forward.sh: RUNS must be 1-99" >&2; exit 1; }
 [[ $window =~ ^[0-9]+(\.[0-9]+)?$ && $warmup =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
@@ -270,23 +280,51 @@ process_ticks() { # PID... -> utime+stime of these processes (all threads) and o
     echo "$t"
 }
 max_other=${MAX_OTHER:-5} # % of one CPU
+# wait_quiet PID...: waits (at most QUIET_WAIT s, default 300) for a second in which the machine
+# runs nothing but these processes and kernel threads (other load <= MAX_OTHER %).
+wait_quiet() {
+    local i o0 o1 p0 p1 t0 t1 x
+    for ((i = 0; i < ${QUIET_WAIT:-300}; i++)); do
+        o0=$(busy_ticks)
+        p0=$(process_ticks "$@")
+        t0=$EPOCHREALTIME
+        sleep 1
+        t1=$EPOCHREALTIME
+        o1=$(busy_ticks)
+        p1=$(process_ticks "$@")
+        x=$(awk -v o=$((o1 - o0)) -v p=$((p1 - p0)) -v s="$t0" -v e="$t1" -v hz="$clk_tck" \
+            'BEGIN { printf "%.0f", 100 * (o - p) / hz / (e - s) }')
+        ((x > max_other)) || return 0
+        ((i % 30 == 0)) && echo "    (other load ${x}% of a CPU: waiting for a quiet machine)"
+    done
+    return 0
+}
 
 # measure POINT FLOWS: runs the generator until RUNS windows without other load (at most 3 x
 # RUNS windows) and records their median in res[POINT]. fwd_pids: the forwarder's processes.
 measure() {
-    local point=$1 flows=$2 c0 c1 t0 t1 gpid r o0 o1 p0 p1 other
+    local point=$1 flows=$2 c0 c1 t0 t1 gpids=() g r o0 o1 p0 p1 other
     local vals=() clean=() cpus=() cyc=() b0 u0 k0 a0 b1 u1 k1 a1
-    ip netns exec "$ns_gen" "$swgen" --dev "$dev_gen" --flows "$flows" --vary src-ip,src-port \
-        --cpu "$gen_cpu" --json --log-level warn >"$tmp/gen.json" 2>"$tmp/gen.err" 9>&- &
-    gpid=$!
-    started+=("$gpid:swgen")
+    wait_quiet $fwd_pids
+    for ((g = 1; g <= gens; g++)); do
+        ip netns exec "$ns_gen" "$swgen" --dev "$dev_gen" --flows "$flows" --vary src-ip,src-port \
+            --cpu "$gen_cpu" --json --log-level warn >"$tmp/gen$g.json" 2>"$tmp/gen$g.err" 9>&- &
+        gpids+=("$!")
+        started+=("$!:swgen")
+    done
     sleep "$warmup"
+    if [[ -n ${extra_warmup:-} ]]; then
+        $extra_warmup "$point"
+    fi
     for ((r = 0; r < 3 * runs && ${#clean[@]} < runs; r++)); do
-        running "$gpid" swgen || { cat "$tmp/gen.err" >&2; die "$point: swgen stopped early"; }
+        ((${#vals[@]} == ${#clean[@]})) || wait_quiet $fwd_pids "${gpids[@]}"
+        for g in "${gpids[@]}"; do
+            running "$g" swgen || { cat "$tmp"/gen*.err >&2; die "$point: swgen stopped early"; }
+        done
         c0=$(sink_frames)
         read -r b0 u0 k0 a0 < <(cpu_ticks)
         o0=$(busy_ticks)
-        p0=$(process_ticks $fwd_pids "$gpid")
+        p0=$(process_ticks $fwd_pids "${gpids[@]}")
         t0=$EPOCHREALTIME
         if ((perf_ok)); then
             perf stat -x, -e cycles -C "$fwd_cpu" -o "$tmp/perf.txt" -- sleep "$window" 9>&-
@@ -295,7 +333,7 @@ measure() {
         fi
         t1=$EPOCHREALTIME
         o1=$(busy_ticks)
-        p1=$(process_ticks $fwd_pids "$gpid")
+        p1=$(process_ticks $fwd_pids "${gpids[@]}")
         read -r b1 u1 k1 a1 < <(cpu_ticks)
         c1=$(sink_frames)
         other=$(awk -v o=$((o1 - o0)) -v p=$((p1 - p0)) -v s="$t0" -v e="$t1" -v hz="$clk_tck" \
@@ -318,8 +356,10 @@ measure() {
                     printf "%.0f", b / t * f * 1e6 * (e - s) / p }')")
         fi
     done
-    stop_pid "$gpid" swgen
-    forget_pid "$gpid"
+    for g in "${gpids[@]}"; do
+        stop_pid "$g" swgen
+        forget_pid "$g"
+    done
     local note=""
     if ((${#clean[@]} < runs)); then
         note=" DISTURBED: only ${#clean[@]} of ${#vals[@]} windows without other load"
@@ -327,7 +367,7 @@ measure() {
     fi
     res[$point]=$(median_of "${clean[@]}")
     local offered
-    offered=$(jq -r '.mpps' "$tmp/gen.json" 2>/dev/null || echo 0)
+    offered=$(cat "$tmp"/gen[0-9]*.json 2>/dev/null | jq -s 'map(.mpps) | add // 0')
     info[$point]="windows ${vals[*]} Mpps; offered $(printf '%.2f' "$offered") Mpps; CPU$fwd_cpu busy/user/kernel % ${cpus[*]}; cycles/pkt ${cyc[*]}$note"
     cycles[$point]=$(median_of "${cyc[@]/-/0}" | cut -d' ' -f2)
     echo "  $(printf '%-20s' "$point") $(printf '%6.3f' "$(echo "${res[$point]}" | cut -d' ' -f2)") Mpps  (${info[$point]})"
@@ -339,7 +379,7 @@ echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), ${clk_mhz} MHz), kernel $(uname -r)"
 echo "tree:    $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), build $build"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) at start"
-echo "setup:   swgen on CPU $gen_cpu, forwarder's polling thread on CPU $fwd_cpu; warm-up ${warmup} s, then $runs windows of ${window} s, median"
+echo "setup:   $gens x swgen on CPU $gen_cpu, forwarder's polling thread on CPU $fwd_cpu, sink $sink; warm-up ${warmup} s, then $runs windows of ${window} s, median"
 echo "cycles:  $(if ((perf_ok)); then echo "perf stat -e cycles on CPU $fwd_cpu"; else echo "$perf_why: estimated as busy share of CPU $fwd_cpu x ${clk_mhz} MHz / rate"; fi)"
 echo
 
@@ -460,6 +500,29 @@ start_ovs() {
     wait_xdp on ovs-vswitchd
 }
 vsctl() { ovs-vsctl --db="unix:$odir/db.sock" "$@"; }
+# ovs_settle POINT: after the common warm-up, OVS keeps the traffic until its datapath flow
+# table is settled: the count of datapath flows (upcall/show) changes by less than 1 % in 2 s
+# and stays below the dynamic flow limit, which ovs-vswitchd raises by 1000 per revalidation
+# round; at most OVS_SETTLE s (default 180). With 100K flows that takes a minute or more, and
+# measuring before would count upcalls rather than forwarding.
+settle_note=
+ovs_settle() {
+    local t=0 n0=-1 n l line
+    local max=${OVS_SETTLE:-180}
+    while ((t < max)); do
+        line=$(appctl upcall/show | grep -m1 'flows *:')
+        n=$(sed -n 's/.*(current \([0-9]*\)).*/\1/p' <<<"$line")
+        l=$(sed -n 's/.*(limit \([0-9]*\)).*/\1/p' <<<"$line")
+        if ((n0 >= 0 && n * 100 < l * 95 && (n - n0) * 100 <= n0 && (n0 - n) * 100 <= n0)); then
+            break
+        fi
+        n0=$n
+        sleep 2
+        t=$((t + 2))
+    done
+    settle_note="; settled after $warmup + $t s"
+    ((t < max)) || settle_note="; NOT settled after $warmup + $t s"
+}
 ofctl() { ovs-ofctl "$@"; }
 appctl() { ovs-appctl -t "$odir/ovs-vswitchd.ctl" "$@"; }
 of_target=unix:$odir/$br.mgmt
@@ -482,17 +545,19 @@ if [[ -z $ovs_why ]]; then
         n=$(ofctl dump-aggregate "$of_target" | sed -n 's/.*flow_count=\([0-9]*\).*/\1/p')
         want=$((rules == 1 ? 1 : rules + 1))
         [[ $n == "$want" ]] || die "OVS has $n rules, expected $want"
-        appctl dpctl/del-flows >/dev/null # the previous point's megaflows
+        # The previous point's datapath flows are left to OVS's revalidators, which revalidate
+        # them against the new table. (Deleting them with dpctl/del-flows leaves their ukeys
+        # behind, and the upcalls of the same flows then fail with "ukey installation fails".)
         appctl dpif-netdev/pmd-stats-clear >/dev/null
-        measure "$point" "$flows"
+        extra_warmup=ovs_settle measure "$point" "$flows"
         ofctl dump-flows "$of_target" >"$tmp/ovs_flows.txt"
         hit=$(awk '/priority=20/ && !/n_packets=0,/' "$tmp/ovs_flows.txt" | wc -l)
         ((rules == 1)) && hit=$(grep -c -v 'n_packets=0,' <(grep n_packets "$tmp/ovs_flows.txt") || true)
         dflt=$(awk '/priority=1[ ,]/ { sub(/.*n_packets=/, ""); sub(/,.*/, ""); print }' "$tmp/ovs_flows.txt")
         check_hits "$point" "$flows" "$rules" "$hit" "${dflt:-0}"
-        echo "    ovs pmd: $(appctl dpif-netdev/pmd-stats-show |
-            grep -E 'packets received|emc hits|smc hits|megaflow hits|miss with success|avg cycles per packet|avg processing cycles' |
-            sed 's/^ *//' | tr -s ' ' | paste -sd ';' | sed 's/;/; /g')"
+        echo "    ovs pmd: $(appctl dpif-netdev/pmd-stats-show | sed -n '/core_id '"$fwd_cpu"':/,/^pmd thread/p' |
+            grep -v -E 'pmd thread|core_id|idle cycles' | sed 's/^ *//; s/ ([0-9/]*)//' | tr -s ' ' | paste -sd ';' | sed 's/;/; /g')"
+        echo "    ovs upcall/show: $(appctl upcall/show | grep -m1 'flows *:' | tr -s ' ')$settle_note"
     done
     echo "  ovs-vswitchd log warnings/errors:"
     grep -E '\|(WARN|ERR|EMER)\|' "$odir/ovs-vswitchd.log" | tail -n 5 | sed 's/^/    /' || true
