@@ -35,8 +35,12 @@ std::shared_ptr<const subtable> subtable::build(uint16_t table, const flow_key& 
             key[i] = r.value.w[st->words_[i]];
         }
         uint64_t h = hash_words(key, st->n_words_);
-        compiled_rule cr{r.rule_id, r.priority, table, static_cast<uint32_t>(st->actions_.size()),
-                         static_cast<uint32_t>(r.actions.size())};
+        compiled_rule cr{r.rule_id,
+                         r.priority,
+                         table,
+                         static_cast<uint32_t>(st->actions_.size()),
+                         static_cast<uint16_t>(r.actions.size()),
+                         r.xdp};
         uint64_t tag = h & 0xffffffff00000000ULL;
         size_t pos = h & st->slot_mask_;
         for (;; pos = (pos + 1) & st->slot_mask_) {

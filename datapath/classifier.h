@@ -31,7 +31,8 @@ struct compiled_rule {
     uint16_t priority;
     uint16_t table;
     uint32_t first_action; // index into the subtable's action store
-    uint32_t n_actions;
+    uint16_t n_actions;
+    bool xdp; // placed in the XDP dispatcher (flows/placement.h); user space runs it regardless
 };
 
 inline bool outranks(const compiled_rule& a, const compiled_rule& b) noexcept {
@@ -44,6 +45,7 @@ struct subtable_rule {
     uint32_t rule_id;
     uint16_t priority;
     std::span<const swd_action> actions;
+    bool xdp = false;
 };
 
 class subtable {

@@ -69,4 +69,13 @@ rule_counter_table::~rule_counter_table() {
     }
 }
 
+const char* xdp_counter_name(unsigned c) {
+    static constexpr const char* names[SWD_XC_COUNT] = {
+        "rx",        "to_user",         "no_socket_pass", "pass_local",       "tx",
+        "redirect",  "drop_rule",       "drop_no_rule",   "drop_ttl_expired", "drop_no_port",
+        "malformed", "rewrite_skipped", "queue_kernel",   "queue_user",
+    };
+    return c < SWD_XC_COUNT ? names[c] : "?";
+}
+
 } // namespace swd::dp

@@ -14,6 +14,8 @@
 #include <span>
 #include <string_view>
 
+#include "flow_key.h"
+
 namespace swd::dp {
 
 // Relaxed single-writer counter.
@@ -56,6 +58,8 @@ enum class port_counter : uint8_t {
 };
 
 std::string_view port_counter_name(port_counter c);
+// Name of an XDP dispatcher counter (enum swd_xdp_counter), as dump-ports prints it.
+const char* xdp_counter_name(unsigned c);
 
 struct queue_counters {
     std::array<counter, static_cast<size_t>(port_counter::count_)> c;

@@ -26,6 +26,7 @@ struct rule_counters {
     uint64_t packets = 0;
     uint64_t bytes = 0;
     std::chrono::steady_clock::time_point last_hit{}; // epoch when never hit
+    uint64_t xdp_packets = 0;                         // of packets, those the XDP dispatcher ran
 };
 
 enum class rule_location : uint8_t { none, user, xdp, both };
@@ -46,6 +47,7 @@ struct port_stats {
     uint16_t ofport = 0;
     std::string mode; // e.g. "copy, need_wakeup, spin, XDP native"
     std::vector<queue_stats> queues;
+    std::array<uint64_t, SWD_XC_COUNT> xdp{}; // the port's XDP dispatcher (enum swd_xdp_counter)
 };
 
 struct thread_info {
@@ -73,6 +75,9 @@ public:
                                std::span<rule_counters> out) const = 0;
 
     virtual rule_location where(uint32_t rule_id) const = 0;
+
+    // The XDP dispatcher's state in a line, for show.
+    virtual std::string xdp_status() const { return "no XDP dispatcher (no ports)"; }
 
     virtual std::vector<port_stats> ports() const { return {}; }
     virtual std::vector<thread_info> threads() const { return {}; }

@@ -7,7 +7,7 @@ namespace swd::dp {
 namespace {
 
 constexpr uint16_t eth_hlen = 14;
-constexpr unsigned max_ipv6_ext_headers = 8;
+constexpr unsigned max_ipv6_ext_headers = SWD_IPV6_MAX_EXT_HEADERS;
 
 inline uint16_t load_be16(const uint8_t* p) noexcept {
     return static_cast<uint16_t>(p[0] << 8 | p[1]);

@@ -2,7 +2,7 @@
 // options, IPv6 with the common extension headers, ARP, TCP, UDP, ICMP, ICMPv6) into a
 // swd_flow_key, and records where the headers are for the actions that rewrite them.
 //
-// Rules (the XDP dispatcher implements the same ones, so both paths build the same key):
+// Rules (bpf/parse.h implements the same ones for XDP, so both paths build the same key):
 //  - Every read is bounds-checked against the frame length. A header that is truncated or
 //    inconsistent (bad version, IHL < 5, a length that claims more bytes than the frame has,
 //    TCP data offset < 5) ends the parse: the key keeps the fields of the headers before it,
@@ -20,20 +20,23 @@
 
 namespace swd::dp {
 
-// Why a parse stopped early; 0 for a frame whose headers are all complete.
+// Why a parse stopped early; 0 for a frame whose headers are all complete. The values are the
+// ABI's enum swd_malformed, which the XDP parser (bpf/parse.h) returns.
 enum class malformed : uint8_t {
-    none = 0,
-    runt,        // shorter than an Ethernet header (including zero length)
-    vlan,        // a VLAN tag cut short
-    ipv4_header, // truncated, version != 4, IHL < 5
-    ipv4_length, // total length < header length, or more than the frame holds
-    ipv6_header, // truncated, or version != 6
-    ipv6_length, // payload length more than the frame holds
-    ipv6_ext,    // an extension header cut short, or too many of them
-    arp,         // truncated ARP, or not Ethernet/IPv4 ARP
-    l4,          // TCP/UDP/ICMP header cut short, or TCP data offset < 5
-    count_,
+    none = SWD_MALFORMED_NONE,
+    runt = SWD_MALFORMED_RUNT,               // shorter than an Ethernet header (or empty)
+    vlan = SWD_MALFORMED_VLAN,               // a VLAN tag cut short
+    ipv4_header = SWD_MALFORMED_IPV4_HEADER, // truncated, version != 4, IHL < 5
+    ipv4_length = SWD_MALFORMED_IPV4_LENGTH, // total length < IHL, or more than the frame
+    ipv6_header = SWD_MALFORMED_IPV6_HEADER, // truncated, or version != 6
+    ipv6_length = SWD_MALFORMED_IPV6_LENGTH, // payload length more than the frame holds
+    ipv6_ext = SWD_MALFORMED_IPV6_EXT,       // an extension header cut short, or too many
+    arp = SWD_MALFORMED_ARP,                 // truncated ARP, or not Ethernet/IPv4 ARP
+    l4 = SWD_MALFORMED_L4,                   // TCP/UDP/ICMP cut short, or TCP data offset < 5
+    count_ = SWD_MALFORMED_COUNT,
 };
+// The codes keep their numbers: counters and the dispatcher's trace report them as numbers.
+static_assert(SWD_MALFORMED_NONE == 0 && SWD_MALFORMED_L4 == 9 && SWD_MALFORMED_COUNT == 10);
 
 const char* malformed_name(malformed m);
 

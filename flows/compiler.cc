@@ -8,11 +8,11 @@ namespace swd::flows {
 namespace {
 
 std::shared_ptr<const dp::subtable> build_group(uint8_t table, const dp::flow_key& mask,
-                                                std::span<const rule* const> rules) {
+                                                std::span<const rule* const> rules, profile p) {
     std::vector<dp::subtable_rule> in;
     in.reserve(rules.size());
     for (const rule* r : rules) {
-        in.push_back({r->match.value, r->id, r->priority, r->actions});
+        in.push_back({r->match.value, r->id, r->priority, r->actions, decide_placement(*r, p).xdp});
     }
     return dp::subtable::build(table, mask, in);
 }
@@ -67,6 +67,16 @@ void compiler::changed(const rule& r) {
     }
 }
 
+void compiler::set_profile(profile p) {
+    if (p == profile_) {
+        return;
+    }
+    profile_ = p;
+    for (auto& [key, g] : groups_) {
+        g.compiled.reset();
+    }
+}
+
 std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup, uint64_t version) {
     std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
     std::vector<const rule*> rules;
@@ -77,7 +87,7 @@ std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup,
             for (uint32_t id : g.ids) {
                 rules.push_back(lookup(id));
             }
-            g.compiled = build_group(key.table, key.mask, rules);
+            g.compiled = build_group(key.table, key.mask, rules, profile_);
         }
         by_table[key.table].push_back(g.compiled);
     }
@@ -85,14 +95,14 @@ std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup,
 }
 
 std::shared_ptr<const dp::pipeline> compiler::compile_all(std::span<const rule* const> rules,
-                                                          uint64_t version) {
+                                                          uint64_t version, profile p) {
     std::unordered_map<group_key, std::vector<const rule*>, group_key_hash> groups;
     for (const rule* r : rules) {
         groups[group_key{r->match.mask, r->table}].push_back(r);
     }
     std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
     for (auto& [key, list] : groups) {
-        by_table[key.table].push_back(build_group(key.table, key.mask, list));
+        by_table[key.table].push_back(build_group(key.table, key.mask, list, p));
     }
     return assemble(std::move(by_table), version);
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "datapath/classifier.h"
+#include "placement.h"
 #include "rule.h"
 
 namespace swd::flows {
@@ -24,6 +25,10 @@ public:
     void insert(const rule& r);
     void remove(const rule& r);
     void changed(const rule& r); // same match/priority/table, new actions
+    // The placement profile the next compile() marks rules with (every group is rebuilt when it
+    // changes).
+    void set_profile(profile p);
+    profile current_profile() const { return profile_; }
 
     // A pipeline for the current rules; groups untouched since the last call are reused.
     std::shared_ptr<const dp::pipeline> compile(const rule_lookup& lookup, uint64_t version);
@@ -31,8 +36,8 @@ public:
     size_t n_groups() const { return groups_.size(); }
 
     // From scratch, for tests and tools.
-    static std::shared_ptr<const dp::pipeline> compile_all(std::span<const rule* const> rules,
-                                                           uint64_t version);
+    static std::shared_ptr<const dp::pipeline>
+    compile_all(std::span<const rule* const> rules, uint64_t version, profile p = profile::hybrid);
 
 private:
     struct group_key {
@@ -52,6 +57,7 @@ private:
 
     std::unordered_map<group_key, group, group_key_hash> groups_;
     std::vector<uint32_t> pos_; // rule id -> index in its group's ids
+    profile profile_ = profile::hybrid;
 };
 
 } // namespace swd::flows

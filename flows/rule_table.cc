@@ -427,6 +427,13 @@ void rule_table::reclaim(uint64_t retired_version) {
     quarantine_.erase(it, quarantine_.end());
 }
 
+void rule_table::set_profile(profile p) {
+    if (p != compiler_.current_profile()) {
+        compiler_.set_profile(p);
+        publish();
+    }
+}
+
 void rule_table::publish() {
     auto s = std::make_shared<table_snapshot>();
     s->version = ++version_;

@@ -92,6 +92,9 @@ public:
     result<change_summary> replace(std::vector<flow_mod> rules, std::vector<lb_pool> pools,
                                    clock::time_point now);
     void set_ports(std::vector<port_decl> ports);
+    // Changes the placement profile (flows/placement.h) and publishes the table marked with it.
+    void set_profile(profile p);
+    profile current_profile() const { return compiler_.current_profile(); }
 
     // Deletes rules whose idle or hard timeout has passed. last_hit(id) gives the time a packet
     // last matched the rule (or a default-constructed time_point when never).

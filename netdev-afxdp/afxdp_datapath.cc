@@ -74,7 +74,7 @@ result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
         p.defer_irqs = std::move(*d);
         p.gro_flush = std::move(*g);
     }
-    auto prog = xdp_program::attach(p.info.ifindex, name, p.cfg.attach);
+    auto prog = xdp_program::attach(p.info.ifindex, name, p.cfg.attach, *tables_, p.cfg.ofport);
     if (!prog) {
         return fail(std::move(prog).err());
     }
@@ -132,6 +132,11 @@ result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
 result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_config& cfg) {
     const size_t n_threads = std::max<size_t>(1, cfg.pmd_cpus.size());
     std::unique_ptr<afxdp_datapath> dp(new afxdp_datapath(n_threads));
+    auto tables = xdp_tables::create(cfg.xdp_max_rules);
+    if (!tables) {
+        return fail(std::move(tables).err());
+    }
+    dp->tables_ = std::move(*tables);
     for (size_t t = 0; t < n_threads; t++) {
         int cpu = t < cfg.pmd_cpus.size() ? cfg.pmd_cpus[t] : -1;
         dp->pmds_.push_back(std::make_unique<pmd>(t, cpu, dp->publisher_));
@@ -183,6 +188,10 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
         if (auto r = dp->open_port(*dp->ports_.back(), cfg); !r) {
             return fail(std::move(r).err());
         }
+        const port& p = *dp->ports_.back();
+        if (auto r = dp->tables_->set_port(p.cfg.ofport, p.info.ifindex); !r) {
+            return fail(std::move(r).err());
+        }
     }
     return dp;
 }
@@ -214,7 +223,24 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
         }
     }
     reserved_ids_ = max_id;
-    publisher_.publish(std::move(p));
+    publisher_.publish(p);
+    // User space has the new table; now the dispatcher's maps. A failure leaves the dispatcher
+    // sending every frame to user space, which is correct, only slower.
+    if (auto r = tables_->sync(*p); !r) {
+        log::warn("XDP dispatcher: {}; every packet goes to user space", r.err().message());
+    }
+}
+
+dp::rule_location afxdp_datapath::where(uint32_t rule_id) const {
+    return tables_->runs_in_xdp(rule_id) ? dp::rule_location::xdp : dp::rule_location::user;
+}
+
+std::string afxdp_datapath::xdp_status() const {
+    if (!tables_->searching()) {
+        return "rule search off: " + tables_->why_not();
+    }
+    return fmt::format("searching {} rules of table 0 in {} masks", tables_->n_rules(),
+                       tables_->n_masks());
 }
 
 void afxdp_datapath::read_counters(std::span<const uint32_t> ids,
@@ -235,6 +261,7 @@ void afxdp_datapath::read_counters(std::span<const uint32_t> ids,
         }
         out[i] = sum;
     }
+    tables_->add_counters(ids, out);
 }
 
 std::vector<dp::port_stats> afxdp_datapath::ports() const {
@@ -244,6 +271,8 @@ std::vector<dp::port_stats> afxdp_datapath::ports() const {
         ps.name = p->cfg.name;
         ps.ofport = p->cfg.ofport;
         ps.mode = p->mode;
+        const auto xc = p->program->counters();
+        std::copy(xc.begin(), xc.end(), ps.xdp.begin());
         for (const auto& t : pmds_) {
             for (size_t i = 0; i < t->sockets().size(); i++) {
                 if (t->socket_ports()[i] != p->cfg.ofport) {

@@ -19,6 +19,7 @@
 #include "netdev.h"
 #include "pmd.h"
 #include "xdp_program.h"
+#include "xdp_tables.h"
 
 namespace swd::afxdp {
 
@@ -43,6 +44,7 @@ struct datapath_config {
     std::vector<int> pmd_cpus = {-1}; // one thread per entry; -1: not pinned
     std::string local_port = "swd0";  // veth to the host stack: NAME (host) and NAME-dp; "": none
     uint32_t ring_size = 2048;
+    uint32_t xdp_max_rules = xdp_tables::default_max_rules; // table 0 rules the dispatcher holds
 };
 
 class afxdp_datapath final : public dp::datapath {
@@ -57,7 +59,8 @@ public:
     uint64_t retired_version() const override { return publisher_.retired_version(); }
     void read_counters(std::span<const uint32_t> ids,
                        std::span<dp::rule_counters> out) const override;
-    dp::rule_location where(uint32_t) const override { return dp::rule_location::user; }
+    dp::rule_location where(uint32_t rule_id) const override;
+    std::string xdp_status() const override;
     std::vector<dp::port_stats> ports() const override;
     std::vector<dp::thread_info> threads() const override;
 
@@ -74,6 +77,7 @@ private:
     result<void> open_port(port& p, const datapath_config& cfg);
 
     dp::pipeline_publisher publisher_;
+    std::unique_ptr<xdp_tables> tables_;      // outlives the programs that use its maps
     std::unique_ptr<name_claim> local_claim_; // released after the local port is gone
     std::unique_ptr<veth_pair> local_;
     std::vector<std::unique_ptr<port>> ports_;

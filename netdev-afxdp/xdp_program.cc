@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <linux/if_link.h>
+#include <vector>
 
 #include "datapath/util/log.h"
 
@@ -9,19 +10,45 @@ extern "C" {
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "xsk_redirect.skel.h"
+#include "dispatcher.skel.h"
 }
 
 namespace swd::afxdp {
 
-result<std::unique_ptr<xdp_program>> xdp_program::attach(int ifindex, const std::string& ifname,
-                                                         attach_mode mode) {
+result<std::unique_ptr<xdp_program>> xdp_program::load(const xdp_tables& tables, uint16_t ofport,
+                                                       bool trace) {
     std::unique_ptr<xdp_program> p(new xdp_program());
-    p->skel_ = swd_xsk_redirect__open_and_load();
+    p->skel_ = swd_dispatcher__open();
     if (!p->skel_) {
-        return fail(errno_error(errno, "load the XDP program for " + ifname));
+        return fail(errno_error(errno, "open the XDP dispatcher"));
     }
-    const int prog_fd = bpf_program__fd(p->skel_->progs.swd_xdp_redirect);
+    p->skel_->rodata->swd_in_port = ofport;
+    p->skel_->rodata->swd_trace = trace ? 1 : 0;
+    const auto fds = tables.fds();
+    auto& m = p->skel_->maps;
+    const std::pair<bpf_map*, int> shared[] = {
+        {m.swd_config, fds.config},   {m.swd_masks, fds.masks},           {m.swd_rules, fds.rules},
+        {m.swd_actions, fds.actions}, {m.swd_rule_stats, fds.rule_stats}, {m.swd_ports, fds.ports}};
+    for (auto [map, fd] : shared) {
+        if (bpf_map__reuse_fd(map, fd) != 0) {
+            return fail(errno_error(errno, std::string("share the map ") + bpf_map__name(map)));
+        }
+    }
+    if (int err = swd_dispatcher__load(p->skel_); err != 0) {
+        return fail(errno_error(-err, "load the XDP dispatcher (the verifier's log is above)"));
+    }
+    return p;
+}
+
+result<std::unique_ptr<xdp_program>> xdp_program::attach(int ifindex, const std::string& ifname,
+                                                         attach_mode mode, const xdp_tables& tables,
+                                                         uint16_t ofport) {
+    auto loaded = load(tables, ofport);
+    if (!loaded) {
+        return fail(loaded.err());
+    }
+    std::unique_ptr<xdp_program> p = std::move(*loaded);
+    const int prog_fd = p->prog_fd();
     auto try_attach = [&](uint32_t flags) {
         LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
         return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
@@ -47,15 +74,19 @@ result<std::unique_ptr<xdp_program>> xdp_program::attach(int ifindex, const std:
         }
     }
     p->link_.reset(fd);
-    log::info("{}: XDP program attached in {} mode", ifname, p->native_ ? "native" : "generic");
+    log::info("{}: XDP dispatcher attached in {} mode", ifname, p->native_ ? "native" : "generic");
     return p;
 }
 
 xdp_program::~xdp_program() {
     link_.reset(); // detaches
     if (skel_) {
-        swd_xsk_redirect__destroy(skel_);
+        swd_dispatcher__destroy(skel_);
     }
+}
+
+int xdp_program::prog_fd() const {
+    return bpf_program__fd(skel_->progs.swd_dispatch);
 }
 
 result<void> xdp_program::set_socket(uint32_t queue, int xsk_fd) {
@@ -64,6 +95,46 @@ result<void> xdp_program::set_socket(uint32_t queue, int xsk_fd) {
         return fail(errno_error(errno, "XSKMAP entry for queue " + std::to_string(queue)));
     }
     return {};
+}
+
+result<void> xdp_program::set_queue_mode(uint32_t queue, uint32_t mode) {
+    if (bpf_map__update_elem(skel_->maps.queue_map, &queue, sizeof queue, &mode, sizeof mode,
+                             BPF_ANY) != 0) {
+        return fail(errno_error(errno, "queue map entry for queue " + std::to_string(queue)));
+    }
+    return {};
+}
+
+std::array<uint64_t, SWD_XC_COUNT> xdp_program::counters() const {
+    std::array<uint64_t, SWD_XC_COUNT> sum{};
+    const int cpus = libbpf_num_possible_cpus();
+    std::vector<uint64_t> v(cpus > 0 ? static_cast<size_t>(cpus) : 1);
+    for (uint32_t c = 0; c < SWD_XC_COUNT; c++) {
+        if (bpf_map__lookup_elem(skel_->maps.xdp_counters, &c, sizeof c, v.data(),
+                                 v.size() * sizeof v[0], 0) == 0) {
+            for (uint64_t x : v) {
+                sum[c] += x;
+            }
+        }
+    }
+    return sum;
+}
+
+result<uint32_t> xdp_program::test_run(std::span<const uint8_t> frame,
+                                       std::vector<uint8_t>& out) const {
+    out.resize(frame.size() + 512); // room for a program that grows the frame
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+                .data_size_in = static_cast<uint32_t>(frame.size()),
+                .data_size_out = static_cast<uint32_t>(out.size()), .repeat = 1);
+    if (bpf_prog_test_run_opts(prog_fd(), &opts) != 0) {
+        return fail(errno_error(errno, "BPF_PROG_TEST_RUN of the XDP dispatcher"));
+    }
+    out.resize(opts.data_size_out);
+    return opts.retval;
+}
+
+swd_xdp_trace xdp_program::last() const {
+    return skel_->bss->swd_last;
 }
 
 } // namespace swd::afxdp

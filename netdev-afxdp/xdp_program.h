@@ -1,5 +1,5 @@
-// The XDP program attached to a port: it redirects each frame to the AF_XDP socket of its
-// receive queue (bpf/xsk_redirect.bpf.c) until the dispatcher replaces it.
+// The XDP dispatcher of one port (bpf/dispatcher.bpf.c): its own XSKMAP, queue map and counters,
+// and the rule maps shared by every port (xdp_tables.h).
 //
 // The attachment is a BPF link: the program stays attached only while swd holds the link's file
 // descriptor, so it is detached when swd exits, crashes or is killed, and a later program can
@@ -8,13 +8,17 @@
 // Thread-safety: control thread only.
 #pragma once
 
+#include <array>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "datapath/util/result.h"
 #include "datapath/util/unique_fd.h"
+#include "xdp_tables.h"
 
-struct swd_xsk_redirect;
+struct swd_dispatcher;
 
 namespace swd::afxdp {
 
@@ -22,20 +26,36 @@ enum class attach_mode { automatic, native, generic };
 
 class xdp_program {
 public:
-    // Loads the program and attaches it to ifindex: native when asked or, for automatic, when
-    // the driver has it, else generic. Fails when the interface already has an XDP program.
+    // Loads the dispatcher for the port with this ofport, on the shared maps of tables. With
+    // trace, the program records each verdict for tests (last()) and performs no redirect.
+    static result<std::unique_ptr<xdp_program>> load(const xdp_tables& tables, uint16_t ofport,
+                                                     bool trace = false);
+    // load() and attach to ifindex: native when asked or, for automatic, when the driver has
+    // it, else generic. Fails when the interface already has an XDP program.
     static result<std::unique_ptr<xdp_program>> attach(int ifindex, const std::string& ifname,
-                                                       attach_mode mode);
+                                                       attach_mode mode, const xdp_tables& tables,
+                                                       uint16_t ofport);
     ~xdp_program(); // closing the link detaches the program
 
     // Points queue's entry of the XSKMAP at an AF_XDP socket (bpf(BPF_MAP_UPDATE_ELEM)).
     result<void> set_socket(uint32_t queue, int xsk_fd);
+    // What the dispatcher does with the frames of a receive queue (enum swd_queue_mode).
+    result<void> set_queue_mode(uint32_t queue, uint32_t mode);
+    // The per-CPU event counters (enum swd_xdp_counter), summed.
+    std::array<uint64_t, SWD_XC_COUNT> counters() const;
+    // The last verdict of a traced program.
+    swd_xdp_trace last() const;
+    // Runs the program once on frame (BPF_PROG_TEST_RUN); out receives the frame as the
+    // program left it. Returns the XDP action.
+    result<uint32_t> test_run(std::span<const uint8_t> frame, std::vector<uint8_t>& out) const;
+
     bool native() const { return native_; }
     int link_fd() const { return link_.get(); }
+    int prog_fd() const;
 
 private:
     xdp_program() = default;
-    swd_xsk_redirect* skel_ = nullptr;
+    swd_dispatcher* skel_ = nullptr;
     unique_fd link_;
     bool native_ = false;
 };

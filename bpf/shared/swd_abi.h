@@ -63,6 +63,29 @@ struct swd_flow_key {
 
 #define SWD_FLOW_KEY_WORDS 8
 
+/* ---- extraction -------------------------------------------------------- */
+
+/* Both parsers (bpf/parse.h and datapath/extract.cc) follow at most this many
+ * IPv6 extension headers; a frame with more is SWD_MALFORMED_IPV6_EXT. */
+#define SWD_IPV6_MAX_EXT_HEADERS 8
+
+/* Why a parse stopped early; SWD_MALFORMED_NONE for a frame whose headers are
+ * all complete. The key then holds the fields of the headers before the bad
+ * one (datapath/extract.h has the rules). */
+enum swd_malformed {
+	SWD_MALFORMED_NONE = 0,
+	SWD_MALFORMED_RUNT,	   /* shorter than an Ethernet header */
+	SWD_MALFORMED_VLAN,	   /* a VLAN tag cut short */
+	SWD_MALFORMED_IPV4_HEADER, /* truncated, version != 4, IHL < 5 */
+	SWD_MALFORMED_IPV4_LENGTH, /* total length < IHL, or > the frame */
+	SWD_MALFORMED_IPV6_HEADER, /* truncated, or version != 6 */
+	SWD_MALFORMED_IPV6_LENGTH, /* payload length more than the frame */
+	SWD_MALFORMED_IPV6_EXT,	   /* extension header cut short, too many */
+	SWD_MALFORMED_ARP,	   /* truncated, or not Ethernet/IPv4 ARP */
+	SWD_MALFORMED_L4,	   /* TCP/UDP/ICMP cut short, TCP offset < 5 */
+	SWD_MALFORMED_COUNT,
+};
+
 /* ---- compiled rules ---------------------------------------------------- */
 
 /* Value of a tuple-space entry: the rule that owns this masked key. Among
@@ -116,5 +139,111 @@ struct swd_action_list {
 #define SWD_MAX_TABLE 254
 #define SWD_MAX_OFPORT 0xff00
 #define SWD_DEFAULT_PRIORITY 32768
+
+/* ---- the XDP dispatcher's maps (bpf/dispatcher.bpf.c) -------------------
+ *
+ * Table 0 of the compiled pipeline, as the dispatcher searches it: every
+ * rule of table 0 is in the rule map, whatever its placement, so that XDP
+ * finds the same winner as user space. A winner placed in XDP runs its
+ * actions there; a winner placed in user space (or one XDP cannot run) sends
+ * the packet to the queue's AF_XDP socket, where user space classifies it
+ * again from table 0. No winner is OpenFlow's table miss: drop.
+ *
+ * The tuple spaces: one entry per rule in one hash map whose key is
+ * (mask index, masked key), so each mask's entries form their own key space
+ * (a hash map per mask, in one map object). The mask list is an array of
+ * SWD_XDP_MAX_MASKS entries in the order user space searches them (highest
+ * priority first); two lists exist and the config names the active one, so a
+ * new list is written while the old one serves and takes effect with one
+ * 4-byte store.
+ */
+#define SWD_XDP_MAX_MASKS 64
+#define SWD_XDP_MAX_QUEUES 64
+#define SWD_XDP_MAX_ACTION_LISTS 16384
+
+struct swd_xdp_mask {
+	struct swd_flow_key mask;
+	__u32 id;	    /* the mask index in rule keys */
+	__u16 max_priority; /* highest priority of its rules (early exit) */
+	__u16 pad;
+};
+
+struct swd_xdp_rule_key {
+	__u32 mask_id;
+	__u32 pad; /* zero */
+	struct swd_flow_key masked;
+};
+
+/* swd_xdp_rule.run */
+enum swd_xdp_run {
+	SWD_XDP_RUN_USER = 0, /* to the queue's AF_XDP socket */
+	SWD_XDP_RUN_XDP = 1,  /* run action list action_id in XDP */
+};
+
+struct swd_xdp_rule {
+	__u32 rule_id;
+	__u16 priority;
+	__u8 run; /* enum swd_xdp_run */
+	__u8 pad;
+	__u32 slot;	 /* index of its per-CPU counters (XDP-run rules) */
+	__u32 action_id; /* index in the action-list map (XDP-run rules) */
+};
+
+struct swd_xdp_config {
+	__u32 active_masks; /* 0 or 1: the mask list in use */
+	__u32 n_masks;	    /* entries of the active list */
+	__u32 search; /* 0: no rule search (every queue in "xdp" mode acts as
+			 "user") */
+	__u32 pad;
+};
+
+/* Per rx queue: what the dispatcher does with its frames. */
+enum swd_queue_mode {
+	SWD_QUEUE_XDP = 0,    /* search the rules (default) */
+	SWD_QUEUE_USER = 1,   /* straight to the AF_XDP socket */
+	SWD_QUEUE_KERNEL = 2, /* XDP_PASS */
+};
+
+struct swd_rule_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_ns; /* CLOCK_MONOTONIC (coarse) of the last packet */
+};
+
+/* Dispatcher events, per CPU (every drop has a named counter). */
+enum swd_xdp_counter {
+	SWD_XC_RX = 0,
+	SWD_XC_TO_USER,	     /* redirected to an AF_XDP socket */
+	SWD_XC_NO_SOCKET,    /* to user, but no socket on the queue: XDP_PASS */
+	SWD_XC_PASS,	     /* local: XDP_PASS */
+	SWD_XC_TX,	     /* XDP_TX */
+	SWD_XC_REDIRECT,     /* XDP_REDIRECT to another port */
+	SWD_XC_DROP_RULE,    /* dropped by a rule */
+	SWD_XC_DROP_MISS,    /* no rule matched (table miss) */
+	SWD_XC_DROP_TTL,     /* dec_ttl reached zero */
+	SWD_XC_DROP_NO_PORT, /* output to a port XDP cannot reach */
+	SWD_XC_MALFORMED,    /* matched as far as its headers were valid */
+	SWD_XC_REWRITE_SKIPPED,
+	SWD_XC_QUEUE_KERNEL, /* queue in kernel mode */
+	SWD_XC_QUEUE_USER,   /* queue in user mode */
+	SWD_XC_COUNT,
+};
+
+/* What the dispatcher decided for the last frame, for tests run with
+ * BPF_PROG_TEST_RUN (written only when the program is loaded with tracing). */
+enum swd_xdp_verdict {
+	SWD_V_DROP = 1,
+	SWD_V_PASS,
+	SWD_V_TX,
+	SWD_V_REDIRECT, /* port = output port */
+	SWD_V_TO_USER,
+};
+
+struct swd_xdp_trace {
+	__u32 verdict; /* enum swd_xdp_verdict */
+	__u32 port;
+	__u32 rule_id; /* 0 when no rule won */
+	__u32 malformed;
+};
 
 #endif /* SWD_ABI_H */

@@ -8,8 +8,8 @@
 // the reverse. The loop does nothing else: receive a batch, queue it on the other port, kick the
 // kernel to transmit (sendto, as copy mode needs), return completed frames to a free stack,
 // refill the fill rings from it. No parsing, no counters per packet, no lookup. The XDP program
-// is swd's own (netdev-afxdp/xdp_program.h, bpf/xsk_redirect.bpf.c: every frame to the queue's
-// socket), so the kernel side is exactly the one swd runs with.
+// is swd's own dispatcher (netdev-afxdp/xdp_program.h, bpf/dispatcher.bpf.c) with no rule in XDP,
+// which sends every frame to the queue's socket, as swd runs it when no rule is placed in XDP.
 //
 // --rx-only receives and recycles without transmitting, to show what the receive side alone
 // delivers. Runs until SIGINT/SIGTERM or for S seconds, then prints the frames forwarded each
@@ -237,6 +237,12 @@ int main(int argc, char** argv) {
         return fail("register the UMEM (XDP_UMEM_REG)", -rc);
     }
 
+    // The dispatcher with no rules: every frame to the queue's socket.
+    auto tables = swd::afxdp::xdp_tables::create(1);
+    if (!tables) {
+        std::fprintf(stderr, "afxdp_fwd: %s\n", tables.err().message().c_str());
+        return 1;
+    }
     std::unique_ptr<swd::afxdp::xdp_program> progs[2];
     for (port& p : ports) {
         const unsigned ifindex = if_nametoindex(p.name.c_str());
@@ -244,7 +250,8 @@ int main(int argc, char** argv) {
             return fail(p.name, errno);
         }
         auto prog = swd::afxdp::xdp_program::attach(static_cast<int>(ifindex), p.name,
-                                                    swd::afxdp::attach_mode::native);
+                                                    swd::afxdp::attach_mode::native, **tables,
+                                                    static_cast<uint16_t>(&p - ports + 1));
         if (!prog) {
             std::fprintf(stderr, "afxdp_fwd: %s\n", prog.err().message().c_str());
             return 1;

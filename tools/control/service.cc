@@ -92,6 +92,7 @@ service::service(service_options opts, std::unique_ptr<dp::datapath> datapath)
     : opts_(std::move(opts)), datapath_(std::move(datapath)), table_(opts_.max_rules),
       started_(flows::clock::now()) {
     table_.set_ports(opts_.ports);
+    table_.set_profile(opts_.profile);
     published();
 }
 
@@ -298,6 +299,14 @@ json service::cmd_dump_flows(const json& req) {
 
     const auto now = flows::clock::now();
     flows::format_names names{&snap->ports, &snap->pools};
+    // Where a rule ran: "both" once it has counts from both paths (e.g. a queue in user mode).
+    auto runs = [&](size_t i) {
+        const auto& c = counters[i];
+        if (c.xdp_packets != 0 && c.packets > c.xdp_packets) {
+            return dp::location_name(dp::rule_location::both);
+        }
+        return dp::location_name(datapath_->where(rules[i]->id));
+    };
     json res{{"version", snap->version}};
     if (format == "json") {
         json flows_json = json::array();
@@ -311,7 +320,8 @@ json service::cmd_dump_flows(const json& req) {
                  {"match", flows::format_match(r.match, names)},
                  {"actions", flows::format_actions(r.actions, names)},
                  {"placement", flows::placement_name(r.place)},
-                 {"runs", dp::location_name(datapath_->where(r.id))},
+                 {"runs", runs(i)},
+                 {"why", placement_why(r)},
                  {"idle_timeout", r.idle_timeout},
                  {"hard_timeout", r.hard_timeout},
                  {"duration", std::chrono::duration<double>(now - r.created).count()},
@@ -337,8 +347,7 @@ json service::cmd_dump_flows(const json& req) {
             const flows::rule& r = *rules[i];
             if (stats) {
                 flows::rule_stats_text st{std::chrono::duration<double>(now - r.created).count(),
-                                          counters[i].packets, counters[i].bytes,
-                                          dp::location_name(datapath_->where(r.id))};
+                                          counters[i].packets, counters[i].bytes, runs(i)};
                 text += ' ' + flows::format_rule(r, names, &st) + '\n';
             } else {
                 text += flows::format_rule(r, names) + '\n';
@@ -384,15 +393,28 @@ json service::cmd_dump_ports(const json& req) {
                                 {"rx_fill_ring_empty_descs", q.kernel_fill_ring_empty},
                                 {"tx_ring_empty_descs", q.kernel_tx_ring_empty}}}});
         }
+        json xdp = json::object();
+        for (unsigned i = 0; i < SWD_XC_COUNT; i++) {
+            xdp[dp::xdp_counter_name(i)] = p.xdp[i];
+        }
         ports.push_back({{"name", p.name},
                          {"ofport", p.ofport},
                          {"mode", p.mode},
+                         {"xdp", std::move(xdp)},
                          {"queues", std::move(queues)}});
     }
     if (!found) {
         return error_response(id_of(req), "not_found", "no port '" + filter + "'");
     }
     return ok_response(id_of(req), {{"ports", std::move(ports)}});
+}
+
+std::string service::placement_why(const flows::rule& r) const {
+    const auto d = flows::decide_placement(r, table_.current_profile());
+    if (d.xdp && datapath_->where(r.id) != dp::rule_location::xdp) {
+        return fmt::format("{}, but {}", d.reason, datapath_->xdp_status());
+    }
+    return d.reason;
 }
 
 json service::cmd_show(const json& req) {
@@ -444,6 +466,8 @@ json service::cmd_show(const json& req) {
              {"uptime", std::chrono::duration<double>(flows::clock::now() - started_).count()},
              {"table_version", snap->version},
              {"datapath", datapath_->kind()},
+             {"profile", flows::profile_name(table_.current_profile())},
+             {"xdp", datapath_->xdp_status()},
              {"config", opts_.config_path},
              {"ports", std::move(ports)},
              {"threads", std::move(threads)},

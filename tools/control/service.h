@@ -14,6 +14,7 @@
 
 #include "datapath/datapath.h"
 #include "flows/parser.h"
+#include "flows/placement.h"
 #include "flows/rule_table.h"
 #include "protocol.h"
 
@@ -23,6 +24,7 @@ struct service_options {
     std::string config_path;             // for show and reload; may be empty
     std::vector<flows::port_decl> ports; // resolved: every port has its ofport
     size_t max_rules = 16u << 20;
+    flows::profile profile = flows::profile::hybrid;
 };
 
 class service {
@@ -56,6 +58,7 @@ private:
                 flows::parse_mode mode, bool strict);
 
     flows::parse_context context(const char* command, bool strict = false) const;
+    std::string placement_why(const flows::rule& r) const;
     void published(); // hand the current version to the datapath, reclaim ids
     // The answer to a text with errors; change says whether the request would have changed the
     // table (its message then says that nothing was).

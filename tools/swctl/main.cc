@@ -147,6 +147,8 @@ int cmd_show(const cli& c) {
     if (!s.value("config", "").empty()) {
         fmt::print("config: {}\n", s.value("config", ""));
     }
+    fmt::print("placement profile: {}; XDP dispatcher: {}\n", s.value("profile", ""),
+               s.value("xdp", ""));
     fmt::print("ports:{}\n", s["ports"].empty() ? " none" : "");
     for (const auto& p : s["ports"]) {
         const json& of = p["ofport"];
@@ -199,6 +201,15 @@ int cmd_dump_ports(const cli& c) {
     for (const auto& p : (*r)["ports"]) {
         fmt::print("port {} {}: {}\n", p.value("ofport", 0), p.value("name", ""),
                    p.value("mode", ""));
+        if (p.contains("xdp")) {
+            std::string line;
+            for (const auto& [k, v] : p["xdp"].items()) {
+                if (v.get<uint64_t>() != 0) {
+                    line += fmt::format(" {}={}", k, v.get<uint64_t>());
+                }
+            }
+            fmt::print("  xdp dispatcher:{}\n", line.empty() ? " no packets" : line);
+        }
         for (const auto& q : p["queues"]) {
             std::string line;
             for (const auto& [k, v] : q["counters"].items()) {

@@ -60,6 +60,7 @@ result<std::unique_ptr<dp::datapath>> open_datapath(const datapath_setup& s) {
     }
     cfg.local_port = s.local_port == "none" ? "" : s.local_port;
     cfg.ring_size = s.ring_size;
+    cfg.xdp_max_rules = s.xdp_max_rules;
     auto d = afxdp::afxdp_datapath::open(cfg);
     if (!d) {
         return fail(std::move(d).err());

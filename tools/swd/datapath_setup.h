@@ -17,6 +17,7 @@ struct datapath_setup {
     std::vector<int> pmd_cpus; // empty: one thread, not pinned
     std::string local_port;    // "" or "none": no local port
     uint32_t ring_size = 2048;
+    uint32_t xdp_max_rules = 1u << 20;
 };
 
 // Opens every port (no thread runs yet); start() must follow once the first table is published.

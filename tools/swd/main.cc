@@ -37,6 +37,8 @@ struct cli {
     std::string control = ctl::default_socket_path;
     std::string log_level = "info";
     size_t max_rules = 16u << 20;
+    std::string profile = "hybrid";
+    uint32_t xdp_max_rules = 1u << 20;
     bool check = false;
 };
 
@@ -70,7 +72,13 @@ int parse_cli(int argc, char** argv, cli& c) {
         ("log-level", po::value(&c.log_level)->value_name("L"),
          "debug, info, warn or error (default info)")
         ("max-rules", po::value(&c.max_rules)->value_name("N"),
-         "largest number of rules the table accepts (default 16777216)");
+         "largest number of rules the table accepts (default 16777216)")
+        ("profile", po::value(&c.profile)->value_name("P"),
+         "where placement=auto rules run: hybrid (default: local in XDP, the rest in user "
+         "space), all-xdp (everything XDP can run) or all-user (all but local in user space)")
+        ("xdp-max-rules", po::value(&c.xdp_max_rules)->value_name("N"),
+         "table 0 rules the XDP dispatcher's maps hold (default 1048576); with more, XDP "
+         "sends every packet to user space");
     // clang-format on
     po::variables_map vm;
     try {
@@ -117,6 +125,14 @@ int parse_cli(int argc, char** argv, cli& c) {
     }
     if (c.check && c.config.empty()) {
         fmt::print(stderr, "swd: --check needs --config FILE\n");
+        return 2;
+    }
+    if (!flows::parse_profile(c.profile)) {
+        fmt::print(stderr, "swd: --profile is hybrid, all-xdp or all-user, not '{}'\n", c.profile);
+        return 2;
+    }
+    if (c.xdp_max_rules == 0) {
+        fmt::print(stderr, "swd: --xdp-max-rules must be at least 1\n");
         return 2;
     }
     if (c.max_rules == 0) {
@@ -215,6 +231,7 @@ int main(int argc, char** argv) {
     setup.pmd_cpus = cpus;
     setup.local_port = c.local_port;
     setup.ring_size = c.ring_size;
+    setup.xdp_max_rules = c.xdp_max_rules;
     auto dp = open_datapath(setup);
     if (!dp) {
         fmt::print(stderr, "swd: {}\n", dp.err().message());
@@ -225,6 +242,7 @@ int main(int argc, char** argv) {
     opts.config_path = c.config;
     opts.ports = config.ports;
     opts.max_rules = c.max_rules;
+    opts.profile = *flows::parse_profile(c.profile);
     ctl::service svc(opts, std::move(*dp));
     const size_t n_ports = config.ports.size();
     auto loaded = svc.load(std::move(config));

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * parse_probe: a test-only XDP program that exposes parse.h and rewrite.h to
+ * tests/unit/bpf_parse_test.cc, which runs it with BPF_PROG_TEST_RUN and
+ * compares everything it reports with the user-space datapath's code.
+ *
+ * Per frame: swd_parse() into a stack key (as the dispatcher does), then the
+ * rewrite that probe_rw names (an enum swd_action_type value, 0 for none)
+ * with the argument of its kind. The key, header offsets and malformed code
+ * of the parse, and the result and key of the rewrite go to the globals
+ * below; the program returns XDP_TX so that the test run hands the frame
+ * back. Never attached to a device.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "shared/swd_abi.h"
+#include "parse.h"
+#include "rewrite.h"
+
+/* Inputs, written by the test before each run (.bss is mmapped). */
+__u16 probe_in_port;
+__u32 probe_rw; /* enum swd_action_type: a set-field or SWD_ACT_DEC_TTL */
+__u8 probe_mac[6];
+__be32 probe_addr;
+__be16 probe_port;
+
+/* Outputs. */
+__u32 probe_len;	       /* the frame as the program saw it */
+struct swd_flow_key probe_key; /* after swd_parse */
+__u32 probe_l3;		       /* struct swd_hdrs, field by field */
+__u32 probe_l4;
+__u32 probe_l3_end;
+__u8 probe_ipv4;
+__u8 probe_ipv6;
+__s32 probe_malformed;
+struct swd_flow_key probe_rw_key; /* after the rewrite */
+__s32 probe_rw_result;		  /* 1 done, 0 skipped; enum swd_ttl_result */
+
+SEC("xdp")
+int swd_xdp_parse_probe(struct xdp_md *ctx)
+{
+	struct swd_flow_key k;
+	struct swd_hdrs w;
+	int rc = 0;
+
+	probe_len = ctx->data_end - ctx->data;
+	probe_malformed = swd_parse(ctx, probe_in_port, &k, &w);
+	probe_key = k;
+	probe_l3 = w.l3;
+	probe_l4 = w.l4;
+	probe_l3_end = w.l3_end;
+	probe_ipv4 = w.ipv4;
+	probe_ipv6 = w.ipv6;
+	switch (probe_rw) {
+	case SWD_ACT_SET_ETH_SRC:
+		rc = swd_rw_eth_src(ctx, probe_mac, &k);
+		break;
+	case SWD_ACT_SET_ETH_DST:
+		rc = swd_rw_eth_dst(ctx, probe_mac, &k);
+		break;
+	case SWD_ACT_SET_IPV4_SRC:
+		rc = swd_rw_ipv4_src(ctx, &w, probe_addr, &k);
+		break;
+	case SWD_ACT_SET_IPV4_DST:
+		rc = swd_rw_ipv4_dst(ctx, &w, probe_addr, &k);
+		break;
+	case SWD_ACT_SET_TP_SRC:
+		rc = swd_rw_tp_src(ctx, &w, probe_port, &k);
+		break;
+	case SWD_ACT_SET_TP_DST:
+		rc = swd_rw_tp_dst(ctx, &w, probe_port, &k);
+		break;
+	case SWD_ACT_DEC_TTL:
+		rc = swd_rw_dec_ttl(ctx, &w, &k);
+		break;
+	default:
+		break;
+	}
+	probe_rw_result = rc;
+	probe_rw_key = k;
+	return XDP_TX;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

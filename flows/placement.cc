@@ -1,0 +1,102 @@
+#include "placement.h"
+
+namespace swd::flows {
+
+namespace {
+
+enum class kind { drop, local, pass_through };
+
+// Why XDP cannot run these actions, or nullptr when it can; *k says what the rule does.
+const char* xdp_cannot_run(const rule& r, kind* k) {
+    if (r.table != 0) {
+        return "XDP searches table 0 only";
+    }
+    *k = kind::drop;
+    bool sent = false;
+    for (const swd_action& a : r.actions) {
+        switch (a.type) {
+        case SWD_ACT_OUTPUT:
+        case SWD_ACT_IN_PORT:
+        case SWD_ACT_LOCAL:
+            if (sent) {
+                return "more than one output";
+            }
+            sent = true;
+            *k = a.type == SWD_ACT_LOCAL ? kind::local : kind::pass_through;
+            break;
+        case SWD_ACT_SET_ETH_SRC:
+        case SWD_ACT_SET_ETH_DST:
+        case SWD_ACT_SET_IPV4_SRC:
+        case SWD_ACT_SET_IPV4_DST:
+        case SWD_ACT_SET_TP_SRC:
+        case SWD_ACT_SET_TP_DST:
+        case SWD_ACT_DEC_TTL:
+            if (sent) {
+                return "a rewrite after an output";
+            }
+            break;
+        case SWD_ACT_SET_QUEUE:
+            return "set_queue runs in user space";
+        case SWD_ACT_GOTO_TABLE:
+            return "goto_table runs in user space";
+        case SWD_ACT_LB:
+            return "lb() runs in user space";
+        default:
+            return "an action XDP does not have";
+        }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+const char* profile_name(profile p) {
+    switch (p) {
+    case profile::hybrid:
+        return "hybrid";
+    case profile::all_xdp:
+        return "all-xdp";
+    case profile::all_user:
+        return "all-user";
+    }
+    return "?";
+}
+
+std::optional<profile> parse_profile(std::string_view s) {
+    for (profile p : {profile::hybrid, profile::all_xdp, profile::all_user}) {
+        if (s == profile_name(p)) {
+            return p;
+        }
+    }
+    return std::nullopt;
+}
+
+placement_decision decide_placement(const rule& r, profile p) {
+    kind k = kind::drop;
+    if (const char* why = xdp_cannot_run(r, &k)) {
+        return {false, why};
+    }
+    switch (r.place) {
+    case placement::xdp:
+        return {true, "placement=xdp"};
+    case placement::user:
+        return {false, "placement=user"};
+    case placement::automatic:
+        break;
+    }
+    if (k == kind::local) {
+        return {true, "local traffic: XDP_PASS to the kernel stack"};
+    }
+    switch (p) {
+    case profile::all_xdp:
+        return {true, "profile all-xdp"};
+    case profile::all_user:
+        return {false, "profile all-user"};
+    case profile::hybrid:
+        break;
+    }
+    return {false, k == kind::drop ? "drop: user space unless drops dominate (hybrid)"
+                                   : "pass-through: user space (hybrid)"};
+}
+
+} // namespace swd::flows

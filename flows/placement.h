@@ -1,0 +1,38 @@
+// Placement: where each rule runs, in the XDP dispatcher or in the user-space datapath.
+//
+// The dispatcher searches table 0 with every rule in it (docs/architecture.md, "The XDP
+// dispatcher"); a winning rule placed in XDP runs there, any other winner sends the packet to
+// user space. So placement is a property of one rule, decided from its actions, its own
+// placement= and the switch's profile:
+//  - XDP can run a rule of table 0 whose actions are rewrites (mod_*, dec_ttl) followed by at
+//    most one of output, in_port and local, or a drop. Several outputs, set_queue, goto_table,
+//    lb() and rules of other tables run in user space, and placement_reason says why.
+//  - placement=xdp and placement=user are obeyed when possible.
+//  - placement=auto follows the study (../shared/docs/paper-notes.md, Takeaways 1-5) in the
+//    profile in force:
+//      hybrid   (default) local rules in XDP (XDP_PASS: the kernel stack at no extra copy), drops
+//               and pass-through in user space;
+//      all-xdp  everything XDP can run, in XDP;
+//      all-user only local rules in XDP; the rest goes to user space.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "rule.h"
+
+namespace swd::flows {
+
+enum class profile : uint8_t { hybrid, all_xdp, all_user };
+
+const char* profile_name(profile p);
+std::optional<profile> parse_profile(std::string_view s);
+
+struct placement_decision {
+    bool xdp = false;
+    const char* reason = ""; // why, in a few words, for dump-flows
+};
+
+placement_decision decide_placement(const rule& r, profile p);
+
+} // namespace swd::flows

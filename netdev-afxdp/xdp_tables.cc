@@ -1,0 +1,382 @@
+#include "xdp_tables.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fmt/format.h>
+#include <unordered_set>
+
+extern "C" {
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+}
+
+namespace swd::afxdp {
+
+static_assert(sizeof(swd_xdp_mask) == 72);
+static_assert(sizeof(swd_xdp_rule_key) == 72);
+static_assert(sizeof(swd_xdp_rule) == 16);
+static_assert(sizeof(swd_xdp_config) == 16);
+
+namespace {
+
+result<unique_fd> create_map(bpf_map_type type, const char* name, uint32_t key, uint32_t value,
+                             uint32_t entries, uint32_t flags = 0) {
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
+    const int fd = bpf_map_create(type, name, key, value, entries, &opts);
+    if (fd < 0) {
+        return fail(
+            errno_error(-fd, fmt::format("create the BPF map {} ({} entries)", name, entries)));
+    }
+    return unique_fd(fd);
+}
+
+swd_xdp_rule_key rule_key(uint32_t mask_id, const dp::flow_key& masked) {
+    swd_xdp_rule_key k{};
+    k.mask_id = mask_id;
+    std::memcpy(&k.masked, &masked.f, sizeof k.masked);
+    return k;
+}
+
+bool same_actions(std::span<const swd_action> a, std::span<const swd_action> b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+} // namespace
+
+result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules) {
+    std::unique_ptr<xdp_tables> t(new xdp_tables());
+    t->max_rules_ = max_rules;
+    const int cpus = libbpf_num_possible_cpus();
+    t->n_cpus_ = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
+    auto config = create_map(BPF_MAP_TYPE_ARRAY, "swd_config", 4, sizeof(swd_xdp_config), 1);
+    auto masks =
+        create_map(BPF_MAP_TYPE_ARRAY, "swd_masks", 4, sizeof(swd_xdp_mask), 2 * SWD_XDP_MAX_MASKS);
+    auto rules = create_map(BPF_MAP_TYPE_HASH, "swd_rules", sizeof(swd_xdp_rule_key),
+                            sizeof(swd_xdp_rule), max_rules, BPF_F_NO_PREALLOC);
+    auto actions = create_map(BPF_MAP_TYPE_ARRAY, "swd_actions", 4, sizeof(swd_action_list),
+                              SWD_XDP_MAX_ACTION_LISTS);
+    auto stats = create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "swd_rule_stats", 4, sizeof(swd_rule_stats),
+                            max_rules);
+    auto ports = create_map(BPF_MAP_TYPE_DEVMAP_HASH, "swd_ports", 4, sizeof(bpf_devmap_val), 256);
+    for (auto* m : {&config, &masks, &rules, &actions, &stats, &ports}) {
+        if (!*m) {
+            return fail(m->err());
+        }
+    }
+    t->config_ = std::move(*config);
+    t->masks_ = std::move(*masks);
+    t->rules_ = std::move(*rules);
+    t->actions_ = std::move(*actions);
+    t->rule_stats_ = std::move(*stats);
+    t->ports_ = std::move(*ports);
+    return t;
+}
+
+xdp_tables::~xdp_tables() = default;
+
+xdp_tables::map_fds xdp_tables::fds() const {
+    return {config_.get(),  masks_.get(),      rules_.get(),
+            actions_.get(), rule_stats_.get(), ports_.get()};
+}
+
+result<void> xdp_tables::set_port(uint16_t ofport, int ifindex) {
+    const uint32_t key = ofport;
+    bpf_devmap_val v{};
+    v.ifindex = static_cast<uint32_t>(ifindex);
+    if (bpf_map_update_elem(ports_.get(), &key, &v, BPF_ANY) != 0) {
+        return fail(errno_error(errno, fmt::format("XDP port map entry for port {}", ofport)));
+    }
+    return {};
+}
+
+bool xdp_tables::runs_in_xdp(uint32_t rule_id) const {
+    return searching_ && xdp_rules_.contains(rule_id);
+}
+
+void xdp_tables::add_counters(std::span<const uint32_t> ids,
+                              std::span<dp::rule_counters> out) const {
+    if (!searching_) {
+        return;
+    }
+    std::vector<swd_rule_stats> per_cpu(n_cpus_);
+    for (size_t i = 0; i < ids.size(); i++) {
+        auto it = xdp_rules_.find(ids[i]);
+        if (it == xdp_rules_.end()) {
+            continue;
+        }
+        const uint32_t slot = it->second.slot;
+        if (bpf_map_lookup_elem(rule_stats_.get(), &slot, per_cpu.data()) != 0) {
+            continue;
+        }
+        uint64_t last_ns = 0;
+        for (const auto& s : per_cpu) {
+            out[i].packets += s.packets;
+            out[i].bytes += s.bytes;
+            out[i].xdp_packets += s.packets;
+            last_ns = std::max<uint64_t>(last_ns, s.last_ns);
+        }
+        const auto last = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(last_ns));
+        if (last_ns != 0 && last > out[i].last_hit) {
+            out[i].last_hit = last;
+        }
+    }
+}
+
+result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
+                                           std::span<const swd_action> acts) {
+    swd_xdp_rule v{};
+    v.rule_id = r.rule_id;
+    v.priority = r.priority;
+    v.run = r.xdp ? SWD_XDP_RUN_XDP : SWD_XDP_RUN_USER;
+    if (!r.xdp) {
+        return v;
+    }
+    const std::string bytes(reinterpret_cast<const char*>(acts.data()), acts.size_bytes());
+    auto [ref, fresh] = action_ids_.try_emplace(bytes, action_list_ref{0, 0});
+    if (fresh) {
+        if (free_action_ids_.empty() && next_action_id_ == SWD_XDP_MAX_ACTION_LISTS) {
+            action_ids_.erase(ref);
+            return fail(errc::limit, fmt::format("more than {} distinct action lists in XDP",
+                                                 SWD_XDP_MAX_ACTION_LISTS));
+        }
+        uint32_t id = next_action_id_;
+        if (!free_action_ids_.empty()) {
+            id = free_action_ids_.back();
+            free_action_ids_.pop_back();
+        } else {
+            next_action_id_++;
+        }
+        swd_action_list list{};
+        list.n = static_cast<uint16_t>(acts.size());
+        std::memcpy(list.a, acts.data(), acts.size_bytes());
+        if (bpf_map_update_elem(actions_.get(), &id, &list, BPF_ANY) != 0) {
+            const int err = errno;
+            free_action_ids_.push_back(id);
+            action_ids_.erase(ref);
+            return fail(errno_error(err, "write an XDP action list"));
+        }
+        ref->second.id = id;
+    }
+    ref->second.users++;
+    auto [place, is_new] = xdp_rules_.try_emplace(r.rule_id, rule_place{0, UINT32_MAX});
+    if (is_new) {
+        uint32_t slot = next_slot_;
+        if (!free_slots_.empty()) {
+            slot = free_slots_.back();
+            free_slots_.pop_back();
+        } else {
+            next_slot_++;
+        }
+        const std::vector<swd_rule_stats> zero(n_cpus_);
+        bpf_map_update_elem(rule_stats_.get(), &slot, zero.data(), BPF_ANY);
+        place->second.slot = slot;
+    } else if (place->second.action_id != UINT32_MAX) {
+        // The rule had another action list: release it (its entry is rewritten next).
+        for (auto it = action_ids_.begin(); it != action_ids_.end(); ++it) {
+            if (it->second.id == place->second.action_id) {
+                if (--it->second.users == 0) {
+                    free_action_ids_.push_back(it->second.id);
+                    action_ids_.erase(it);
+                }
+                break;
+            }
+        }
+    }
+    place->second.action_id = ref->second.id;
+    v.slot = place->second.slot;
+    v.action_id = ref->second.id;
+    return v;
+}
+
+void xdp_tables::release_rule(uint32_t rule_id) {
+    auto it = xdp_rules_.find(rule_id);
+    if (it == xdp_rules_.end()) {
+        return;
+    }
+    free_slots_.push_back(it->second.slot);
+    for (auto a = action_ids_.begin(); a != action_ids_.end(); ++a) {
+        if (a->second.id == it->second.action_id) {
+            if (--a->second.users == 0) {
+                free_action_ids_.push_back(a->second.id);
+                action_ids_.erase(a);
+            }
+            break;
+        }
+    }
+    xdp_rules_.erase(it);
+}
+
+result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id,
+                                        const dp::subtable* old) {
+    result<void> status;
+    st.for_each(
+        [&](const dp::flow_key& key, const dp::compiled_rule& r, std::span<const swd_action> acts) {
+            if (!status) {
+                return;
+            }
+            const dp::compiled_rule* o = old ? old->lookup(key) : nullptr;
+            if (o && o->rule_id == r.rule_id && o->priority == r.priority && o->xdp == r.xdp &&
+                same_actions(old->actions(*o), acts)) {
+                return; // unchanged
+            }
+            auto v = entry_for(r, acts);
+            if (!v) {
+                status = fail(v.err());
+                return;
+            }
+            const swd_xdp_rule_key k = rule_key(mask_id, key);
+            if (bpf_map_update_elem(rules_.get(), &k, &*v, BPF_ANY) != 0) {
+                status = fail(errno_error(errno, "write an XDP rule entry"));
+                return;
+            }
+            if (!o) {
+                installed_rules_++;
+            } else if (o->rule_id != r.rule_id) {
+                release_rule(o->rule_id);
+            }
+            if (!r.xdp) {
+                release_rule(r.rule_id); // it ran in XDP before this change
+            }
+        });
+    if (!status || !old) {
+        return status;
+    }
+    old->for_each(
+        [&](const dp::flow_key& key, const dp::compiled_rule& r, std::span<const swd_action>) {
+            if (st.lookup(key) == nullptr) {
+                const swd_xdp_rule_key k = rule_key(mask_id, key);
+                bpf_map_delete_elem(rules_.get(), &k);
+                installed_rules_--;
+                release_rule(r.rule_id);
+            }
+        });
+    return {};
+}
+
+result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, bool search) {
+    const uint32_t next = active_list_ ^ 1;
+    for (size_t i = 0; i < list.size(); i++) {
+        swd_xdp_mask m{};
+        std::memcpy(&m.mask, &list[i].table->mask().f, sizeof m.mask);
+        m.id = list[i].id;
+        m.max_priority = list[i].table->max_priority();
+        const uint32_t idx = next * SWD_XDP_MAX_MASKS + static_cast<uint32_t>(i);
+        if (bpf_map_update_elem(masks_.get(), &idx, &m, BPF_ANY) != 0) {
+            return fail(errno_error(errno, "write the XDP mask list"));
+        }
+    }
+    swd_xdp_config c{};
+    c.active_masks = next;
+    c.n_masks = static_cast<uint32_t>(list.size());
+    c.search = search ? 1 : 0;
+    const uint32_t zero = 0;
+    if (bpf_map_update_elem(config_.get(), &zero, &c, BPF_ANY) != 0) {
+        return fail(errno_error(errno, "write the XDP dispatcher's configuration"));
+    }
+    active_list_ = next;
+    searching_ = search;
+    return {};
+}
+
+void xdp_tables::disable(std::string why) {
+    // User space has the whole table: sending every frame there first is always correct. Then
+    // the maps are emptied, whatever a failed sync left in them.
+    (void)switch_masks({}, false);
+    swd_xdp_rule_key k{};
+    while (bpf_map_get_next_key(rules_.get(), nullptr, &k) == 0) {
+        bpf_map_delete_elem(rules_.get(), &k);
+    }
+    active_.clear();
+    installed_rules_ = 0;
+    action_ids_.clear();
+    free_action_ids_.clear();
+    next_action_id_ = 0;
+    xdp_rules_.clear();
+    free_slots_.clear();
+    next_slot_ = 0;
+    why_not_ = std::move(why);
+}
+
+result<void> xdp_tables::sync(const dp::pipeline& p) {
+    const dp::classifier* c = p.table(0);
+    std::span<const std::shared_ptr<const dp::subtable>> subs;
+    if (c) {
+        subs = c->subtables();
+    }
+    size_t n_rules = 0;
+    bool any_xdp = false;
+    for (const auto& st : subs) {
+        n_rules += st->size();
+        if (!any_xdp) {
+            st->for_each([&](const dp::flow_key&, const dp::compiled_rule& r,
+                             std::span<const swd_action>) { any_xdp = any_xdp || r.xdp; });
+        }
+    }
+    if (!any_xdp) {
+        disable("no rule of table 0 is placed in XDP");
+        return {};
+    }
+    if (subs.size() > SWD_XDP_MAX_MASKS) {
+        disable(fmt::format("table 0 has {} masks; XDP searches at most {}", subs.size(),
+                            SWD_XDP_MAX_MASKS));
+        return {};
+    }
+    if (n_rules > max_rules_) {
+        disable(fmt::format("table 0 has {} rules; the XDP rule map holds {} (--xdp-max-rules)",
+                            n_rules, max_rules_));
+        return {};
+    }
+
+    std::vector<installed_mask> next;
+    std::unordered_set<uint32_t> kept;
+    auto write_all = [&]() -> result<void> {
+        for (const auto& st : subs) {
+            const installed_mask* old = nullptr;
+            for (const auto& m : active_) {
+                if (m.table->mask() == st->mask()) {
+                    old = &m;
+                    break;
+                }
+            }
+            if (old) {
+                if (old->table != st) {
+                    if (auto r = write_subtable(*st, old->id, old->table.get()); !r) {
+                        return r;
+                    }
+                }
+                kept.insert(old->id);
+                next.push_back({old->id, st});
+            } else {
+                const uint32_t id = next_mask_id_++;
+                next.push_back({id, st});
+                if (auto r = write_subtable(*st, id, nullptr); !r) {
+                    return r;
+                }
+            }
+        }
+        return switch_masks(next, true);
+    };
+    if (auto r = write_all(); !r) {
+        disable("writing the XDP maps failed: " + r.err().message());
+        return r;
+    }
+    for (const auto& m : active_) { // masks that left: nothing searches them any more
+        if (kept.contains(m.id)) {
+            continue;
+        }
+        m.table->for_each(
+            [&](const dp::flow_key& key, const dp::compiled_rule& r, std::span<const swd_action>) {
+                const swd_xdp_rule_key k = rule_key(m.id, key);
+                bpf_map_delete_elem(rules_.get(), &k);
+                installed_rules_--;
+                release_rule(r.rule_id);
+            });
+    }
+    active_ = std::move(next);
+    why_not_.clear();
+    return {};
+}
+
+} // namespace swd::afxdp

@@ -1,0 +1,107 @@
+// The XDP dispatcher's rule maps (bpf/dispatcher.bpf.c, layouts in bpf/shared/swd_abi.h), shared
+// by the dispatcher of every port, and the writer that keeps them equal to table 0 of the
+// published pipeline.
+//
+// Every rule of table 0 is written, with its placement: the dispatcher then finds the same
+// winner as user space, runs it when it is placed in XDP and hands the packet to user space
+// otherwise. sync() is incremental: a subtable (one mask) that the new pipeline shares with the
+// installed one costs nothing; a rebuilt subtable with the same mask is diffed entry by entry
+// against the installed one, so that only changed entries reach the kernel; a new mask gets a
+// new mask id and its entries are written before the mask list that names it is switched in.
+// The mask list is double-buffered and switched by one 4-byte config store, then the entries of
+// masks that left are deleted. An entry changed in place is seen by packets at once, entry by
+// entry, as Open vSwitch's flow mods are.
+//
+// When table 0 does not fit (more masks than SWD_XDP_MAX_MASKS, more rules than the rule map
+// holds) or no rule is placed in XDP, the rule search is switched off and the dispatcher sends
+// every frame to user space; why() says which.
+//
+// Thread-safety: control thread only. The maps are read by the XDP programs concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "datapath/classifier.h"
+#include "datapath/datapath.h"
+#include "datapath/util/result.h"
+#include "datapath/util/unique_fd.h"
+
+namespace swd::afxdp {
+
+class xdp_tables {
+public:
+    static constexpr uint32_t default_max_rules = 1u << 20;
+
+    // Creates the maps: room for max_rules rules of table 0.
+    static result<std::unique_ptr<xdp_tables>> create(uint32_t max_rules = default_max_rules);
+    ~xdp_tables();
+
+    // Makes the maps hold table 0 of p. On failure the rule search is off (every frame goes to
+    // user space, which has the whole table) and the maps are empty.
+    result<void> sync(const dp::pipeline& p);
+
+    // Whether the dispatcher searches the rules, and if not, why.
+    bool searching() const { return searching_; }
+    const std::string& why_not() const { return why_not_; }
+    size_t n_rules() const { return installed_rules_; }
+    size_t n_masks() const { return active_.size(); }
+
+    // Whether the rule runs in XDP now (placed there, and the search is on).
+    bool runs_in_xdp(uint32_t rule_id) const;
+    // Adds XDP's per-CPU counts of these rules to out.
+    void add_counters(std::span<const uint32_t> ids, std::span<dp::rule_counters> out) const;
+
+    // The port map (ofport -> interface) for output to another port.
+    result<void> set_port(uint16_t ofport, int ifindex);
+
+    struct map_fds {
+        int config, masks, rules, actions, rule_stats, ports;
+    };
+    map_fds fds() const;
+    uint32_t max_rules() const { return max_rules_; }
+
+private:
+    struct installed_mask {
+        uint32_t id;
+        std::shared_ptr<const dp::subtable> table;
+    };
+    struct action_list_ref {
+        uint32_t id;
+        uint32_t users;
+    };
+    struct rule_place {
+        uint32_t slot;
+        uint32_t action_id;
+    };
+
+    xdp_tables() = default;
+    result<void> write_subtable(const dp::subtable& st, uint32_t mask_id, const dp::subtable* old);
+    result<swd_xdp_rule> entry_for(const dp::compiled_rule& r, std::span<const swd_action> acts);
+    void release_rule(uint32_t rule_id);
+    result<void> switch_masks(const std::vector<installed_mask>& list, bool search);
+    void disable(std::string why);
+
+    unique_fd config_, masks_, rules_, actions_, rule_stats_, ports_;
+    uint32_t max_rules_ = 0;
+    uint32_t active_list_ = 0; // which half of the mask array the config names
+    bool searching_ = false;
+    std::string why_not_ = "no rules yet";
+    size_t installed_rules_ = 0;
+    unsigned n_cpus_ = 1;
+
+    std::vector<installed_mask> active_; // in search order
+    uint32_t next_mask_id_ = 1;
+    std::unordered_map<std::string, action_list_ref> action_ids_; // by the list's bytes
+    std::vector<uint32_t> free_action_ids_;
+    uint32_t next_action_id_ = 0;
+    std::unordered_map<uint32_t, rule_place> xdp_rules_; // rule id -> slot and action list
+    std::vector<uint32_t> free_slots_;
+    uint32_t next_slot_ = 0;
+};
+
+} // namespace swd::afxdp
