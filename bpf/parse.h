@@ -47,7 +47,6 @@ struct swd_hdrs {
 	__u32 l3_end; /* end of the IP payload (IP total length) */
 	__u8 ipv4;
 	__u8 ipv6;
-	__u16 pad; /* zero */
 };
 
 /* The largest offsets swd_parse gives: L3 after one VLAN tag; L4 after an
@@ -78,7 +77,7 @@ static __always_inline __u32 swd_pkt32(const void *p)
 static __always_inline int swd_parse_l4(const __u8 *h, const void *data_end,
 					__u32 off, __u32 avail, __u8 proto,
 					int ipv6, struct swd_flow_key *k,
-					struct swd_hdrs *hd)
+					struct swd_hdrs *w)
 {
 	__u32 doff;
 
@@ -112,7 +111,7 @@ static __always_inline int swd_parse_l4(const __u8 *h, const void *data_end,
 	default:
 		return SWD_MALFORMED_NONE;
 	}
-	hd->l4 = off;
+	w->l4 = off;
 	return SWD_MALFORMED_NONE;
 }
 
@@ -120,7 +119,7 @@ static __always_inline int swd_parse_l4(const __u8 *h, const void *data_end,
 static __always_inline int swd_parse_ipv4(const __u8 *ip, const void *data_end,
 					  __u32 off, __u32 len,
 					  struct swd_flow_key *k,
-					  struct swd_hdrs *hd)
+					  struct swd_hdrs *w)
 {
 	__u32 ihl, tot;
 	__u16 frag_off;
@@ -146,13 +145,13 @@ static __always_inline int swd_parse_ipv4(const __u8 *ip, const void *data_end,
 			frag |= SWD_FRAG_LATER;
 		k->nw_frag = frag;
 	}
-	hd->l3 = off;
-	hd->l3_end = off + tot;
-	hd->ipv4 = 1;
+	w->l3 = off;
+	w->l3_end = off + tot;
+	w->ipv4 = 1;
 	if (frag & SWD_FRAG_LATER)
 		return SWD_MALFORMED_NONE;
 	return swd_parse_l4(ip + ihl, data_end, off + ihl, tot - ihl, ip[9], 0,
-			    k, hd);
+			    k, w);
 }
 
 static __always_inline int swd_ipv6_is_ext(__u8 next)
@@ -167,7 +166,7 @@ static __always_inline int swd_ipv6_is_ext(__u8 next)
 static __always_inline int swd_parse_ipv6(const __u8 *ip, const void *data_end,
 					  __u32 off, __u32 len,
 					  struct swd_flow_key *k,
-					  struct swd_hdrs *hd)
+					  struct swd_hdrs *w)
 {
 	const __u8 *h = ip + 40;
 	__u32 payload, end, cur, hlen;
@@ -187,9 +186,9 @@ static __always_inline int swd_parse_ipv6(const __u8 *ip, const void *data_end,
 		k->nw_dst[i] = swd_pkt32(ip + 24 + 4 * i);
 	}
 	end = off + 40 + payload;
-	hd->l3 = off;
-	hd->l3_end = end;
-	hd->ipv6 = 1;
+	w->l3 = off;
+	w->l3_end = end;
+	w->ipv6 = 1;
 
 	next = ip[6];
 	cur = off + 40;
@@ -225,13 +224,13 @@ static __always_inline int swd_parse_ipv6(const __u8 *ip, const void *data_end,
 		return SWD_MALFORMED_IPV6_EXT; /* too many */
 upper:
 	k->nw_proto = next;
-	return swd_parse_l4(h, data_end, cur, end - cur, next, 1, k, hd);
+	return swd_parse_l4(h, data_end, cur, end - cur, next, 1, k, w);
 }
 
 /* ARP at a (frame offset off): Ethernet/IPv4 only. */
 static __always_inline int swd_parse_arp(const __u8 *a, const void *data_end,
 					 __u32 off, struct swd_flow_key *k,
-					 struct swd_hdrs *hd)
+					 struct swd_hdrs *w)
 {
 	if ((const void *)(a + 28) > data_end)
 		return SWD_MALFORMED_ARP;
@@ -242,13 +241,17 @@ static __always_inline int swd_parse_arp(const __u8 *a, const void *data_end,
 		k->nw_proto = a[7];
 	k->nw_src[0] = swd_pkt32(a + 14);
 	k->nw_dst[0] = swd_pkt32(a + 24);
-	hd->l3 = off;
+	w->l3 = off;
 	return SWD_MALFORMED_NONE;
 }
 
-/* The headers of the frame into *k (zeroed, in_port set) and *hd (zeroed). */
-static __always_inline int
-swd_parse_frame(struct xdp_md *ctx, struct swd_flow_key *k, struct swd_hdrs *hd)
+/*
+ * Fills *k as swd::dp::extract_key does (zeroed first, in_port set) and *w as
+ * its header_offsets; returns the enum swd_malformed code. k and w may be on
+ * the stack or in a map value; k must be 4-byte aligned (its type is).
+ */
+static __always_inline int swd_parse(struct xdp_md *ctx, __u16 in_port,
+				     struct swd_flow_key *k, struct swd_hdrs *w)
 {
 	const void *data = (const void *)(long)ctx->data;
 	const void *data_end = (const void *)(long)ctx->data_end;
@@ -258,6 +261,14 @@ swd_parse_frame(struct xdp_md *ctx, struct swd_flow_key *k, struct swd_hdrs *hd)
 	swd_u32_alias *mac = (swd_u32_alias *)k->eth_dst;
 	__u16 type;
 
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memset(w, 0, sizeof(*w));
+	/* Keep k and w in memory: split into registers (a local key that is
+	 * only copied afterwards), they would be carried through every path and
+	 * clang duplicates the parse per path, which the verifier then walks.
+	 */
+	asm volatile("" : : "r"(k), "r"(w) : "memory");
+	k->in_port = in_port;
 	if ((const void *)(p + SWD_PARSE_ETH_HLEN) > data_end)
 		return SWD_MALFORMED_RUNT;
 	/* eth_dst and eth_src: 12 bytes at key offset 4 */
@@ -276,46 +287,14 @@ swd_parse_frame(struct xdp_md *ctx, struct swd_flow_key *k, struct swd_hdrs *hd)
 	k->eth_type = type;
 	switch (type) {
 	case bpf_htons(ETH_P_IP):
-		return swd_parse_ipv4(p + off, data_end, off, len, k, hd);
+		return swd_parse_ipv4(p + off, data_end, off, len, k, w);
 	case bpf_htons(ETH_P_IPV6):
-		return swd_parse_ipv6(p + off, data_end, off, len, k, hd);
+		return swd_parse_ipv6(p + off, data_end, off, len, k, w);
 	case bpf_htons(ETH_P_ARP):
-		return swd_parse_arp(p + off, data_end, off, k, hd);
+		return swd_parse_arp(p + off, data_end, off, k, w);
 	default:
 		return SWD_MALFORMED_NONE;
 	}
-}
-
-/*
- * Fills *k as swd::dp::extract_key does (zeroed first, in_port set) and *w as
- * its header_offsets; returns the enum swd_malformed code. k and w may be on
- * the stack or in a map value; k must be 4-byte aligned (its type is).
- */
-static __always_inline int swd_parse(struct xdp_md *ctx, __u16 in_port,
-				     struct swd_flow_key *k, struct swd_hdrs *w)
-{
-	struct swd_hdrs hd = {};
-	int rc;
-
-	__builtin_memset(k, 0, sizeof(*k));
-	/* Keep the key in memory: split into registers (a local key that is
-	 * only copied afterwards), it would be carried through every path and
-	 * clang would duplicate the parse per path, for the verifier to walk.
-	 */
-	asm volatile("" : : "r"(k) : "memory");
-	k->in_port = in_port;
-	rc = swd_parse_frame(ctx, k, &hd);
-	/* The offsets live in registers until here and are stored once, whole,
-	 * on every path: the stack then looks the same to the verifier after
-	 * every kind of frame, so what follows the parse is verified once
-	 * rather than once per way the parse can end. */
-	w->l3 = hd.l3;
-	w->l4 = hd.l4;
-	w->l3_end = hd.l3_end;
-	w->ipv4 = hd.ipv4;
-	w->ipv6 = hd.ipv6;
-	w->pad = 0;
-	return rc;
 }
 
 #endif /* SWD_BPF_PARSE_H */

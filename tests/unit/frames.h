@@ -152,6 +152,18 @@ inline ext fragment(uint16_t offset_units, bool more) {
     return e;
 }
 
+// Any extension header by type: routing (43) and destination options (60) are (units + 1) * 8
+// bytes like hop-by-hop, AH (51) is (units + 2) * 4 bytes, a fragment header (44) is 8 bytes with
+// offset `units` and MF clear.
+inline ext ext_header(uint8_t type, size_t units) {
+    if (type == 44) {
+        return fragment(static_cast<uint16_t>(units), false);
+    }
+    ext e{type, bytes(type == 51 ? (units + 2) * 4 : (units + 1) * 8, 0)};
+    e.body[1] = static_cast<uint8_t>(units);
+    return e;
+}
+
 inline bytes ipv6_frame(const l4& seg, std::vector<ext> exts = {}, uint8_t tclass = 0,
                         uint8_t hops = 64, const char* src = "2001:db8::1",
                         const char* dst = "2001:db8::2") {
@@ -199,6 +211,21 @@ inline bytes arp_frame(uint16_t op, const char* spa, const char* tpa) {
     std::copy(s.begin(), s.end(), a.begin() + 14);
     std::copy(t.begin(), t.end(), a.begin() + 24);
     f.insert(f.end(), a.begin(), a.end());
+    return f;
+}
+
+// Inserts a VLAN tag after the MAC addresses (ipv6_frame has no VLAN parameter; 0x88a8 gives an
+// 802.1ad outer tag).
+inline bytes add_vlan(bytes f, uint16_t tci, uint16_t tpid = 0x8100) {
+    const uint8_t tag[] = {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
+                           static_cast<uint8_t>(tci >> 8), static_cast<uint8_t>(tci)};
+    f.insert(f.begin() + 12, tag, tag + 4);
+    return f;
+}
+
+// Appends n bytes of value v after the frame (Ethernet padding, or trailing garbage).
+inline bytes pad(bytes f, size_t n, uint8_t v = 0x5a) {
+    f.insert(f.end(), n, v);
     return f;
 }
 

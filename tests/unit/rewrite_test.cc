@@ -20,6 +20,7 @@
 #include "datapath/extract.h"
 #include "datapath/rewrite.h"
 #include "frames.h"
+#include "random_frames.h"
 
 namespace swd::dp {
 namespace {
@@ -400,18 +401,6 @@ std::vector<rewrite> all_rewrites() {
             set_port(op::tp_src, 40000),
             set_port(op::tp_dst, 8443),
             dec_ttl()};
-}
-
-// Inserts an 802.1Q tag after the MAC addresses (ipv6_frame has no VLAN parameter).
-bytes add_vlan(bytes f, uint16_t tci) {
-    const uint8_t tag[] = {0x81, 0x00, static_cast<uint8_t>(tci >> 8), static_cast<uint8_t>(tci)};
-    f.insert(f.begin() + 12, tag, tag + 4);
-    return f;
-}
-
-bytes pad(bytes f, size_t n, uint8_t v = 0x5a) {
-    f.insert(f.end(), n, v);
-    return f;
 }
 
 bytes udp4_no_csum(ipv4_opts o = {}) {
@@ -893,130 +882,8 @@ TEST(RewriteEdges, TcpAndIpv4ChecksumsThatBecomeZero) {
 
 // ---- random frames, random rewrites ------------------------------------------------------------
 
-struct frame_gen {
-    std::mt19937_64 rng;
-
-    uint64_t pick(uint64_t n) { return rng() % n; }
-    uint8_t byte() { return static_cast<uint8_t>(rng()); }
-
-    std::string addr(int family) {
-        uint8_t a[16];
-        for (auto& b : a) {
-            b = byte();
-        }
-        char s[INET6_ADDRSTRLEN];
-        inet_ntop(family, a, s, sizeof s);
-        return s;
-    }
-
-    uint8_t ttl() { return pick(4) == 0 ? static_cast<uint8_t>(pick(3)) : byte(); }
-
-    l4 segment(bool ipv6) {
-        const size_t payload = pick(4) == 0 ? pick(4) : pick(300);
-        l4 s;
-        size_t hdr = 0;
-        switch (pick(5)) {
-        case 0:
-            s = tcp(static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng()),
-                    static_cast<uint16_t>(rng()), payload, static_cast<uint8_t>(5 + pick(11)));
-            hdr = (s.data[12] >> 4) * 4u;
-            break;
-        case 1:
-        case 2:
-            s = udp(static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng()), payload);
-            hdr = 8;
-            break;
-        case 3:
-            s = icmp(byte(), byte(), ipv6);
-            s.data.resize(8 + payload);
-            hdr = 2; // type, code; the rest is random
-            break;
-        default:
-            s = l4{static_cast<uint8_t>(pick(2) ? 47 : 50), bytes(payload), SIZE_MAX};
-            break;
-        }
-        for (size_t i = hdr; i < s.data.size(); i++) {
-            if (s.csum_at == SIZE_MAX || (i != s.csum_at && i != s.csum_at + 1)) {
-                s.data[i] = byte();
-            }
-        }
-        return s;
-    }
-
-    bytes frame() {
-        switch (pick(40)) {
-        case 0:
-            return bytes(pick(14), 0x99); // runt
-        case 1:
-            return arp_frame(static_cast<uint16_t>(1 + pick(2)), addr(AF_INET).c_str(),
-                             addr(AF_INET).c_str());
-        case 2: {
-            bytes f = eth(0x88b5);
-            f.resize(14 + pick(60), 0x42);
-            return f;
-        }
-        default:
-            break;
-        }
-        const bool ipv6 = pick(3) == 0;
-        const l4 seg = segment(ipv6);
-        bytes f;
-        if (!ipv6) {
-            const std::string src = addr(AF_INET), dst = addr(AF_INET);
-            ipv4_opts o{.src = src.c_str(), .dst = dst.c_str(), .tos = byte(), .ttl = ttl()};
-            switch (pick(6)) {
-            case 0:
-                o.frag = 0x4000; // DF
-                break;
-            case 1:
-                o.frag = 0x2000; // first fragment
-                break;
-            case 2:
-                o.frag = static_cast<uint16_t>((pick(2) ? 0x2000 : 0) | (1 + pick(0x1fff)));
-                break;
-            default:
-                break;
-            }
-            o.options = 4 * pick(11);
-            f = pick(3) == 0 ? ipv4_frame(seg, o, {static_cast<uint16_t>(rng())})
-                             : ipv4_frame(seg, o);
-            if (seg.proto == proto_udp && pick(3) == 0) {
-                put16(f, f.size() - seg.data.size() + 6, 0); // no checksum
-            }
-        } else {
-            std::vector<ext> exts;
-            switch (pick(6)) {
-            case 0:
-                exts.push_back(hop_by_hop(pick(3)));
-                break;
-            case 1:
-                exts.push_back(fragment(0, true));
-                break;
-            case 2:
-                exts.push_back(fragment(static_cast<uint16_t>(1 + pick(8000)), pick(2)));
-                break;
-            default:
-                break;
-            }
-            const std::string src = addr(AF_INET6), dst = addr(AF_INET6);
-            f = ipv6_frame(seg, exts, byte(), ttl(), src.c_str(), dst.c_str());
-            if (seg.proto == proto_udp && get16(f, f.size() - seg.data.size() + 6) == 0) {
-                // frames.h stores a computed 0 as 0 over IPv6; RFC 8200 wants 0xffff.
-                put16(f, f.size() - seg.data.size() + 6, 0xffff);
-            }
-            if (pick(3) == 0) {
-                f = add_vlan(f, static_cast<uint16_t>(rng()));
-            }
-        }
-        if (pick(4) == 0) {
-            const size_t n = pick(30);
-            for (size_t i = 0; i < n; i++) {
-                f.push_back(byte());
-            }
-        }
-        return f;
-    }
-
+// Random frames (random_frames.h) and random rewrites for them.
+struct frame_gen : random_frames {
     rewrite next(const flow_key& key) {
         rewrite r{static_cast<op>(pick(static_cast<uint64_t>(op::count_)))};
         for (auto& b : r.mac) {
@@ -1045,7 +912,7 @@ struct frame_gen {
 };
 
 TEST(RewriteRandom, FramesAndRewritesAgainstRecomputation) {
-    frame_gen gen{std::mt19937_64(20240601)};
+    frame_gen gen{{std::mt19937_64(20240601)}};
     size_t applied[static_cast<int>(op::count_)] = {};
     size_t refused = 0, expired_n = 0, l4_updates = 0;
     for (int iter = 0; iter < 20000; iter++) {
