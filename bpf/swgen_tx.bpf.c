@@ -18,11 +18,16 @@
  * its peer carries an XDP program), they count frames and bytes and each
  * distinct IPv4 UDP/TCP 5-tuple, then pass or drop the frame.
  *
+ * swd_xdp_count_drop and swd_xdp_count_pass are the smallest programs that
+ * still count (one per-CPU counter, nothing parsed): the baselines of the
+ * dispatcher benchmark (tests/bench/dispatcher.sh).
+ *
  * Maps (all written only by these programs; swgen and the tests read them):
  *   tx_frames_map    u64: frames swd_xdp_tx returned XDP_TX for
  *   flow_cursor_map  u32: next flow number
  *   sink_stats_map   per-CPU struct swgen_sink_stats
  *   sink_flows_map   5-tuple -> frames received with it
+ *   count_map        per-CPU u64: frames seen by swd_xdp_count_*
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -270,6 +275,35 @@ SEC("xdp")
 int swd_xdp_sink_drop(struct xdp_md *ctx)
 {
 	return sink(ctx, XDP_DROP);
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} count_map SEC(".maps");
+
+static __always_inline int count_frame(int verdict)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&count_map, &zero);
+
+	if (n)
+		*n += 1;
+	return verdict;
+}
+
+SEC("xdp")
+int swd_xdp_count_drop(struct xdp_md *ctx)
+{
+	return count_frame(XDP_DROP);
+}
+
+SEC("xdp")
+int swd_xdp_count_pass(struct xdp_md *ctx)
+{
+	return count_frame(XDP_PASS);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -367,11 +367,16 @@ std::string format_port(const port_decl& p) {
     if (o.gro_flush_timeout != d.gro_flush_timeout) {
         s += fmt::format(", gro-flush-timeout={}", o.gro_flush_timeout);
     }
-    if (o.n_queues == 1) {
-        s += fmt::format(", queues={}", o.first_queue);
-    } else if (o.n_queues > 1) {
-        s += fmt::format(", queues={}-{}", o.first_queue, o.first_queue + o.n_queues - 1);
-    }
+    auto range = [&](const char* name, uint32_t first, uint32_t n) {
+        if (n == 1) {
+            s += fmt::format(", {}={}", name, first);
+        } else if (n > 1) {
+            s += fmt::format(", {}={}-{}", name, first, first + n - 1);
+        }
+    };
+    range("queues", o.first_queue, o.n_queues);
+    range("user-queues", o.first_user_queue, o.n_user_queues);
+    range("kernel-queues", o.first_kernel_queue, o.n_kernel_queues);
     return s;
 }
 

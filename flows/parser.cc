@@ -356,7 +356,9 @@ bool parse_port_option(line_reporter& rep, const token& t, port_options& o) {
     constexpr const char* known =
         "ofport=N, xdp-mode=best-effort|native-with-zerocopy|native|generic, "
         "use-need-wakeup=true|false, wait=spin|poll|busy, busy-poll-usecs=N, "
-        "busy-poll-budget=N, napi-defer-hard-irqs=N, gro-flush-timeout=NS, n_rxq=N or queues=A[-B]";
+        "busy-poll-budget=N, napi-defer-hard-irqs=N, gro-flush-timeout=NS, n_rxq=N or "
+        "queues=A[-B], "
+        "user-queues=A[-B], kernel-queues=A[-B]";
     const size_t vlen = std::max<size_t>(t.value.size(), 1);
     std::string why;
     auto bad = [&](const char* expected) {
@@ -430,7 +432,7 @@ bool parse_port_option(line_reporter& rep, const token& t, port_options& o) {
         }
         return true;
     }
-    if (t.name == "queues") {
+    auto range = [&](uint32_t& first, uint32_t& count) {
         size_t dash = t.value.find('-');
         uint64_t a = 0, b = 0;
         if (!parse_uint(t.value.substr(0, dash), 255, a, why) ||
@@ -442,8 +444,25 @@ bool parse_port_option(line_reporter& rep, const token& t, port_options& o) {
             }
             return bad("a queue number or range such as 0-3 (queues 0-255)");
         }
-        o.first_queue = static_cast<uint32_t>(a);
-        o.n_queues = static_cast<uint32_t>((dash == std::string_view::npos ? a : b) - a + 1);
+        first = static_cast<uint32_t>(a);
+        count = static_cast<uint32_t>((dash == std::string_view::npos ? a : b) - a + 1);
+        return true;
+    };
+    if (t.name == "queues") {
+        return range(o.first_queue, o.n_queues);
+    }
+    if (t.name == "user-queues" || t.name == "kernel-queues") {
+        const bool user = t.name == "user-queues";
+        if (!range(user ? o.first_user_queue : o.first_kernel_queue,
+                   user ? o.n_user_queues : o.n_kernel_queues)) {
+            return false;
+        }
+        if (o.n_user_queues != 0 && o.n_kernel_queues != 0 &&
+            o.first_user_queue < o.first_kernel_queue + o.n_kernel_queues &&
+            o.first_kernel_queue < o.first_user_queue + o.n_user_queues) {
+            why = "user-queues and kernel-queues overlap";
+            return bad("queues that are not also in the other list");
+        }
         return true;
     }
     rep.error(t.pos, t.whole().size(), "unknown port option", t.whole(), "", known);

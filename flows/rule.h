@@ -97,6 +97,10 @@ struct port_options {
     uint32_t gro_flush_timeout = 200000; // ns
     uint32_t first_queue = 0;
     uint32_t n_queues = 0; // 0: every receive queue of the interface
+    // Receive queues whose frames the XDP dispatcher sends straight to user space (user) or to
+    // the kernel stack (kernel), without searching the rules; count 0: none.
+    uint32_t first_user_queue = 0, n_user_queues = 0;
+    uint32_t first_kernel_queue = 0, n_kernel_queues = 0;
 
     friend bool operator==(const port_options&, const port_options&) = default;
 };

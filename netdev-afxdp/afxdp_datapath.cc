@@ -79,6 +79,17 @@ result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
         return fail(std::move(prog).err());
     }
     p.program = std::move(*prog);
+    for (auto [q, mode] : p.cfg.queue_modes) {
+        if (q >= p.info.rx_queues || q >= SWD_XDP_MAX_QUEUES) {
+            return fail(errc::invalid_input,
+                        fmt::format("{}: queue {} does not exist ({} has {} receive queues; the "
+                                    "dispatcher handles at most {})",
+                                    name, q, name, p.info.rx_queues, SWD_XDP_MAX_QUEUES));
+        }
+        if (auto r = p.program->set_queue_mode(q, mode); !r) {
+            return fail(with_context(std::move(r).err(), name));
+        }
+    }
 
     // Sockets: thread t receives on the served queues q with q % N == t and sends on queue t.
     bool zero_copy = p.cfg.zc != zc_mode::copy;
@@ -121,6 +132,9 @@ result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
     p.mode = fmt::format("{}, {}need_wakeup, {}, XDP {}", zero_copy ? "zero-copy" : "copy",
                          p.cfg.need_wakeup ? "" : "no ", wait_name(p.cfg.wait),
                          p.program->native() ? "native" : "generic");
+    for (auto [q, m] : p.cfg.queue_modes) {
+        p.mode += fmt::format(", queue {} {}", q, m == SWD_QUEUE_USER ? "user" : "kernel");
+    }
     std::string queues;
     for (uint32_t q : p.cfg.queues) {
         queues += (queues.empty() ? "" : ",") + std::to_string(q);

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "datapath/datapath.h"
@@ -37,6 +38,8 @@ struct port_config {
     uint32_t napi_defer_hard_irqs = 2;   // written to sysfs in busy mode
     uint32_t gro_flush_timeout = 200000; // ns, written to sysfs in busy mode
     std::vector<uint32_t> queues;        // receive queues to serve; empty: all of them
+    // (queue, enum swd_queue_mode) for the dispatcher's queue map; other queues search the rules.
+    std::vector<std::pair<uint32_t, uint32_t>> queue_modes;
 };
 
 struct datapath_config {

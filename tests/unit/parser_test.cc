@@ -257,6 +257,25 @@ TEST(Parser, PortDeclarationsNumberPorts) {
               "when swd starts; expected a port number or name: 1 (eth0), 2 (eth1)");
 }
 
+TEST(Parser, PortQueueModes) {
+    auto out =
+        parse("port=eth0, queues=0-3, user-queues=2-3, kernel-queues=1\n", parse_mode::config, {});
+    ASSERT_TRUE(out.ok()) << format_all(out.errors);
+    const port_options& o = out.ports[0].options;
+    EXPECT_EQ(o.first_user_queue, 2u);
+    EXPECT_EQ(o.n_user_queues, 2u);
+    EXPECT_EQ(o.first_kernel_queue, 1u);
+    EXPECT_EQ(o.n_kernel_queues, 1u);
+    EXPECT_EQ(format_port(out.ports[0]),
+              "port=eth0, ofport=1, queues=0-3, user-queues=2-3, kernel-queues=1");
+    EXPECT_EQ(headline("port=eth0, user-queues=0-3, kernel-queues=3\n", parse_mode::config, {}),
+              "flows.txt:1:43: error: invalid kernel-queues value '3': user-queues and "
+              "kernel-queues overlap; expected queues that are not also in the other list");
+    EXPECT_EQ(headline("port=eth0, user-queues=3-1\n", parse_mode::config, {}),
+              "flows.txt:1:24: error: invalid user-queues value '3-1': the range is backwards; "
+              "expected a queue number or range such as 0-3 (queues 0-255)");
+}
+
 TEST(Parser, PoolDeclarations) {
     auto out = parse("lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01,"
                      " backend=10.1.0.2:8081/02:00:00:00:01:02/weight=3/state=drain\n"

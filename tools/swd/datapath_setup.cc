@@ -42,6 +42,12 @@ afxdp::port_config to_afxdp(const flows::port_decl& d) {
     for (uint32_t q = 0; q < o.n_queues; q++) {
         c.queues.push_back(o.first_queue + q);
     }
+    for (uint32_t q = 0; q < o.n_user_queues; q++) {
+        c.queue_modes.emplace_back(o.first_user_queue + q, SWD_QUEUE_USER);
+    }
+    for (uint32_t q = 0; q < o.n_kernel_queues; q++) {
+        c.queue_modes.emplace_back(o.first_kernel_queue + q, SWD_QUEUE_KERNEL);
+    }
     return c;
 }
 
