@@ -135,42 +135,68 @@ static __always_inline int to_user(struct xdp_md *ctx, __u32 rule_id,
 	return XDP_PASS;
 }
 
-/* The best rule of table 0 for k, or NULL. */
-static __always_inline struct swd_xdp_rule *
-search(const struct swd_flow_key *k, const struct swd_xdp_config *cfg)
-{
-	struct swd_xdp_rule *best = NULL;
+/* The tuple-space search of table 0. The first SWD_XDP_INLINE_MASKS masks
+ * are searched by an unrolled loop (no call per mask); a table with more
+ * masks goes on with bpf_loop(), whose callback the verifier checks once, so
+ * the mask count is limited by the mask array, not by the verifier. */
+#define SWD_XDP_INLINE_MASKS 16
+
+struct search {
+	struct swd_flow_key key; /* the packet's */
 	struct swd_xdp_rule_key rk;
-	const __u64 *kw = (const __u64 *)k;
-	__u64 *mw = (__u64 *)&rk.masked;
-	__u32 base = cfg->active_masks ? SWD_XDP_MAX_MASKS : 0;
+	struct swd_xdp_rule best; /* valid when found */
+	__u32 base;		  /* first entry of the active mask list */
+	__u32 found;
+};
+
+/* Looks mask i up; returns 1 when the search can stop. */
+static __always_inline int search_mask(__u32 i, struct search *s)
+{
+	__u32 idx = s->base + i;
+	const __u64 *kw = (const __u64 *)&s->key;
+	__u64 *mw = (__u64 *)&s->rk.masked;
+	struct swd_xdp_mask *m = bpf_map_lookup_elem(&swd_masks, &idx);
+	struct swd_xdp_rule *r;
+	const __u64 *maskw;
+
+	if (!m)
+		return 1;
+	if (s->found && s->best.priority > m->max_priority)
+		return 1; /* no rule of the remaining masks can win */
+	maskw = (const __u64 *)&m->mask;
+	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
+		mw[w] = kw[w] & maskw[w];
+	s->rk.mask_id = m->id;
+	r = bpf_map_lookup_elem(&swd_rules, &s->rk);
+	if (r && (!s->found || r->priority > s->best.priority ||
+		  (r->priority == s->best.priority &&
+		   r->rule_id < s->best.rule_id))) {
+		s->best = *r;
+		s->found = 1;
+	}
+	return 0;
+}
+
+static long search_more(__u32 i, void *ctx)
+{
+	return search_mask(i + SWD_XDP_INLINE_MASKS, ctx);
+}
+
+/* Fills s->best with the best rule of table 0 for s->key, if any. */
+static __always_inline void search(struct search *s,
+				   const struct swd_xdp_config *cfg)
+{
 	__u32 n = cfg->n_masks;
 
-	rk.pad = 0;
-	for (__u32 i = 0; i < SWD_XDP_MAX_MASKS; i++) {
-		__u32 idx = base + i;
-		struct swd_xdp_mask *m;
-		struct swd_xdp_rule *r;
-		const __u64 *maskw;
-
-		if (i >= n)
-			break;
-		m = bpf_map_lookup_elem(&swd_masks, &idx);
-		if (!m)
-			break;
-		if (best && best->priority > m->max_priority)
-			break; /* no rule of the remaining masks can win */
-		maskw = (const __u64 *)&m->mask;
-		for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
-			mw[w] = kw[w] & maskw[w];
-		rk.mask_id = m->id;
-		r = bpf_map_lookup_elem(&swd_rules, &rk);
-		if (r && (!best || r->priority > best->priority ||
-			  (r->priority == best->priority &&
-			   r->rule_id < best->rule_id)))
-			best = r;
+	s->base = cfg->active_masks ? SWD_XDP_MAX_MASKS : 0;
+	s->found = 0;
+	s->rk.pad = 0;
+	for (__u32 i = 0; i < SWD_XDP_INLINE_MASKS; i++) {
+		if (i >= n || search_mask(i, s))
+			return;
 	}
-	return best;
+	if (n > SWD_XDP_INLINE_MASKS && n <= SWD_XDP_MAX_MASKS)
+		bpf_loop(n - SWD_XDP_INLINE_MASKS, search_more, s, 0);
 }
 
 /* Runs an XDP-placed rule's actions: rewrites, then the one output (the
@@ -277,8 +303,7 @@ int swd_dispatch(struct xdp_md *ctx)
 	__u32 zero = 0;
 	__u32 *mode;
 	struct swd_xdp_config *cfg;
-	struct swd_xdp_rule *r;
-	struct swd_flow_key k;
+	struct search s;
 	struct swd_hdrs w;
 	int malformed;
 
@@ -293,17 +318,17 @@ int swd_dispatch(struct xdp_md *ctx)
 		count(SWD_XC_QUEUE_USER);
 		return to_user(ctx, 0, 0);
 	}
-	malformed = swd_parse(ctx, swd_in_port, &k, &w);
+	malformed = swd_parse(ctx, swd_in_port, &s.key, &w);
 	if (malformed)
 		count(SWD_XC_MALFORMED);
-	r = search(&k, cfg);
-	if (!r) {
+	search(&s, cfg);
+	if (!s.found) {
 		count(SWD_XC_DROP_MISS);
 		return verdict(XDP_DROP, SWD_V_DROP, 0, 0, malformed);
 	}
-	if (r->run != SWD_XDP_RUN_XDP)
-		return to_user(ctx, r->rule_id, malformed);
-	return run_actions(ctx, r, &k, &w, malformed);
+	if (s.best.run != SWD_XDP_RUN_XDP)
+		return to_user(ctx, s.best.rule_id, malformed);
+	return run_actions(ctx, &s.best, &s.key, &w, malformed);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -157,7 +157,7 @@ struct swd_action_list {
  * new list is written while the old one serves and takes effect with one
  * 4-byte store.
  */
-#define SWD_XDP_MAX_MASKS 64
+#define SWD_XDP_MAX_MASKS 1024
 #define SWD_XDP_MAX_QUEUES 64
 #define SWD_XDP_MAX_ACTION_LISTS 16384
 
