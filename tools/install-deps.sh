@@ -1,13 +1,14 @@
 #!/bin/sh
 # Installs what swd needs to build, test and run on Debian 12 (as root).
 #   tools/install-deps.sh          build, test and demo dependencies (openvswitch-common gives
-#                                  ovs-ofctl, the oracle of the flow-syntax corpus test)
+#                                  ovs-ofctl, the oracle of the flow-syntax corpus test;
+#                                  memcached is the local application of the dispatcher lab test)
 #   tools/install-deps.sh --bench  also Open vSwitch, the peer the benchmarks compare against
 set -eu
 packages="g++ clang llvm meson ninja-build pkg-config clang-format
   libbpf-dev libxdp-dev bpftool libboost-program-options-dev libgtest-dev libgmock-dev
   libpcap-dev libfmt-dev nlohmann-json3-dev iproute2 tcpdump ethtool procps iputils-ping
-  netcat-openbsd jq
+  netcat-openbsd jq memcached
   openvswitch-common"
 if [ "${1:-}" = "--bench" ]; then
     packages="$packages openvswitch-switch"
