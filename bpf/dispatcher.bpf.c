@@ -143,9 +143,10 @@ static __always_inline int to_user(struct xdp_md *ctx, __u32 rule_id,
 
 struct search {
 	struct swd_flow_key key; /* the packet's */
+	struct swd_flow_key masked;
 	struct swd_xdp_rule_key rk;
-	struct swd_xdp_rule best; /* valid when found */
-	__u32 base;		  /* first entry of the active mask list */
+	struct swd_xdp_rule_head best; /* valid when found */
+	__u32 base;		       /* first entry of the active mask list */
 	__u32 found;
 };
 
@@ -154,10 +155,11 @@ static __always_inline int search_mask(__u32 i, struct search *s)
 {
 	__u32 idx = s->base + i;
 	const __u64 *kw = (const __u64 *)&s->key;
-	__u64 *mw = (__u64 *)&s->rk.masked;
+	__u64 *mw = (__u64 *)&s->masked;
 	struct swd_xdp_mask *m = bpf_map_lookup_elem(&swd_masks, &idx);
-	struct swd_xdp_rule *r;
-	const __u64 *maskw;
+	const struct swd_xdp_rule *r;
+	const __u64 *maskw, *rw;
+	__u64 diff = 0;
 
 	if (!m)
 		return 1;
@@ -167,11 +169,17 @@ static __always_inline int search_mask(__u32 i, struct search *s)
 	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
 		mw[w] = kw[w] & maskw[w];
 	s->rk.mask_id = m->id;
+	s->rk.hash = swd_key_hash(mw);
 	r = bpf_map_lookup_elem(&swd_rules, &s->rk);
-	if (r && (!s->found || r->priority > s->best.priority ||
-		  (r->priority == s->best.priority &&
-		   r->rule_id < s->best.rule_id))) {
-		s->best = *r;
+	if (!r)
+		return 0;
+	rw = (const __u64 *)&r->masked;
+	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
+		diff |= rw[w] ^ mw[w];
+	if (diff == 0 && (!s->found || r->h.priority > s->best.priority ||
+			  (r->h.priority == s->best.priority &&
+			   r->h.rule_id < s->best.rule_id))) {
+		s->best = r->h;
 		s->found = 1;
 	}
 	return 0;
@@ -202,7 +210,7 @@ static __always_inline void search(struct search *s,
 /* Runs an XDP-placed rule's actions: rewrites, then the one output (the
  * placement step lets only such rules into XDP). */
 static __always_inline int run_actions(struct xdp_md *ctx,
-				       struct swd_xdp_rule *r,
+				       const struct swd_xdp_rule_head *r,
 				       struct swd_flow_key *k,
 				       struct swd_hdrs *w, int malformed)
 {
@@ -216,7 +224,6 @@ static __always_inline int run_actions(struct xdp_md *ctx,
 	if (st) {
 		st->packets += 1;
 		st->bytes += ctx->data_end - ctx->data;
-		st->last_ns = bpf_ktime_get_coarse_ns();
 	}
 	if (!al)
 		return to_user(ctx, rule_id,

@@ -15,8 +15,9 @@ extern "C" {
 namespace swd::afxdp {
 
 static_assert(sizeof(swd_xdp_mask) == 72);
-static_assert(sizeof(swd_xdp_rule_key) == 72);
-static_assert(sizeof(swd_xdp_rule) == 16);
+static_assert(sizeof(swd_xdp_rule_key) == 16);
+static_assert(sizeof(swd_xdp_rule_head) == 16);
+static_assert(sizeof(swd_xdp_rule) == 80);
 static_assert(sizeof(swd_xdp_config) == 16);
 
 namespace {
@@ -35,7 +36,9 @@ result<unique_fd> create_map(bpf_map_type type, const char* name, uint32_t key, 
 swd_xdp_rule_key rule_key(uint32_t mask_id, const dp::flow_key& masked) {
     swd_xdp_rule_key k{};
     k.mask_id = mask_id;
-    std::memcpy(&k.masked, &masked.f, sizeof k.masked);
+    __u64 words[SWD_FLOW_KEY_WORDS];
+    std::memcpy(words, masked.w, sizeof words);
+    k.hash = swd_key_hash(words);
     return k;
 }
 
@@ -110,16 +113,22 @@ void xdp_tables::add_counters(std::span<const uint32_t> ids,
         if (bpf_map_lookup_elem(rule_stats_.get(), &slot, per_cpu.data()) != 0) {
             continue;
         }
-        uint64_t last_ns = 0;
+        uint64_t packets = 0;
         for (const auto& s : per_cpu) {
-            out[i].packets += s.packets;
+            packets += s.packets;
             out[i].bytes += s.bytes;
-            out[i].xdp_packets += s.packets;
-            last_ns = std::max<uint64_t>(last_ns, s.last_ns);
         }
-        const auto last = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(last_ns));
-        if (last_ns != 0 && last > out[i].last_hit) {
-            out[i].last_hit = last;
+        out[i].packets += packets;
+        out[i].xdp_packets += packets;
+        // The last hit is when the count was first seen to have moved (idle timeouts read the
+        // counters every second).
+        rule_place& p = it->second;
+        if (packets != p.seen_packets) {
+            p.seen_packets = packets;
+            p.last_change = std::chrono::steady_clock::now();
+        }
+        if (p.seen_packets != 0 && p.last_change > out[i].last_hit) {
+            out[i].last_hit = p.last_change;
         }
     }
 }
@@ -127,9 +136,9 @@ void xdp_tables::add_counters(std::span<const uint32_t> ids,
 result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
                                            std::span<const swd_action> acts) {
     swd_xdp_rule v{};
-    v.rule_id = r.rule_id;
-    v.priority = r.priority;
-    v.run = r.xdp ? SWD_XDP_RUN_XDP : SWD_XDP_RUN_USER;
+    v.h.rule_id = r.rule_id;
+    v.h.priority = r.priority;
+    v.h.run = r.xdp ? SWD_XDP_RUN_XDP : SWD_XDP_RUN_USER;
     if (!r.xdp) {
         return v;
     }
@@ -160,7 +169,7 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
         ref->second.id = id;
     }
     ref->second.users++;
-    auto [place, is_new] = xdp_rules_.try_emplace(r.rule_id, rule_place{0, UINT32_MAX});
+    auto [place, is_new] = xdp_rules_.try_emplace(r.rule_id, rule_place{0, UINT32_MAX, 0, {}});
     if (is_new) {
         uint32_t slot = next_slot_;
         if (!free_slots_.empty()) {
@@ -185,8 +194,8 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
         }
     }
     place->second.action_id = ref->second.id;
-    v.slot = place->second.slot;
-    v.action_id = ref->second.id;
+    v.h.slot = place->second.slot;
+    v.h.action_id = ref->second.id;
     return v;
 }
 
@@ -211,35 +220,39 @@ void xdp_tables::release_rule(uint32_t rule_id) {
 result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id,
                                         const dp::subtable* old) {
     result<void> status;
-    st.for_each(
-        [&](const dp::flow_key& key, const dp::compiled_rule& r, std::span<const swd_action> acts) {
-            if (!status) {
-                return;
-            }
-            const dp::compiled_rule* o = old ? old->lookup(key) : nullptr;
-            if (o && o->rule_id == r.rule_id && o->priority == r.priority && o->xdp == r.xdp &&
-                same_actions(old->actions(*o), acts)) {
-                return; // unchanged
-            }
-            auto v = entry_for(r, acts);
-            if (!v) {
-                status = fail(v.err());
-                return;
-            }
-            const swd_xdp_rule_key k = rule_key(mask_id, key);
-            if (bpf_map_update_elem(rules_.get(), &k, &*v, BPF_ANY) != 0) {
-                status = fail(errno_error(errno, "write an XDP rule entry"));
-                return;
-            }
-            if (!o) {
-                installed_rules_++;
-            } else if (o->rule_id != r.rule_id) {
-                release_rule(o->rule_id);
-            }
-            if (!r.xdp) {
-                release_rule(r.rule_id); // it ran in XDP before this change
-            }
-        });
+    st.for_each([&](const dp::flow_key& key, const dp::compiled_rule& r,
+                    std::span<const swd_action> acts) {
+        if (!status) {
+            return;
+        }
+        const dp::compiled_rule* o = old ? old->lookup(key) : nullptr;
+        if (o && o->rule_id == r.rule_id && o->priority == r.priority && o->xdp == r.xdp &&
+            same_actions(old->actions(*o), acts)) {
+            return; // unchanged
+        }
+        auto v = entry_for(r, acts);
+        if (!v) {
+            status = fail(v.err());
+            return;
+        }
+        std::memcpy(&v->masked, &key.f, sizeof v->masked);
+        const swd_xdp_rule_key k = rule_key(mask_id, key);
+        // A new masked key must not find its (mask, hash) taken: that would be a hash
+        // collision, which the map cannot hold (swd_abi.h).
+        if (bpf_map_update_elem(rules_.get(), &k, &*v, o ? BPF_EXIST : BPF_NOEXIST) != 0) {
+            status = errno == EEXIST ? fail(errc::limit, "two rules of one mask share a key hash")
+                                     : fail(errno_error(errno, "write an XDP rule entry"));
+            return;
+        }
+        if (!o) {
+            installed_rules_++;
+        } else if (o->rule_id != r.rule_id) {
+            release_rule(o->rule_id);
+        }
+        if (!r.xdp) {
+            release_rule(r.rule_id); // it ran in XDP before this change
+        }
+    });
     if (!status || !old) {
         return status;
     }

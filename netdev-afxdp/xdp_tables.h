@@ -19,6 +19,7 @@
 // Thread-safety: control thread only. The maps are read by the XDP programs concurrently.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -77,6 +78,8 @@ private:
     struct rule_place {
         uint32_t slot;
         uint32_t action_id;
+        uint64_t seen_packets; // XDP's count when last read, and when it last moved
+        std::chrono::steady_clock::time_point last_change;
     };
 
     xdp_tables() = default;
@@ -99,7 +102,8 @@ private:
     std::unordered_map<std::string, action_list_ref> action_ids_; // by the list's bytes
     std::vector<uint32_t> free_action_ids_;
     uint32_t next_action_id_ = 0;
-    std::unordered_map<uint32_t, rule_place> xdp_rules_; // rule id -> slot and action list
+    // rule id -> slot and action list; mutable: reading counters notes when they moved
+    mutable std::unordered_map<uint32_t, rule_place> xdp_rules_;
     std::vector<uint32_t> free_slots_;
     uint32_t next_slot_ = 0;
 };

@@ -168,11 +168,28 @@ struct swd_xdp_mask {
 	__u16 pad;
 };
 
+/* The rule map's key is short: the kernel hashes every byte of a hash map's
+ * key, and 72 bytes cost more than the rest of a drop rule. So the key holds
+ * a 64-bit hash of the masked key (swd_key_hash, computed the same way by the
+ * program and by user space) and the value holds the masked key itself,
+ * which the program compares. User space never stores two masked keys with
+ * the same (mask id, hash): it switches the rule search off instead. */
 struct swd_xdp_rule_key {
 	__u32 mask_id;
 	__u32 pad; /* zero */
-	struct swd_flow_key masked;
+	__u64 hash;
 };
+
+static inline __u64 swd_key_hash(const __u64 *masked)
+{
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+
+	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++) {
+		h = (h ^ masked[w]) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h;
+}
 
 /* swd_xdp_rule.run */
 enum swd_xdp_run {
@@ -180,13 +197,20 @@ enum swd_xdp_run {
 	SWD_XDP_RUN_XDP = 1,  /* run action list action_id in XDP */
 };
 
-struct swd_xdp_rule {
+/* What the search needs of a rule. */
+struct swd_xdp_rule_head {
 	__u32 rule_id;
 	__u16 priority;
 	__u8 run; /* enum swd_xdp_run */
 	__u8 pad;
 	__u32 slot;	 /* index of its per-CPU counters (XDP-run rules) */
 	__u32 action_id; /* index in the action-list map (XDP-run rules) */
+};
+
+struct swd_xdp_rule {
+	struct swd_xdp_rule_head h;
+	struct swd_flow_key
+	    masked; /* the key, compared (see swd_xdp_rule_key) */
 };
 
 struct swd_xdp_config {
@@ -204,10 +228,11 @@ enum swd_queue_mode {
 	SWD_QUEUE_KERNEL = 2, /* XDP_PASS */
 };
 
+/* No time of the last hit: reading a clock per packet costs more than the
+ * rest of a drop rule here; user space notes when the count last moved. */
 struct swd_rule_stats {
 	__u64 packets;
 	__u64 bytes;
-	__u64 last_ns; /* CLOCK_MONOTONIC (coarse) of the last packet */
 };
 
 /* Dispatcher events, per CPU (every drop has a named counter). */

@@ -220,7 +220,8 @@ measure() {
     done
     ((${#clean[@]} > 0)) || clean=("${vals[@]%%(*}")
     res[$point]=$(median_of "${clean[@]}")
-    info[$point]="windows ${vals[*]} Mpps"
+    info[$point]="windows ${vals[*]} Mpps; offered $(cat "$tmp"/gen[0-9]*.json 2>/dev/null |
+        jq -s 'map(.mpps) | add // 0 | . * 1000 | round / 1000') Mpps"
     echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$(cut -d' ' -f2 <<<"${res[$point]}")") Mpps  (${info[$point]})"
 }
 med() { [[ -n ${res[$1]:-} ]] && cut -d' ' -f2 <<<"${res[$1]}" || echo ""; }

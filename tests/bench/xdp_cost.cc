@@ -1,0 +1,171 @@
+// xdp_cost: the XDP dispatcher's own cost per packet, measured with BPF_PROG_TEST_RUN (repeat),
+// without a device, a generator or a second CPU in the way: the figure to watch when changing
+// bpf/dispatcher.bpf.c or bpf/parse.h.
+//
+//   xdp_cost FLOWFILE [--frames N] [--repeat R] [--profile P]
+//
+// Loads the flow file's rules into the dispatcher's maps (as swd would, profile P), then runs
+// the dispatcher on N different 60-byte UDP frames (10.77.0.2+k:1024+k -> 10.77.0.1:9, in_port
+// 1, so the exact rules of tests/bench/dispatcher.sh match them), R times each, and prints the
+// kernel's average time per run in ns, next to the same for swd_xdp_count_drop (the smallest
+// program that counts). Root only.
+#include <arpa/inet.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "flows/compiler.h"
+#include "flows/parser.h"
+#include "netdev-afxdp/xdp_program.h"
+#include "netdev-afxdp/xdp_tables.h"
+#include "tools/control/service.h"
+
+extern "C" {
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "swgen_tx.skel.h"
+}
+
+namespace {
+
+using namespace swd;
+
+std::vector<uint8_t> udp_frame(uint32_t k) {
+    std::vector<uint8_t> f(60, 0);
+    const uint8_t dst[6] = {2, 0, 0, 0, 0, 2}, src[6] = {2, 0, 0, 0, 0, 1};
+    std::memcpy(f.data(), dst, 6);
+    std::memcpy(f.data() + 6, src, 6);
+    f[12] = 0x08;
+    uint8_t* ip = f.data() + 14;
+    ip[0] = 0x45;
+    const uint16_t tot = htons(46 - 0);
+    std::memcpy(ip + 2, &tot, 2);
+    ip[8] = 64;
+    ip[9] = 17;
+    const uint32_t s = htonl((10u << 24 | 77u << 16) + 2 + k), d = htonl(10u << 24 | 77u << 16 | 1);
+    std::memcpy(ip + 12, &s, 4);
+    std::memcpy(ip + 16, &d, 4);
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) {
+        sum += static_cast<uint32_t>(ip[i] << 8 | ip[i + 1]);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    const uint16_t c = htons(static_cast<uint16_t>(~sum));
+    std::memcpy(ip + 10, &c, 2);
+    uint8_t* udp = ip + 20;
+    const uint16_t sp = htons(static_cast<uint16_t>(1024 + k)), dp = htons(9), ul = htons(26);
+    std::memcpy(udp, &sp, 2);
+    std::memcpy(udp + 2, &dp, 2);
+    std::memcpy(udp + 4, &ul, 2);
+    return f;
+}
+
+// Average ns per run of prog over the frames, and the last XDP action.
+double cost(int prog_fd, const std::vector<std::vector<uint8_t>>& frames, uint32_t repeat,
+            uint32_t* action) {
+    uint64_t total = 0;
+    for (const auto& f : frames) {
+        std::vector<uint8_t> out(f.size() + 256);
+        LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f.data(), .data_out = out.data(),
+                    .data_size_in = static_cast<uint32_t>(f.size()),
+                    .data_size_out = static_cast<uint32_t>(out.size()),
+                    .repeat = static_cast<int>(repeat));
+        if (bpf_prog_test_run_opts(prog_fd, &o) != 0) {
+            std::perror("BPF_PROG_TEST_RUN");
+            std::exit(1);
+        }
+        total += o.duration;
+        *action = o.retval;
+    }
+    return static_cast<double>(total) / static_cast<double>(frames.size());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: xdp_cost FLOWFILE [--frames N] [--repeat R] [--profile P]\n");
+        return 2;
+    }
+    uint32_t n_frames = 64, repeat = 100000;
+    flows::profile profile = flows::profile::hybrid;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string a = argv[i];
+        if (a == "--frames") {
+            n_frames = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+        } else if (a == "--repeat") {
+            repeat = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+        } else if (a == "--profile") {
+            auto p = flows::parse_profile(argv[i + 1]);
+            if (!p) {
+                std::fprintf(stderr, "xdp_cost: bad profile\n");
+                return 2;
+            }
+            profile = *p;
+        } else {
+            std::fprintf(stderr, "xdp_cost: unknown option %s\n", a.c_str());
+            return 2;
+        }
+    }
+    auto text = ctl::read_file(argv[1]);
+    if (!text) {
+        std::fprintf(stderr, "xdp_cost: %s\n", text.err().message().c_str());
+        return 1;
+    }
+    auto out = flows::parse_flows(*text, argv[1], flows::parse_mode::config, {});
+    if (!out.ok()) {
+        std::fprintf(stderr, "xdp_cost: %s: %s\n", argv[1], out.errors.front().what.c_str());
+        return 1;
+    }
+    std::vector<flows::rule> rules;
+    rules.reserve(out.mods.size());
+    uint32_t id = 1;
+    for (auto& fm : out.mods) {
+        fm.spec.id = id++;
+        rules.push_back(std::move(fm.spec));
+    }
+    std::vector<const flows::rule*> ptrs;
+    for (const auto& r : rules) {
+        ptrs.push_back(&r);
+    }
+    auto pipeline = flows::compiler::compile_all(ptrs, 1, profile);
+    auto tables = afxdp::xdp_tables::create(static_cast<uint32_t>(rules.size() + 16));
+    if (!tables) {
+        std::fprintf(stderr, "xdp_cost: %s\n", tables.err().message().c_str());
+        return 1;
+    }
+    if (auto r = (*tables)->sync(*pipeline); !r) {
+        std::fprintf(stderr, "xdp_cost: %s\n", r.err().message().c_str());
+        return 1;
+    }
+    auto prog = afxdp::xdp_program::load(**tables, 1);
+    if (!prog) {
+        std::fprintf(stderr, "xdp_cost: %s\n", prog.err().message().c_str());
+        return 1;
+    }
+    swd_swgen_tx* min = swd_swgen_tx__open_and_load();
+    if (!min) {
+        std::perror("xdp_cost: load swgen_tx.bpf.o");
+        return 1;
+    }
+    std::vector<std::vector<uint8_t>> frames;
+    for (uint32_t k = 0; k < n_frames; k++) {
+        frames.push_back(udp_frame(k));
+    }
+    uint32_t a_min = 0, a_disp = 0;
+    const double c_min =
+        cost(bpf_program__fd(min->progs.swd_xdp_count_drop), frames, repeat, &a_min);
+    const double c_disp = cost((*prog)->prog_fd(), frames, repeat, &a_disp);
+    std::printf("%zu rules (%s, XDP: %s), %u frames x %u runs: swd_xdp_count_drop %.1f ns "
+                "(action %u), dispatcher %.1f ns (action %u), difference %.1f ns\n",
+                rules.size(), flows::profile_name(profile),
+                (*tables)->searching() ? "searching" : (*tables)->why_not().c_str(), n_frames,
+                repeat, c_min, a_min, c_disp, a_disp, c_disp - c_min);
+    swd_swgen_tx__destroy(min);
+    return 0;
+}
