@@ -12,17 +12,33 @@
 // verdicts and a hex diff. Run for the profiles hybrid and all-xdp, so that the same rules run
 // in user space in one and in XDP in the other.
 //
+// The fixtures (tests/pcap/cases/<case>/, made by tests/pcap/make_fixtures; README.md there) add
+// expected results: for each case, flows.txt, input.pcap and expected.txt (what the switch must do
+// with each packet: the sends in order, with port, queue and frame, or drop). Every packet runs
+// through user space alone and through the dispatcher first, in the profiles hybrid and all-xdp;
+// each of the four results must equal the expected one, and in each profile the two paths must
+// equal each other. A failure names the case, the packet, the profile and path, both verdicts and
+// a hex diff. Frames shorter than 14 bytes run in user space only (BPF_PROG_TEST_RUN refuses
+// them); the test says how many. A line of expected.txt may record a known difference (the
+// expected result, then what swd does today): either is accepted and reported; the test fails
+// when the difference is gone, so that the fixture is updated.
+//
 // Needs root (BPF). Not root: skipped, unless SWD_REQUIRE_ROOT_TESTS=1 (CI) makes it fail.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <map>
 #include <pcap/pcap.h>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 #include "datapath/executor.h"
+#include "fixture_format.h"
 #include "flows/compiler.h"
 #include "flows/parser.h"
 #include "netdev-afxdp/xdp_program.h"
@@ -57,8 +73,13 @@ std::string hex_diff(const bytes& a, const bytes& b) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "lengths %zu and %zu\n", a.size(), b.size());
     s += buf;
+    size_t shown = 0;
     for (size_t i = 0; i < std::max(a.size(), b.size()); i++) {
         const int x = i < a.size() ? a[i] : -1, y = i < b.size() ? b[i] : -1;
+        if (x != y && ++shown > 64) {
+            s += "  ... (more differences)\n";
+            break;
+        }
         if (x != y) {
             std::snprintf(buf, sizeof buf, "  offset %zu: %02x | %02x\n", i, x & 0xff, y & 0xff);
             s += buf;
@@ -87,28 +108,161 @@ private:
     }
 };
 
+// Records everything the executor sends, in order, for the fixtures.
+class sends_sink {
+public:
+    void output(uint16_t port, uint16_t queue, dp::packet& p, bool) {
+        result.push_back({fixtures::send::output, port, queue, bytes(p.data, p.data + p.len)});
+    }
+    void local(dp::packet& p, bool) {
+        result.push_back({fixtures::send::local, 0, p.queue, bytes(p.data, p.data + p.len)});
+    }
+    void release(dp::packet&) {}
+    fixtures::sends result;
+};
+
+// The executor on one frame, in a buffer of exactly the frame's length (AddressSanitizer sees
+// any access past its end). One per pipeline: the exact-match cache holds rule pointers.
 class user_path {
 public:
+    user_path() { state_.rules.reserve(1024); }
+
     outcome run(const dp::pipeline& p, const bytes& frame, uint16_t in_port) {
-        bytes copy = frame;
-        dp::packet pkt;
-        pkt.data = copy.data();
-        pkt.len = static_cast<uint32_t>(copy.size());
-        pkt.in_port = in_port;
         recording_sink sink;
-        dp::executor<recording_sink> ex(state_, sink);
-        state_.rules.reserve(1024);
-        ex.run(p, std::span<dp::packet>(&pkt, 1), rxq_, 1);
+        bytes copy = execute(p, frame, in_port, sink);
         if (!sink.seen) {
             return {outcome::drop, 0, copy};
         }
         return sink.result;
     }
 
+    fixtures::sends run_all(const dp::pipeline& p, const bytes& frame, uint16_t in_port) {
+        sends_sink sink;
+        execute(p, frame, in_port, sink);
+        return sink.result;
+    }
+
 private:
+    template <class Sink>
+    bytes execute(const dp::pipeline& p, const bytes& frame, uint16_t in_port, Sink& sink) {
+        bytes copy = frame;
+        dp::packet pkt;
+        pkt.data = copy.data();
+        pkt.len = static_cast<uint32_t>(copy.size());
+        pkt.in_port = in_port;
+        dp::executor<Sink> ex(state_, sink);
+        ex.run(p, std::span<dp::packet>(&pkt, 1), rxq_, 1);
+        return copy;
+    }
+
     dp::thread_state state_;
     dp::queue_counters rxq_;
 };
+
+// Differences between two send lists: verdicts, then a hex diff of each frame that differs.
+std::string sends_diff(const fixtures::sends& a, const fixtures::sends& b,
+                       const std::string& a_name = "expected", const std::string& b_name = "got") {
+    const size_t w = std::max(a_name.size(), b_name.size()) + 1;
+    std::string s = "  " + (a_name + ":").append(w - a_name.size(), ' ') + fixtures::verdicts(a) +
+                    "\n  " + (b_name + ":").append(w - b_name.size(), ' ') + fixtures::verdicts(b) +
+                    "\n";
+    for (size_t i = 0; i < std::min(a.size(), b.size()); i++) {
+        if (a[i].frame != b[i].frame) {
+            s += "  frame of send " + std::to_string(i + 1) + " (" + fixtures::dest_name(a[i]) +
+                 "), " + a_name + " | " + b_name + ": " + hex_diff(a[i].frame, b[i].frame);
+        }
+    }
+    return s;
+}
+
+struct fixture_failure {
+    std::string where; // case, packet, profile, path
+    std::string what;
+};
+
+struct fixture_case {
+    std::string name;
+    std::string flows;
+    std::vector<bytes> frames;
+    std::vector<fixtures::expectation> expect;
+};
+
+// Reads a case directory; an error makes the returned string non-empty.
+std::string read_case(const std::filesystem::path& dir, fixture_case& c) {
+    c.name = dir.filename().string();
+    std::ifstream flows(dir / "flows.txt");
+    if (!flows) {
+        return "no flows.txt";
+    }
+    std::stringstream ss;
+    ss << flows.rdbuf();
+    c.flows = ss.str();
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* pc = pcap_open_offline((dir / "input.pcap").c_str(), err);
+    if (!pc) {
+        return std::string("input.pcap: ") + err;
+    }
+    pcap_pkthdr* h;
+    const u_char* data;
+    while (pcap_next_ex(pc, &h, &data) == 1) {
+        c.frames.emplace_back(data, data + h->caplen);
+    }
+    pcap_close(pc);
+    std::ifstream in(dir / "expected.txt");
+    if (!in) {
+        return "no expected.txt";
+    }
+    std::string line, note;
+    for (unsigned lineno = 1; std::getline(in, line); lineno++) {
+        const std::string where = "expected.txt:" + std::to_string(lineno) + ": ";
+        if (line.empty()) {
+            note.clear();
+            continue;
+        }
+        if (line[0] == '#') {
+            note += (note.empty() ? "" : "\n") + line;
+            continue;
+        }
+        std::istringstream ls(line);
+        fixtures::expectation e;
+        std::string in_tok;
+        if (!(ls >> e.number >> in_tok) || in_tok.rfind("in=", 0) != 0) {
+            return where + "expected 'N in=PORT ...'";
+        }
+        e.in_port = static_cast<uint16_t>(std::stoul(in_tok.substr(3)));
+        if (e.number != c.expect.size() + 1 || e.number > c.frames.size()) {
+            return where + "packet " + std::to_string(e.number) +
+                   " out of order or not in the pcap";
+        }
+        if (e.in_port < 1 || e.in_port > 3) {
+            return where + "in_port must be 1, 2 or 3";
+        }
+        const bytes& input = c.frames[e.number - 1];
+        bool more = false;
+        std::string why;
+        if (!fixtures::parse_sends(ls, input, e.want, more, why)) {
+            return where + why;
+        }
+        if (more) {
+            std::string swd;
+            fixtures::sends today;
+            bool again = false;
+            if (!(ls >> swd) || swd != "swd" ||
+                !fixtures::parse_sends(ls, input, today, again, why) || again) {
+                return where + "expected '| swd RESULT...' (" + why + ")";
+            }
+            e.swd_today = std::move(today);
+        }
+        e.note = note;
+        note.clear();
+        c.expect.push_back(std::move(e));
+    }
+    if (c.expect.size() != c.frames.size()) {
+        return std::to_string(c.frames.size()) + " packets in input.pcap, " +
+               std::to_string(c.expect.size()) + " in expected.txt";
+    }
+    return {};
+}
 
 class replay : public ::testing::Test {
 protected:
@@ -135,7 +289,9 @@ protected:
         for (const auto& r : rules_) {
             ptrs.push_back(r.get());
         }
-        pipeline_ = flows::compiler::compile_all(ptrs, 1, profile);
+        // A new version per load: a stale exact-match entry must never match a new pipeline.
+        pipeline_ = flows::compiler::compile_all(ptrs, ++version_, profile);
+        user_ = std::make_unique<user_path>();
         auto t = afxdp::xdp_tables::create(4096);
         ASSERT_TRUE(t) << t.err().message();
         tables_ = std::move(*t);
@@ -145,7 +301,7 @@ protected:
         auto s = tables_->sync(*pipeline_);
         ASSERT_TRUE(s) << s.err().message();
         programs_.clear();
-        for (uint16_t port : {1, 2}) {
+        for (uint16_t port : {1, 2, 3}) {
             auto p = afxdp::xdp_program::load(*tables_, port, true);
             ASSERT_TRUE(p) << p.err().message();
             programs_.push_back(std::move(*p));
@@ -170,14 +326,14 @@ protected:
             return {outcome::output, static_cast<uint16_t>(t.port), out};
         case SWD_V_TO_USER:
             xdp_to_user_++;
-            return user_.run(*pipeline_, out, in_port);
+            return user_->run(*pipeline_, out, in_port);
         }
         ADD_FAILURE() << "unknown verdict " << t.verdict;
         return {};
     }
 
     void check(const bytes& frame, uint16_t in_port, const std::string& what) {
-        outcome u = user_.run(*pipeline_, frame, in_port);
+        outcome u = user_->run(*pipeline_, frame, in_port);
         outcome x = hybrid(frame, in_port);
         if (u.kind == outcome::drop) {
             u.frame = frame;
@@ -238,11 +394,85 @@ protected:
                     packets, files, outside);
     }
 
+    // The dispatcher's sends, then user space's when it hands the packet over.
+    fixtures::sends xdp_first(const bytes& frame, uint16_t in_port) {
+        afxdp::xdp_program& prog = *programs_[in_port - 1];
+        bytes out;
+        auto rc = prog.test_run(frame, out);
+        EXPECT_TRUE(rc) << rc.err().message();
+        const swd_xdp_trace t = prog.last();
+        switch (t.verdict) {
+        case SWD_V_DROP:
+            xdp_ran_++;
+            return {};
+        case SWD_V_PASS:
+            xdp_ran_++;
+            return {{fixtures::send::local, 0, 0, out}};
+        case SWD_V_TX:
+            xdp_ran_++;
+            return {{fixtures::send::output, in_port, 0, out}};
+        case SWD_V_REDIRECT:
+            xdp_ran_++;
+            return {{fixtures::send::output, static_cast<uint16_t>(t.port), 0, out}};
+        case SWD_V_TO_USER:
+            return user_->run_all(*pipeline_, out, in_port);
+        }
+        ADD_FAILURE() << "unknown verdict " << t.verdict;
+        return {};
+    }
+
+    // Every packet of c through both paths in the loaded profile.
+    void check_fixture(const fixture_case& c, const std::string& profile) {
+        for (size_t i = 0; i < c.frames.size(); i++) {
+            const bytes& frame = c.frames[i];
+            const fixtures::expectation& e = c.expect[i];
+            const std::string pkt = c.name + " packet " + std::to_string(e.number);
+            const std::string at = pkt + " (in=" + std::to_string(e.in_port) + ", " + profile;
+            const fixtures::sends user = user_->run_all(*pipeline_, frame, e.in_port);
+            judge(e, pkt, at + ", user space)", user);
+            if (frame.size() < 14) {
+                xdp_not_run_++; // BPF_PROG_TEST_RUN needs an Ethernet header
+                continue;
+            }
+            const fixtures::sends xdp = xdp_first(frame, e.in_port);
+            judge(e, pkt, at + ", XDP first)", xdp);
+            if (xdp != user) {
+                fixture_failures_.push_back(
+                    {at + "): the paths differ",
+                     e.note + "\n" + sends_diff(user, xdp, "user space", "XDP first")});
+            }
+        }
+    }
+
+    void judge(const fixtures::expectation& e, const std::string& pkt, const std::string& at,
+               const fixtures::sends& got) {
+        fixture_results_++;
+        if (got == e.want) {
+            if (e.swd_today) {
+                fixture_failures_.push_back(
+                    {at, e.note + "\n  a known difference is gone: swd now gives the expected "
+                                  "result; make it an ordinary expectation (fixture::add in the "
+                                  "generator) and run tests/pcap/make_fixtures.sh"});
+            }
+            return;
+        }
+        if (e.swd_today && got == *e.swd_today) {
+            known_seen_[pkt] = e.note;
+            return;
+        }
+        fixture_failures_.push_back({at, e.note + "\n" + sends_diff(e.want, got)});
+    }
+
+    std::vector<fixture_failure> fixture_failures_;
+    std::map<std::string, std::string> known_seen_; // "case packet N" -> why
+    size_t fixture_results_ = 0, xdp_not_run_ = 0, xdp_ran_ = 0;
+
     std::vector<std::unique_ptr<flows::rule>> rules_;
     std::shared_ptr<const dp::pipeline> pipeline_;
     std::unique_ptr<afxdp::xdp_tables> tables_;
     std::vector<std::unique_ptr<afxdp::xdp_program>> programs_;
-    user_path user_;
+    std::unique_ptr<user_path> user_;
+    uint64_t version_ = 0;
     size_t compared_ = 0, failures_ = 0, xdp_to_user_ = 0;
 };
 
@@ -278,6 +508,59 @@ TEST_F(replay, real_world_captures_all_xdp) {
     EXPECT_EQ(failures_, 0u) << failures_ << " of " << compared_ << " packets differ";
     std::printf("%zu packets compared, %zu handed to user space by XDP\n", compared_, xdp_to_user_);
     EXPECT_LT(xdp_to_user_, compared_); // most ran in XDP
+}
+
+// Every case of tests/pcap/cases against its expected results, in both profiles and both paths.
+TEST_F(replay, fixtures) {
+    const char* root = std::getenv("SWD_SOURCE_ROOT");
+    const std::filesystem::path dir =
+        std::filesystem::path(root ? root : ".") / "tests" / "pcap" / "cases";
+    ASSERT_TRUE(std::filesystem::is_directory(dir))
+        << "no fixtures at " << dir << " (set SWD_SOURCE_ROOT to the source tree)";
+    std::vector<std::filesystem::path> dirs;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.is_directory()) {
+            dirs.push_back(e.path());
+        }
+    }
+    std::sort(dirs.begin(), dirs.end());
+    ASSERT_FALSE(dirs.empty()) << "no cases in " << dir;
+    size_t cases = 0, packets = 0;
+    for (const auto& d : dirs) {
+        fixture_case c;
+        if (const std::string err = read_case(d, c); !err.empty()) {
+            ADD_FAILURE() << c.name << ": " << err;
+            continue;
+        }
+        for (const auto& [profile, name] : {std::pair{flows::profile::hybrid, "hybrid"},
+                                            std::pair{flows::profile::all_xdp, "all-xdp"}}) {
+            load(c.flows, profile);
+            if (HasFatalFailure()) {
+                ADD_FAILURE() << c.name << ": flows.txt does not load";
+                return;
+            }
+            check_fixture(c, name);
+        }
+        cases++;
+        packets += c.frames.size();
+    }
+    for (size_t i = 0; i < fixture_failures_.size() && i < 40; i++) {
+        ADD_FAILURE() << fixture_failures_[i].where << "\n" << fixture_failures_[i].what;
+    }
+    EXPECT_EQ(fixture_failures_.size(), 0u) << fixture_failures_.size() << " failures";
+    std::printf("fixtures: %zu cases, %zu packets, %zu results checked against expected.txt "
+                "(user space and XDP first, profiles hybrid and all-xdp), %zu failures\n",
+                cases, packets, fixture_results_, fixture_failures_.size());
+    std::printf("fixtures: XDP first: %zu packet runs ended in XDP (drop, pass, tx, redirect), "
+                "the others went on to user space; XDP not run for %zu packet runs shorter than "
+                "14 bytes (BPF_PROG_TEST_RUN refuses them): user space only\n",
+                xdp_ran_, xdp_not_run_);
+    std::printf("fixtures: %zu known differences from Open vSwitch (swd's result accepted, see "
+                "expected.txt):\n",
+                known_seen_.size());
+    for (const auto& [pkt, note] : known_seen_) {
+        std::printf("  %s\n", pkt.c_str());
+    }
 }
 
 } // namespace
