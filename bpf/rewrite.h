@@ -192,9 +192,9 @@ static __always_inline int swd_rw_port(struct xdp_md *ctx,
 			return 0;
 		old = swd_pkt16(l4 + field);
 		csum = swd_pkt16(l4 + 6);
-		/* Over IPv4 a zero UDP checksum means none; over IPv6 it is
-		 * mandatory and always updated. */
-		if (!(w->ipv4 && csum == 0)) {
+		/* A zero UDP checksum means none and stays zero, over IPv4
+		 * and over IPv6 (tunnels, RFC 6935), as in datapath/. */
+		if (csum != 0) {
 			csum = swd_csum_replace16(csum, old, port);
 			*(swd_u16_alias *)(l4 + 6) = csum ? csum : 0xffff;
 		}

@@ -83,8 +83,9 @@ bool set_port(uint8_t* frame, const header_offsets& where, uint32_t field, uint1
     uint16_t old_be;
     std::memcpy(&old_be, port, 2);
     if (key.f.nw_proto == proto_udp) {
-        // Over IPv4 a zero UDP checksum means none; over IPv6 it is mandatory and always updated.
-        if (!(where.ipv4 && is_zero16(csum))) {
+        // A zero UDP checksum means none and stays zero: over IPv4 (RFC 768), and over IPv6
+        // where tunnels use it (RFC 6935); an update from 0 would make a wrong one.
+        if (!is_zero16(csum)) {
             csum_replace16(csum, old_be, port_be);
             udp_fix_zero(csum);
         }

@@ -14,9 +14,9 @@
 //  - IPv4 address: the IPv4 header checksum, and the TCP or UDP checksum (its pseudo-header
 //    holds the addresses) when the L4 header is present (where.l4 != 0: not for later
 //    fragments). ICMP has no pseudo-header.
-//  - A UDP checksum of 0 over IPv4 means "none" and stays 0. A UDP checksum that an update
-//    makes 0x0000 is stored as 0xffff (RFC 768; over IPv6, where the checksum is mandatory,
-//    RFC 8200 8.1 says the same).
+//  - A UDP checksum of 0 means "none" and stays 0, over IPv4 (RFC 768) and over IPv6, where
+//    tunnels use it (RFC 6935; Open vSwitch does the same). A UDP checksum that an update makes
+//    0x0000 is stored as 0xffff (RFC 768, RFC 8200 8.1).
 //  - IPv6 has no header checksum.
 //
 // No allocation, exceptions or syscalls. Thread-safety: a frame and its key belong to the
