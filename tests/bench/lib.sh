@@ -37,10 +37,15 @@ running() { # PID COMM: the process exists, has that name and is not a zombie
         $(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) != Z ]]
 }
 
-# Stops one process the benchmark started: SIGTERM, SIGKILL after 10 s; checks the name first
-# so that a reused PID is never signalled.
+# Stops one process the benchmark started: SIGTERM, SIGKILL after 10 s. A job of this shell
+# cannot have a reused PID (it is not reaped yet), and may still be called "ip" (ip netns exec
+# before it runs the program); any other process (a daemon that detached) is signalled only
+# while it has the expected name.
 stop_pid() {
     local pid=$1 comm=$2 i
+    if [[ " $(jobs -p | tr '\n' ' ') " == *" $pid "* ]]; then
+        comm=$(cat "/proc/$pid/comm" 2>/dev/null || echo "$comm")
+    fi
     if running "$pid" "$comm"; then
         kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < 200; i++)); do

@@ -2,18 +2,22 @@
 // without a device, a generator or a second CPU in the way: the figure to watch when changing
 // bpf/dispatcher.bpf.c or bpf/parse.h.
 //
-//   xdp_cost FLOWFILE [--frames N] [--repeat R] [--profile P]
+//   xdp_cost FLOWFILE [--frames N] [--repeat R] [--profile P] [--attach IFNAME --seconds S]
 //
 // Loads the flow file's rules into the dispatcher's maps (as swd would, profile P), then runs
 // the dispatcher on N different 60-byte UDP frames (10.77.0.2+k:1024+k -> 10.77.0.1:9, in_port
 // 1, so the exact rules of tests/bench/dispatcher.sh match them), R times each, and prints the
 // kernel's average time per run in ns, next to the same for swd_xdp_count_drop (the smallest
-// program that counts). Root only.
+// program that counts). With --attach, the dispatcher (ofport 1) is also attached to IFNAME for S
+// seconds with no AF_XDP socket, and its counters are printed: the dispatcher in place, without
+// swd around it. Root only.
 #include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <net/if.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "flows/compiler.h"
@@ -94,12 +98,18 @@ int main(int argc, char** argv) {
     }
     uint32_t n_frames = 64, repeat = 100000;
     flows::profile profile = flows::profile::hybrid;
+    std::string attach_to;
+    unsigned seconds = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--frames") {
             n_frames = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
         } else if (a == "--repeat") {
             repeat = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+        } else if (a == "--attach") {
+            attach_to = argv[i + 1];
+        } else if (a == "--seconds") {
+            seconds = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
         } else if (a == "--profile") {
             auto p = flows::parse_profile(argv[i + 1]);
             if (!p) {
@@ -167,5 +177,22 @@ int main(int argc, char** argv) {
                 (*tables)->searching() ? "searching" : (*tables)->why_not().c_str(), n_frames,
                 repeat, c_min, a_min, c_disp, a_disp, c_disp - c_min);
     swd_swgen_tx__destroy(min);
+    if (!attach_to.empty()) {
+        auto p = afxdp::xdp_program::attach(static_cast<int>(if_nametoindex(attach_to.c_str())),
+                                            attach_to, afxdp::attach_mode::native, **tables, 1);
+        if (!p) {
+            std::fprintf(stderr, "xdp_cost: %s\n", p.err().message().c_str());
+            return 1;
+        }
+        ::sleep(seconds);
+        const auto c = (*p)->counters();
+        for (unsigned i = 0; i < SWD_XC_COUNT; i++) {
+            if (c[i] != 0) {
+                std::printf("%s=%llu ", dp::xdp_counter_name(i),
+                            static_cast<unsigned long long>(c[i]));
+            }
+        }
+        std::printf("\n");
+    }
     return 0;
 }
