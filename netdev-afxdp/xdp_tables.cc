@@ -167,6 +167,10 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
             return fail(errno_error(err, "write an XDP action list"));
         }
         ref->second.id = id;
+        if (action_bytes_.size() <= id) {
+            action_bytes_.resize(id + 1);
+        }
+        action_bytes_[id] = bytes;
     }
     ref->second.users++;
     auto [place, is_new] = xdp_rules_.try_emplace(r.rule_id, rule_place{0, UINT32_MAX, 0, {}});
@@ -182,16 +186,7 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
         bpf_map_update_elem(rule_stats_.get(), &slot, zero.data(), BPF_ANY);
         place->second.slot = slot;
     } else if (place->second.action_id != UINT32_MAX) {
-        // The rule had another action list: release it (its entry is rewritten next).
-        for (auto it = action_ids_.begin(); it != action_ids_.end(); ++it) {
-            if (it->second.id == place->second.action_id) {
-                if (--it->second.users == 0) {
-                    free_action_ids_.push_back(it->second.id);
-                    action_ids_.erase(it);
-                }
-                break;
-            }
-        }
+        release_action_list(place->second.action_id); // it had another list before this change
     }
     place->second.action_id = ref->second.id;
     v.h.slot = place->second.slot;
@@ -205,16 +200,16 @@ void xdp_tables::release_rule(uint32_t rule_id) {
         return;
     }
     free_slots_.push_back(it->second.slot);
-    for (auto a = action_ids_.begin(); a != action_ids_.end(); ++a) {
-        if (a->second.id == it->second.action_id) {
-            if (--a->second.users == 0) {
-                free_action_ids_.push_back(a->second.id);
-                action_ids_.erase(a);
-            }
-            break;
-        }
-    }
+    release_action_list(it->second.action_id);
     xdp_rules_.erase(it);
+}
+
+void xdp_tables::release_action_list(uint32_t id) {
+    auto a = action_ids_.find(action_bytes_[id]);
+    if (a != action_ids_.end() && --a->second.users == 0) {
+        free_action_ids_.push_back(id);
+        action_ids_.erase(a);
+    }
 }
 
 result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id,
@@ -304,6 +299,7 @@ void xdp_tables::disable(std::string why) {
     active_.clear();
     installed_rules_ = 0;
     action_ids_.clear();
+    action_bytes_.clear();
     free_action_ids_.clear();
     next_action_id_ = 0;
     xdp_rules_.clear();

@@ -86,6 +86,7 @@ private:
     result<void> write_subtable(const dp::subtable& st, uint32_t mask_id, const dp::subtable* old);
     result<swd_xdp_rule> entry_for(const dp::compiled_rule& r, std::span<const swd_action> acts);
     void release_rule(uint32_t rule_id);
+    void release_action_list(uint32_t id);
     result<void> switch_masks(const std::vector<installed_mask>& list, bool search);
     void disable(std::string why);
 
@@ -100,6 +101,7 @@ private:
     std::vector<installed_mask> active_; // in search order
     uint32_t next_mask_id_ = 1;
     std::unordered_map<std::string, action_list_ref> action_ids_; // by the list's bytes
+    std::vector<std::string> action_bytes_;                       // action list id -> bytes
     std::vector<uint32_t> free_action_ids_;
     uint32_t next_action_id_ = 0;
     // rule id -> slot and action list; mutable: reading counters notes when they moved
