@@ -53,7 +53,9 @@ public:
         auto* a = reinterpret_cast<rtattr*>(buf_ + NLMSG_ALIGN(hdr()->nlmsg_len));
         a->rta_type = type;
         a->rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
-        std::memcpy(RTA_DATA(a), data, len);
+        if (len != 0) { // a nest's header has no data (and memcpy wants a pointer)
+            std::memcpy(RTA_DATA(a), data, len);
+        }
         hdr()->nlmsg_len = NLMSG_ALIGN(hdr()->nlmsg_len) + RTA_ALIGN(a->rta_len);
     }
     void put_str(uint16_t type, const std::string& s) { put(type, s.c_str(), s.size() + 1); }

@@ -43,7 +43,8 @@ swd_xdp_rule_key rule_key(uint32_t mask_id, const dp::flow_key& masked) {
 }
 
 bool same_actions(std::span<const swd_action> a, std::span<const swd_action> b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0);
 }
 
 } // namespace
@@ -159,7 +160,9 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
         }
         swd_action_list list{};
         list.n = static_cast<uint16_t>(acts.size());
-        std::memcpy(list.a, acts.data(), acts.size_bytes());
+        if (!acts.empty()) { // a drop has none
+            std::memcpy(list.a, acts.data(), acts.size_bytes());
+        }
         if (bpf_map_update_elem(actions_.get(), &id, &list, BPF_ANY) != 0) {
             const int err = errno;
             free_action_ids_.push_back(id);

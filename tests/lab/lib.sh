@@ -24,6 +24,13 @@ lab_build=$(cd "$lab_build" 2>/dev/null && pwd) || {
     echo "$lab_name: no build directory '${2:-build}'" >&2
     exit 1
 }
+# A sanitizer build (address, undefined) runs swd several times slower: speed floors of the
+# tests are lower there.
+lab_sanitized=0
+if [[ $(meson introspect --buildoptions "$lab_build" 2>/dev/null |
+    jq -r '.[] | select(.name == "b_sanitize") | .value' 2>/dev/null) =~ address|undefined ]]; then
+    lab_sanitized=1
+fi
 swd_bin=$lab_build/tools/swd
 swctl_bin=$lab_build/tools/swctl
 swgen_bin=$lab_build/tools/swgen
