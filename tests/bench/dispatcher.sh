@@ -162,8 +162,7 @@ start_swd() { # FLOWFILE PROFILE
     local i
     for ((i = 0; i < 1200; i++)); do
         "$swctl" --control "$sock" ping >/dev/null 2>&1 && break
-        # (the process is "ip" until ip netns exec has started swd)
-        running "$swd_pid" swd || running "$swd_pid" ip || { cat "$tmp/swd.log" >&2; die "swd exited at start"; }
+        alive "$swd_pid" || { cat "$tmp/swd.log" >&2; die "swd exited at start"; }
         sleep 0.05
     done
     pin_napi

@@ -434,7 +434,9 @@ for p in "${points[@]}"; do
     fwd_pids=$pid
     for ((i = 0; i < 400; i++)); do
         "$swctl" --control "$sock" ping >/dev/null 2>&1 && break
-        running "$pid" swd || { cat "$tmp/swd.log" >&2; die "swd exited at start"; }
+        # $pid is a job of this script: until it has exec'd swd it is called bash or ip
+        [[ -e /proc/$pid && $(awk '/^State:/ { print $2 }' "/proc/$pid/status") != Z ]] ||
+            { cat "$tmp/swd.log" >&2; die "swd exited at start"; }
         sleep 0.05
     done
     wait_xdp on swd

@@ -37,6 +37,11 @@ running() { # PID COMM: the process exists, has that name and is not a zombie
         $(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) != Z ]]
 }
 
+alive() { # PID of a job of this shell: it has not exited (whatever it is called yet: right
+    # after the fork it is still bash, then "ip" under ip netns exec, then the program)
+    [[ -e /proc/$1 && $(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) != Z ]]
+}
+
 # Stops one process the benchmark started: SIGTERM, SIGKILL after 10 s. A job of this shell
 # cannot have a reused PID (it is not reaped yet), and may still be called "ip" (ip netns exec
 # before it runs the program); any other process (a daemon that detached) is signalled only
