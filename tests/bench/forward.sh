@@ -83,10 +83,6 @@ gens=${GENS:-2}
 [[ $gen_cpu =~ ^[0-9]+$ && $fwd_cpu =~ ^[0-9]+$ && $gen_cpu != "$fwd_cpu" && $fwd_cpu -lt $(nproc) &&
     $gen_cpu -lt $(nproc) ]] || { echo "forward.sh: GEN_CPU and FWD_CPU: two different CPUs" >&2; exit 1; }
 
-if [[ $(id -u) != 0 ]]; then
-    echo "forward.sh: needs root (network namespaces, XDP, AF_XDP)" >&2
-    exit 1
-fi
 swd=$build/tools/swd
 swctl=$build/tools/swctl
 swgen=$build/tools/swgen
@@ -99,15 +95,11 @@ for t in ip bpftool jq flock awk; do
     command -v "$t" >/dev/null || { echo "forward.sh: $t is not installed" >&2; exit 1; }
 done
 
-# The lab lock, on fd 9. Every child is started with 9>&- so that none keeps the lock alive
-# after this script is gone.
-exec 9>/run/lock/swd-lab.lock
-if ! flock -n 9; then
-    echo "forward.sh: waiting for /run/lock/swd-lab.lock (another lab run)" >&2
-    flock 9
-fi
-
-tmp=$(mktemp -d /tmp/swd-forward.XXXXXX)
+# Root, the lab lock (fd 9: every child is started with 9>&-), $tmp, process bookkeeping
+# and cleanup, quiet-machine checks: tests/bench/lib.sh.
+bench_name=forward
+# shellcheck source=tests/bench/lib.sh
+source "$here/lib.sh"
 ns_gen=swdb-gen$$
 ns_sw=swdb-sw$$
 ns_sink=swdb-snk$$
@@ -115,67 +107,7 @@ dev_gen=swdb-g$$  # in ns_gen, peer of dev_a
 dev_a=swdb-a$$    # in ns_sw, port 1
 dev_b=swdb-b$$    # in ns_sw, port 2
 dev_sink=swdb-s$$ # in ns_sink, peer of dev_b
-started=()        # "PID:COMM" of every process this script started
-namespaces=()
 
-running() { # PID COMM: the process exists, has that name and is not a zombie
-    [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" &&
-        $(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) != Z ]]
-}
-
-# Stops one process this script started: SIGTERM, SIGKILL after 10 s; checks the name first so
-# that a reused PID is never signalled.
-stop_pid() {
-    local pid=$1 comm=$2 i
-    if running "$pid" "$comm"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 200; i++)); do
-            running "$pid" "$comm" || break
-            sleep 0.05
-        done
-        if running "$pid" "$comm"; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    if [[ " $(jobs -p | tr '\n' ' ') " == *" $pid "* ]]; then
-        wait "$pid" 2>/dev/null || true
-    fi
-    for ((i = 0; i < 40; i++)); do # detached daemons are reaped by init
-        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]] || break
-        sleep 0.05
-    done
-}
-
-forget_pid() {
-    local keep=() e
-    for e in "${started[@]}"; do
-        [[ ${e%%:*} == "$1" ]] || keep+=("$e")
-    done
-    started=("${keep[@]}")
-}
-
-cleanup() {
-    local rc=$? i e
-    trap - EXIT INT TERM
-    for ((i = ${#started[@]} - 1; i >= 0; i--)); do # newest first
-        e=${started[i]}
-        stop_pid "${e%%:*}" "${e#*:}"
-    done
-    # Deleting a namespace deletes its veths, their peers and XDP programs.
-    for e in "${namespaces[@]}"; do
-        ip netns del "$e" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() {
-    echo "forward.sh: $*" >&2
-    exit 1
-}
 
 # --- topology ----------------------------------------------------------------------------------
 for ns in "$ns_gen" "$ns_sw" "$ns_sink"; do
@@ -264,46 +196,11 @@ declare -A info # point -> details line
 declare -A cycles
 declare -A check # point -> rule check result
 
-median_of() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[1], a[int((NR + 1) / 2)], a[NR] }'; }
-
-# Other load: CPU time (all CPUs, user+nice+system ticks) not used by the processes of the
-# point (fwd_pids, the generator) nor by kernel threads. Another agent's build or lab test
-# running during a window shows up here, and that window is measured again.
-clk_tck=$(getconf CLK_TCK)
-busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 }' /proc/stat; }
-process_ticks() { # PID... -> utime+stime of these processes (all threads) and of kernel threads
-    local p t=0
-    for p in "$@"; do
-        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-    done
-    t=$((t + $(cat /proc/[0-9]*/stat 2>/dev/null | awk '$4 == 2 { t += $14 + $15 } END { print t + 0 }')))
-    echo "$t"
-}
-max_other=${MAX_OTHER:-5} # % of one CPU
-# wait_quiet PID...: waits (at most QUIET_WAIT s, default 300) for a second in which the machine
-# runs nothing but these processes and kernel threads (other load <= MAX_OTHER %).
-wait_quiet() {
-    local i o0 o1 p0 p1 t0 t1 x
-    for ((i = 0; i < ${QUIET_WAIT:-300}; i++)); do
-        o0=$(busy_ticks)
-        p0=$(process_ticks "$@")
-        t0=$EPOCHREALTIME
-        sleep 1
-        t1=$EPOCHREALTIME
-        o1=$(busy_ticks)
-        p1=$(process_ticks "$@")
-        x=$(awk -v o=$((o1 - o0)) -v p=$((p1 - p0)) -v s="$t0" -v e="$t1" -v hz="$clk_tck" \
-            'BEGIN { printf "%.0f", 100 * (o - p) / hz / (e - s) }')
-        ((x > max_other)) || return 0
-        ((i % 30 == 0)) && echo "    (other load ${x}% of a CPU: waiting for a quiet machine)"
-    done
-    return 0
-}
 
 # measure POINT FLOWS: runs the generator until RUNS windows without other load (at most 3 x
 # RUNS windows) and records their median in res[POINT]. fwd_pids: the forwarder's processes.
 measure() {
-    local point=$1 flows=$2 c0 c1 t0 t1 gpids=() g r o0 o1 p0 p1 other
+    local point=$1 flows=$2 c0 c1 t0 t1 gpids=() g r other
     local vals=() clean=() cpus=() cyc=() b0 u0 k0 a0 b1 u1 k1 a1
     wait_quiet $fwd_pids
     for ((g = 1; g <= gens; g++)); do
@@ -323,8 +220,8 @@ measure() {
         done
         c0=$(sink_frames)
         read -r b0 u0 k0 a0 < <(cpu_ticks)
-        o0=$(busy_ticks)
-        p0=$(process_ticks $fwd_pids "${gpids[@]}")
+        # shellcheck disable=SC2086
+        other_load_begin $fwd_pids "${gpids[@]}"
         t0=$EPOCHREALTIME
         if ((perf_ok)); then
             perf stat -x, -e cycles -C "$fwd_cpu" -o "$tmp/perf.txt" -- sleep "$window" 9>&-
@@ -332,12 +229,10 @@ measure() {
             sleep "$window"
         fi
         t1=$EPOCHREALTIME
-        o1=$(busy_ticks)
-        p1=$(process_ticks $fwd_pids "${gpids[@]}")
         read -r b1 u1 k1 a1 < <(cpu_ticks)
         c1=$(sink_frames)
-        other=$(awk -v o=$((o1 - o0)) -v p=$((p1 - p0)) -v s="$t0" -v e="$t1" -v hz="$clk_tck" \
-            'BEGIN { x = 100 * (o - p) / hz / (e - s); printf "%.0f", x < 0 ? 0 : x }')
+        # shellcheck disable=SC2086
+        other=$(other_load_end $fwd_pids "${gpids[@]}")
         local v
         v=$(awk -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.4f", (b - a) / (e - s) / 1e6 }')
         if ((other <= max_other)); then
