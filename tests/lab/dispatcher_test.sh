@@ -114,9 +114,9 @@ gen() {
     echo "swgen: $(jq -c '{frames, dev_tx_packets, dev_tx_dropped, mode}' <<<"$out")"
 }
 
-# near X N: X counted swgen's N frames, plus at most 3 frames of the hosts' own (an ARP probe
-# that a neighbour entry's timer sends in the same window).
-near() { between "$1" "$2" $(($2 + 3)); }
+# near X N: X counted swgen's N frames within 3: the hosts' own frames (an ARP probe) may fall in the
+# same window on either side (in swgen's device count, or in the rule's).
+near() { between "$1" $(($2 - 3)) $(($2 + 3)); }
 
 # tcp_transfer LABEL: 1 MiB from A to B over TCP, checked byte for byte.
 head -c 1048576 /dev/urandom >"$lab_tmp/tcp.in"
