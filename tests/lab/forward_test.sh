@@ -166,25 +166,29 @@ echo "port 2: tx $(port_sum 2 tx_packets), tx ring full $(port_sum 2 drop_tx_ful
 check "AF_XDP generator, 100000 frames at 100 kpps, 100 flows: $got arrive at B (>= 99.5%)" \
     ge "$got" 99500
 
-rx0=$(port_sum 1 rx_packets)
-r10_0=$(rule_packets 10)
-r20_0=$(rule_packets 20)
-tx0=$(port_sum 2 tx_packets)
-full0=$(port_sum 2 drop_tx_full)
-dropped0=$(veth_drops)
-sink0=$(sink_frames)
+# live_counters: port 1 rx, rule 10, rule 20, port 2 tx, tx ring full, veth drops, sink frames,
+# read until two reads in a row agree: host A's own frames (ARP, IPv6 neighbour discovery) may
+# cross swd between two reads, and must not land in one counter and not in the next.
+live_counters() {
+    local now prev=""
+    for _ in $(seq 20); do
+        now="$(port_sum 1 rx_packets) $(rule_packets 10) $(rule_packets 20) $(port_sum 2 tx_packets)"
+        now+=" $(port_sum 2 drop_tx_full) $(veth_drops) $(sink_frames)"
+        [ "$now" = "$prev" ] && break
+        prev=$now
+        sleep 0.2
+    done
+    echo "$now"
+}
+read -r rx0 r10_0 r20_0 tx0 full0 dropped0 sink0 < <(live_counters)
 out=$(gen --mode live --count 1000000 --flows 1000 --dport 7001)
 echo "swgen: $out"
 out9=$(gen --mode live --count 200000 --flows 10 --dport 9999)
 echo "swgen: $out9"
 sleep 0.5
-rx=$(($(port_sum 1 rx_packets) - rx0))
-r10=$(($(rule_packets 10) - r10_0))
-r20=$(($(rule_packets 20) - r20_0))
-tx=$(($(port_sum 2 tx_packets) - tx0))
-full=$(($(port_sum 2 drop_tx_full) - full0))
-dropped=$(($(veth_drops) - dropped0))
-sink=$(($(sink_frames) - sink0))
+read -r rx r10 r20 tx full dropped sink < <(live_counters)
+rx=$((rx - rx0)) r10=$((r10 - r10_0)) r20=$((r20 - r20_0)) tx=$((tx - tx0))
+full=$((full - full0)) dropped=$((dropped - dropped0)) sink=$((sink - sink0))
 echo "live frames: port 1 rx $rx, rule 10 $r10, drop rule $r20, port 2 tx $tx (tx ring full: $full), veth drops $dropped, sink $sink"
 echo "kernel counters of port 1: $(ports_json | jq -c '.ports[0].queues | map(.kernel)')"
 check "live: every frame swd received hit a rule (rx = rule 10 + drop rule)" test "$rx" = $((r10 + r20))
