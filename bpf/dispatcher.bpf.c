@@ -25,6 +25,7 @@
 #include "shared/swd_abi.h"
 #include "parse.h"
 #include "rewrite.h"
+#include "tables.h"
 
 /* Set by the loader before load. */
 const volatile __u16 swd_in_port = 0; /* this port's ofport */
@@ -54,51 +55,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } xdp_counters SEC(".maps");
-
-/* ---- shared by every port (the loader reuses one set of map fds) ---- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct swd_xdp_config);
-} swd_config SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * SWD_XDP_MAX_MASKS);
-	__type(key, __u32);
-	__type(value, struct swd_xdp_mask);
-} swd_masks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* sized by the loader */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct swd_xdp_rule_key);
-	__type(value, struct swd_xdp_rule);
-} swd_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SWD_XDP_MAX_ACTION_LISTS);
-	__type(key, __u32);
-	__type(value, struct swd_action_list);
-} swd_actions SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1); /* sized by the loader */
-	__type(key, __u32);
-	__type(value, struct swd_rule_stats);
-} swd_rule_stats SEC(".maps");
-
-/* ofport -> interface, for output to another port. */
-struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, struct bpf_devmap_val);
-} swd_ports SEC(".maps");
 
 static __always_inline void count(__u32 c)
 {
@@ -133,78 +89,6 @@ static __always_inline int to_user(struct xdp_md *ctx, __u32 rule_id,
 	}
 	count(SWD_XC_NO_SOCKET);
 	return XDP_PASS;
-}
-
-/* The tuple-space search of table 0. The first SWD_XDP_INLINE_MASKS masks
- * are searched by an unrolled loop (no call per mask); a table with more
- * masks goes on with bpf_loop(), whose callback the verifier checks once, so
- * the mask count is limited by the mask array, not by the verifier. */
-#define SWD_XDP_INLINE_MASKS 16
-
-struct search {
-	struct swd_flow_key key; /* the packet's */
-	struct swd_flow_key masked;
-	struct swd_xdp_rule_key rk;
-	struct swd_xdp_rule_head best; /* valid when found */
-	__u32 base;		       /* first entry of the active mask list */
-	__u32 found;
-};
-
-/* Looks mask i up; returns 1 when the search can stop. */
-static __always_inline int search_mask(__u32 i, struct search *s)
-{
-	__u32 idx = s->base + i;
-	const __u64 *kw = (const __u64 *)&s->key;
-	__u64 *mw = (__u64 *)&s->masked;
-	struct swd_xdp_mask *m = bpf_map_lookup_elem(&swd_masks, &idx);
-	const struct swd_xdp_rule *r;
-	const __u64 *maskw, *rw;
-	__u64 diff = 0;
-
-	if (!m)
-		return 1;
-	if (s->found && s->best.priority > m->max_priority)
-		return 1; /* no rule of the remaining masks can win */
-	maskw = (const __u64 *)&m->mask;
-	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
-		mw[w] = kw[w] & maskw[w];
-	s->rk.mask_id = m->id;
-	s->rk.hash = swd_key_hash(mw);
-	r = bpf_map_lookup_elem(&swd_rules, &s->rk);
-	if (!r)
-		return 0;
-	rw = (const __u64 *)&r->masked;
-	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
-		diff |= rw[w] ^ mw[w];
-	if (diff == 0 && (!s->found || r->h.priority > s->best.priority ||
-			  (r->h.priority == s->best.priority &&
-			   r->h.rule_id < s->best.rule_id))) {
-		s->best = r->h;
-		s->found = 1;
-	}
-	return 0;
-}
-
-static long search_more(__u32 i, void *ctx)
-{
-	return search_mask(i + SWD_XDP_INLINE_MASKS, ctx);
-}
-
-/* Fills s->best with the best rule of table 0 for s->key, if any. */
-static __always_inline void search(struct search *s,
-				   const struct swd_xdp_config *cfg)
-{
-	__u32 n = cfg->n_masks;
-
-	s->base = cfg->active_masks ? SWD_XDP_MAX_MASKS : 0;
-	s->found = 0;
-	s->rk.pad = 0;
-	for (__u32 i = 0; i < SWD_XDP_INLINE_MASKS; i++) {
-		if (i >= n || search_mask(i, s))
-			return;
-	}
-	if (n > SWD_XDP_INLINE_MASKS && n <= SWD_XDP_MAX_MASKS)
-		bpf_loop(n - SWD_XDP_INLINE_MASKS, search_more, s, 0);
 }
 
 /* Runs an XDP-placed rule's actions: rewrites, then the one output (the
@@ -328,7 +212,7 @@ int swd_dispatch(struct xdp_md *ctx)
 	malformed = swd_parse(ctx, swd_in_port, &s.key, &w);
 	if (malformed)
 		count(SWD_XC_MALFORMED);
-	search(&s, cfg);
+	search(&s, cfg, 0);
 	if (!s.found) {
 		count(SWD_XC_DROP_MISS);
 		return verdict(XDP_DROP, SWD_V_DROP, 0, 0, malformed);

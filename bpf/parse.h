@@ -24,8 +24,12 @@
  *    in network order, and stored into the key where they are 2- or 4-byte
  *    aligned, so a stack key passes the verifier's stack alignment rule.
  *
- * Frames are single-buffer: data_end ends the frame. Every function is
- * static __always_inline; nothing here allocates or uses maps.
+ * One core, swd_parse_frame(), works on (data, data_end, len) for both
+ * program types: swd_parse() for XDP (data_end ends the frame) and
+ * swd_parse_skb() for TC (the frame may go on in the skb's pages; see
+ * there). The XDP wrapper compiles to the same code as a parse written for
+ * XDP alone. Every function is static __always_inline; nothing here
+ * allocates or uses maps.
  */
 #ifndef SWD_BPF_PARSE_H
 #define SWD_BPF_PARSE_H
@@ -247,16 +251,20 @@ static __always_inline int swd_parse_arp(const __u8 *a, const void *data_end,
 
 /*
  * Fills *k as swd::dp::extract_key does (zeroed first, in_port set) and *w as
- * its header_offsets; returns the enum swd_malformed code. k and w may be on
- * the stack or in a map value; k must be 4-byte aligned (its type is).
+ * its header_offsets, for a frame of len bytes whose first bytes, up to
+ * data_end, are at data; returns the enum swd_malformed code. The length
+ * rules use len, the reads check data_end: when data_end ends the frame (XDP)
+ * the result is extract_key's for every frame; when the frame goes on past
+ * data_end (an skb's paged part), a header that crosses data_end ends the
+ * parse as malformed (swd_parse_skb then pulls it in and parses again). k and
+ * w may be on the stack or in a map value; k must be 4-byte aligned (its type
+ * is).
  */
-static __always_inline int swd_parse(struct xdp_md *ctx, __u16 in_port,
-				     struct swd_flow_key *k, struct swd_hdrs *w)
+static __always_inline int
+swd_parse_frame(const void *data, const void *data_end, __u32 len,
+		__u16 in_port, struct swd_flow_key *k, struct swd_hdrs *w)
 {
-	const void *data = (const void *)(long)ctx->data;
-	const void *data_end = (const void *)(long)ctx->data_end;
 	const __u8 *p = data;
-	__u32 len = (__u32)(data_end - data);
 	__u32 off = SWD_PARSE_ETH_HLEN;
 	swd_u32_alias *mac = (swd_u32_alias *)k->eth_dst;
 	__u16 type;
@@ -295,6 +303,46 @@ static __always_inline int swd_parse(struct xdp_md *ctx, __u16 in_port,
 	default:
 		return SWD_MALFORMED_NONE;
 	}
+}
+
+/* The frame of an XDP context: one buffer, data_end ends it. */
+static __always_inline int swd_parse(struct xdp_md *ctx, __u16 in_port,
+				     struct swd_flow_key *k, struct swd_hdrs *w)
+{
+	const void *data = (const void *)(long)ctx->data;
+	const void *data_end = (const void *)(long)ctx->data_end;
+
+	return swd_parse_frame(data, data_end, (__u32)(data_end - data),
+			       in_port, k, w);
+}
+
+/*
+ * The frame of an skb (TC): skb->len bytes from the Ethernet header, of which
+ * the linear part (up to data_end) holds the headers in the common case. When
+ * the parse stops early and the frame goes on past the linear part, the
+ * headers may only lie beyond it: bpf_skb_pull_data() makes the whole frame
+ * linear and the parse runs again, so the result is extract_key's in every
+ * case. *pulled is set when that happened. The pull invalidates packet
+ * pointers that the caller held.
+ */
+static __always_inline int swd_parse_skb(struct __sk_buff *skb, __u16 in_port,
+					 struct swd_flow_key *k,
+					 struct swd_hdrs *w, int *pulled)
+{
+	const void *data = (const void *)(long)skb->data;
+	const void *data_end = (const void *)(long)skb->data_end;
+	__u32 len = skb->len;
+	int m = swd_parse_frame(data, data_end, len, in_port, k, w);
+
+	*pulled = 0;
+	if (m == SWD_MALFORMED_NONE || (__u32)(data_end - data) >= len)
+		return m;
+	if (bpf_skb_pull_data(skb, len) != 0)
+		return m;
+	*pulled = 1;
+	data = (const void *)(long)skb->data;
+	data_end = (const void *)(long)skb->data_end;
+	return swd_parse_frame(data, data_end, len, in_port, k, w);
 }
 
 #endif /* SWD_BPF_PARSE_H */
