@@ -78,4 +78,17 @@ const char* xdp_counter_name(unsigned c) {
     return c < SWD_XC_COUNT ? names[c] : "?";
 }
 
+const char* tc_counter_name(unsigned c) {
+    static constexpr const char* names[SWD_TC_COUNT] = {
+        "idle_pass",    "rx",
+        "pass_no_rule", "pass_user_rule",
+        "pass_rule",    "redirect",
+        "drop_rule",    "drop_ttl_expired",
+        "drop_no_port", "drop_rewrite_failed",
+        "malformed",    "rewrite_skipped",
+        "pulled",
+    };
+    return c < SWD_TC_COUNT ? names[c] : "?";
+}
+
 } // namespace swd::dp

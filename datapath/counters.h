@@ -60,6 +60,8 @@ enum class port_counter : uint8_t {
 std::string_view port_counter_name(port_counter c);
 // Name of an XDP dispatcher counter (enum swd_xdp_counter), as dump-ports prints it.
 const char* xdp_counter_name(unsigned c);
+// Name of a TC egress program counter (enum swd_tc_counter), as dump-ports prints it.
+const char* tc_counter_name(unsigned c);
 
 struct queue_counters {
     std::array<counter, static_cast<size_t>(port_counter::count_)> c;

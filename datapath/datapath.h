@@ -47,7 +47,9 @@ struct port_stats {
     uint16_t ofport = 0;
     std::string mode; // e.g. "copy, need_wakeup, spin, XDP native"
     std::vector<queue_stats> queues;
-    std::array<uint64_t, SWD_XC_COUNT> xdp{}; // the port's XDP dispatcher (enum swd_xdp_counter)
+    std::array<uint64_t, SWD_XC_COUNT> xdp{};    // the port's XDP dispatcher (enum swd_xdp_counter)
+    bool has_egress = false;                     // a TC egress program (not on the local port)
+    std::array<uint64_t, SWD_TC_COUNT> egress{}; // its counters (enum swd_tc_counter)
 };
 
 struct thread_info {

@@ -87,6 +87,11 @@ placement_decision decide_placement(const rule& r, profile p) {
     if (k == kind::local) {
         return {true, "local traffic: XDP_PASS to the kernel stack"};
     }
+    if (r.match.mask.f.in_port == 0xffff && r.match.value.f.in_port == ofport_local) {
+        // The host's own traffic: only the TC egress program (and the local port's dispatcher)
+        // sees it; a rule left to user space would not act on what leaves by a port.
+        return {true, "in_port=LOCAL: the TC egress program runs it"};
+    }
     switch (p) {
     case profile::all_xdp:
         return {true, "profile all-xdp"};

@@ -8,8 +8,11 @@
 //    most one of output, in_port and local, or a drop. Several outputs, set_queue, goto_table,
 //    lb() and rules of other tables run in user space, and placement_reason says why.
 //  - placement=xdp and placement=user are obeyed when possible.
-//  - placement=auto follows the study (../shared/docs/paper-notes.md, Takeaways 1-5) in the
-//    profile in force:
+//  - placement=auto puts rules that name in_port=LOCAL in XDP in every profile: they act on
+//    what this host sends, which the TC egress program sees (docs/architecture.md, "The TC
+//    egress program") and user space does not.
+//  - otherwise placement=auto follows the study (../shared/docs/paper-notes.md, Takeaways 1-5) in
+//    the profile in force:
 //      hybrid   (default) local rules in XDP (XDP_PASS: the kernel stack at no extra copy), drops
 //               and pass-through in user space;
 //      all-xdp  everything XDP can run, in XDP;

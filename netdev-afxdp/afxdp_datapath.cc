@@ -79,6 +79,13 @@ result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
         return fail(std::move(prog).err());
     }
     p.program = std::move(*prog);
+    if (p.cfg.ofport != local_ofport) {
+        auto egress = tc_program::attach(p.info.ifindex, name, *tables_, p.cfg.ofport);
+        if (!egress) {
+            return fail(std::move(egress).err());
+        }
+        p.egress = std::move(*egress);
+    }
     for (auto [q, mode] : p.cfg.queue_modes) {
         if (q >= p.info.rx_queues || q >= SWD_XDP_MAX_QUEUES) {
             return fail(errc::invalid_input,
@@ -253,8 +260,10 @@ std::string afxdp_datapath::xdp_status() const {
     if (!tables_->searching()) {
         return "rule search off: " + tables_->why_not();
     }
-    return fmt::format("searching {} rules of table 0 in {} masks", tables_->n_rules(),
-                       tables_->n_masks());
+    return fmt::format("searching {} rules of table 0 in {} masks; TC egress {}",
+                       tables_->n_rules(), tables_->n_masks(),
+                       tables_->egress() ? "searching (in_port=LOCAL rules in XDP)"
+                                         : "idle (no in_port=LOCAL rule in XDP)");
 }
 
 void afxdp_datapath::read_counters(std::span<const uint32_t> ids,
@@ -287,6 +296,11 @@ std::vector<dp::port_stats> afxdp_datapath::ports() const {
         ps.mode = p->mode;
         const auto xc = p->program->counters();
         std::copy(xc.begin(), xc.end(), ps.xdp.begin());
+        if (p->egress) {
+            const auto tc = p->egress->counters();
+            std::copy(tc.begin(), tc.end(), ps.egress.begin());
+            ps.has_egress = true;
+        }
         for (const auto& t : pmds_) {
             for (size_t i = 0; i < t->sockets().size(); i++) {
                 if (t->socket_ports()[i] != p->cfg.ofport) {

@@ -3,6 +3,7 @@
 //
 // open() acquires every kernel resource before any thread starts, in an order whose reverse is
 // safe: the local veth pair, per-port sysfs settings (busy-poll mode), XDP programs (BPF links),
+// TC egress programs (TCX links; not on the local port, whose egress is swd's own traffic),
 // then each thread's UMEMs and sockets (and their XSKMAP entries). Each is owned by an RAII object,
 // so a failure half-way, a return from main or an exception releases all of them, and the BPF
 // links mean a crash detaches the programs too. The destructor stops the threads first.
@@ -19,6 +20,7 @@
 #include "datapath/publisher.h"
 #include "netdev.h"
 #include "pmd.h"
+#include "tc_program.h"
 #include "xdp_program.h"
 #include "xdp_tables.h"
 
@@ -74,6 +76,7 @@ private:
         std::string mode; // as resolved, for show
         std::unique_ptr<sysfs_setting> defer_irqs, gro_flush;
         std::unique_ptr<xdp_program> program;
+        std::unique_ptr<tc_program> egress; // TCX egress; none on the local port
     };
 
     afxdp_datapath(size_t threads) : publisher_(threads) {}

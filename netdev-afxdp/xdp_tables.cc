@@ -266,7 +266,8 @@ result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id
     return {};
 }
 
-result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, bool search) {
+result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, bool search,
+                                      bool egress) {
     const uint32_t next = active_list_ ^ 1;
     for (size_t i = 0; i < list.size(); i++) {
         swd_xdp_mask m{};
@@ -282,12 +283,14 @@ result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, b
     c.active_masks = next;
     c.n_masks = static_cast<uint32_t>(list.size());
     c.search = search ? 1 : 0;
+    c.egress = search && egress ? 1 : 0;
     const uint32_t zero = 0;
     if (bpf_map_update_elem(config_.get(), &zero, &c, BPF_ANY) != 0) {
         return fail(errno_error(errno, "write the XDP dispatcher's configuration"));
     }
     active_list_ = next;
     searching_ = search;
+    egress_ = c.egress != 0;
     return {};
 }
 
@@ -343,6 +346,18 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
 
     std::vector<installed_mask> next;
     std::unordered_set<uint32_t> kept;
+    bool any_egress = false; // an XDP-placed rule with in_port=LOCAL: the TC programs search
+    // Whether a subtable holds such a rule; a shared subtable keeps what was found before.
+    auto has_egress = [](const dp::subtable& st) {
+        bool found = false;
+        if (st.mask().f.in_port == 0xffff) {
+            st.for_each([&](const dp::flow_key& k, const dp::compiled_rule& r,
+                            std::span<const swd_action>) {
+                found = found || (r.xdp && k.f.in_port == SWD_OFPORT_LOCAL);
+            });
+        }
+        return found;
+    };
     auto write_all = [&]() -> result<void> {
         for (const auto& st : subs) {
             const installed_mask* old = nullptr;
@@ -359,16 +374,19 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
                     }
                 }
                 kept.insert(old->id);
-                next.push_back({old->id, st});
+                next.push_back({old->id, st, old->table == st ? old->egress : has_egress(*st)});
             } else {
                 const uint32_t id = next_mask_id_++;
-                next.push_back({id, st});
+                next.push_back({id, st, has_egress(*st)});
                 if (auto r = write_subtable(*st, id, nullptr); !r) {
                     return r;
                 }
             }
         }
-        return switch_masks(next, true);
+        for (const auto& m : next) {
+            any_egress = any_egress || m.egress;
+        }
+        return switch_masks(next, true, any_egress);
     };
     if (auto r = write_all(); !r) {
         disable("writing the XDP maps failed: " + r.err().message());

@@ -14,7 +14,8 @@
 //
 // When table 0 does not fit (more masks than SWD_XDP_MAX_MASKS, more rules than the rule map
 // holds) or no rule is placed in XDP, the rule search is switched off and the dispatcher sends
-// every frame to user space; why() says which.
+// every frame to user space; why() says which. The config's egress flag tells the TC egress
+// programs (bpf/egress.bpf.c) whether a rule that names in_port=LOCAL is placed in XDP.
 //
 // Thread-safety: control thread only. The maps are read by the XDP programs concurrently.
 #pragma once
@@ -48,6 +49,9 @@ public:
 
     // Whether the dispatcher searches the rules, and if not, why.
     bool searching() const { return searching_; }
+    // Whether the TC egress programs search (a rule of table 0 with in_port=LOCAL is placed in
+    // XDP, and the search is on); else they pass every frame at once.
+    bool egress() const { return egress_; }
     const std::string& why_not() const { return why_not_; }
     size_t n_rules() const { return installed_rules_; }
     size_t n_masks() const { return active_.size(); }
@@ -70,6 +74,7 @@ private:
     struct installed_mask {
         uint32_t id;
         std::shared_ptr<const dp::subtable> table;
+        bool egress = false; // holds an XDP-placed rule with in_port=LOCAL
     };
     struct action_list_ref {
         uint32_t id;
@@ -87,13 +92,15 @@ private:
     result<swd_xdp_rule> entry_for(const dp::compiled_rule& r, std::span<const swd_action> acts);
     void release_rule(uint32_t rule_id);
     void release_action_list(uint32_t id);
-    result<void> switch_masks(const std::vector<installed_mask>& list, bool search);
+    result<void> switch_masks(const std::vector<installed_mask>& list, bool search,
+                              bool egress = false);
     void disable(std::string why);
 
     unique_fd config_, masks_, rules_, actions_, rule_stats_, ports_;
     uint32_t max_rules_ = 0;
     uint32_t active_list_ = 0; // which half of the mask array the config names
     bool searching_ = false;
+    bool egress_ = false;
     std::string why_not_ = "no rules yet";
     size_t installed_rules_ = 0;
     unsigned n_cpus_ = 1;

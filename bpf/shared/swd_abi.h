@@ -218,7 +218,9 @@ struct swd_xdp_config {
 	__u32 n_masks;	    /* entries of the active list */
 	__u32 search; /* 0: no rule search (every queue in "xdp" mode acts as
 			 "user") */
-	__u32 pad;
+	__u32 egress; /* 1: a rule of table 0 with in_port=LOCAL is placed in
+			 XDP: the TC egress program searches (else it passes
+			 every frame at once) */
 };
 
 /* Per rx queue: what the dispatcher does with its frames. */
@@ -269,6 +271,33 @@ struct swd_xdp_trace {
 	__u32 port;
 	__u32 rule_id; /* 0 when no rule won */
 	__u32 malformed;
+};
+
+/* ---- the TC egress program (bpf/egress.bpf.c) ----------------------------
+ *
+ * Frames that this host's stack sends out of a swd port are searched in the
+ * same maps with in_port = SWD_OFPORT_LOCAL, over the masks whose in_port is
+ * exact only: a rule applies at egress only when it names in_port=LOCAL. A
+ * miss, or a winner placed in user space, lets the frame leave unchanged.
+ */
+#define SWD_OFPORT_LOCAL 0xfffe
+
+/* Egress events, per CPU and per port. */
+enum swd_tc_counter {
+	SWD_TC_IDLE = 0,      /* no egress rule in XDP: passed, not searched */
+	SWD_TC_RX,	      /* searched */
+	SWD_TC_PASS_MISS,     /* no in_port=LOCAL rule matched: passed */
+	SWD_TC_PASS_USER,     /* the winner is placed in user space: passed */
+	SWD_TC_PASS_RULE,     /* output to this port, local or in_port */
+	SWD_TC_REDIRECT,      /* output to another port: bpf_redirect */
+	SWD_TC_DROP_RULE,     /* dropped by a rule */
+	SWD_TC_DROP_TTL,      /* dec_ttl reached zero */
+	SWD_TC_DROP_NO_PORT,  /* output to a port swd does not have */
+	SWD_TC_DROP_REWRITE,  /* an skb helper failed during a rewrite */
+	SWD_TC_MALFORMED,     /* matched as far as its headers were valid */
+	SWD_TC_REWRITE_SKIPPED,
+	SWD_TC_PULLED,	      /* headers beyond the linear part: pulled in */
+	SWD_TC_COUNT,
 };
 
 #endif /* SWD_ABI_H */

@@ -6,6 +6,11 @@
 // and every truncation of them, random frames, exhaustive sweeps of rewrite arguments (checksums
 // that become 0x0000 or 0xffff), and every packet of the real-world captures.
 //
+// Each frame of 14 bytes or more also goes through the probe's TC program (swd_parse_skb and
+// the skb-helper rewrites of bpf/tc_rewrite.h, as the TC egress program runs them): the same
+// comparison with the C++ side. (BPF_PROG_TEST_RUN of a TC program wants an Ethernet header; the
+// skb it builds is CHECKSUM_NONE, so the helpers' full-checksum path is what is compared.)
+//
 // Needs root (BPF). Not root: skipped, unless SWD_REQUIRE_ROOT_TESTS=1 turns that into a failure.
 
 // pcap/bpf.h and linux/bpf.h both define struct bpf_insn: take pcap.h without it.
@@ -199,6 +204,74 @@ public:
     // headroom and the shared-info tailroom: 3520 bytes with 4 KiB pages).
     size_t max_frame() const { return max_frame_; }
 
+    // Frames shorter than this do not go through the TC program (BPF_PROG_TEST_RUN of an skb
+    // program wants an Ethernet header).
+    static constexpr size_t tc_min_frame = 14;
+
+    // The TC program (swd_tc_parse_probe) on f, which must be >= tc_min_frame bytes.
+    outcome run_tc(const bytes& f, uint16_t in_port, const rewrite& r) {
+        auto* b = skel_->bss;
+        b->probe_in_port = in_port;
+        b->probe_rw = r.kind;
+        std::memcpy(b->probe_mac, r.mac.data(), 6);
+        b->probe_addr = r.addr_be;
+        b->probe_port = r.port_be;
+        b->probe_len = UINT32_MAX;
+        b->probe_malformed = -1;
+        b->probe_pulled = -1;
+        b->probe_eth_type = 0;
+        bytes in = f;
+        bytes out(in.size() + 64);
+        LIBBPF_OPTS(bpf_test_run_opts, opts);
+        opts.data_in = in.data();
+        opts.data_size_in = static_cast<uint32_t>(in.size());
+        opts.data_out = out.data();
+        opts.data_size_out = static_cast<uint32_t>(out.size());
+        outcome o;
+        int err = bpf_prog_test_run_opts(tc_fd_, &opts);
+        const bool ip_type =
+            (in[12] == 0x08 && in[13] == 0x00) || (in[12] == 0x86 && in[13] == 0xdd);
+        if (err == -EINVAL && ip_type) {
+            // The kernel refuses an IPv4/IPv6 frame whose IP header is cut short: it goes in
+            // with an experimental Ethernet type, which the probe replaces by the real one
+            // before the parse.
+            std::memcpy(&b->probe_eth_type, &in[12], 2);
+            in[12] = 0x88;
+            in[13] = 0xb5;
+            opts.data_size_out = static_cast<uint32_t>(out.size());
+            err = bpf_prog_test_run_opts(tc_fd_, &opts);
+            tc_type_restored_++;
+        }
+        if (err != 0) {
+            o.error = "BPF_PROG_TEST_RUN (TC): " + std::string(std::strerror(-err));
+            return o;
+        }
+        if (opts.retval != 0 /* TC_ACT_OK */ || b->probe_len != f.size() ||
+            opts.data_size_out != in.size() || b->probe_pulled != 0) {
+            o.error = "TC probe returned " + std::to_string(opts.retval) + ", saw " +
+                      std::to_string(b->probe_len) + " bytes (pulled " +
+                      std::to_string(b->probe_pulled) + ") and gave back " +
+                      std::to_string(opts.data_size_out) + " for a frame of " +
+                      std::to_string(f.size());
+            return o;
+        }
+        o.why = b->probe_malformed;
+        std::memcpy(&o.key.f, &b->probe_key, sizeof o.key.f);
+        o.where.l3 = b->probe_l3;
+        o.where.l4 = b->probe_l4;
+        o.where.l3_end = b->probe_l3_end;
+        o.where.ipv4 = b->probe_ipv4 != 0;
+        o.where.ipv6 = b->probe_ipv6 != 0;
+        o.rw = b->probe_rw_result;
+        std::memcpy(&o.rw_key.f, &b->probe_rw_key, sizeof o.rw_key.f);
+        o.frame.assign(out.begin(), out.begin() + static_cast<long>(f.size()));
+        tc_runs_++;
+        return o;
+    }
+
+    size_t tc_runs() const { return tc_runs_; }
+    size_t tc_type_restored() const { return tc_type_restored_; }
+
     outcome run(const bytes& f, uint16_t in_port, const rewrite& r) {
         auto* b = skel_->bss;
         b->probe_in_port = in_port;
@@ -303,13 +376,17 @@ private:
             return false;
         }
         fd_ = bpf_program__fd(skel_->progs.swd_xdp_parse_probe);
+        tc_fd_ = bpf_program__fd(skel_->progs.swd_tc_parse_probe);
         return true;
     }
 
     probe_skel skel_;
     int fd_ = -1;
+    int tc_fd_ = -1;
     size_t max_frame_ = 0;
     size_t runs_ = 0;
+    size_t tc_runs_ = 0;
+    size_t tc_type_restored_ = 0;
     std::string error_;
     std::string stats_;
 };
@@ -454,6 +531,7 @@ protected:
         p_ = &probe::get();
         ASSERT_TRUE(p_->error().empty()) << p_->error();
         runs_at_start_ = p_->runs();
+        tc_runs_at_start_ = p_->tc_runs();
     }
 
     // Runs f through both sides without a rewrite and with each of rs; every difference is a
@@ -464,15 +542,20 @@ protected:
         const outcome base = run_cc(f, in_port, rewrite{});
         auto one = [&](const rewrite& r) {
             const outcome cc = r.kind == 0 ? base : run_cc(f, in_port, r);
-            const outcome bpf = p_->run(f, in_port, r);
-            const std::string report = compare(cc, bpf, r, f);
-            if (!report.empty()) {
+            auto report_of = [&](const char* prog, const std::string& report) {
+                if (report.empty()) {
+                    return;
+                }
                 mismatches_++;
                 if (mismatches_ <= 10) {
-                    ADD_FAILURE() << name << ": BPF and C++ differ\n" << report;
+                    ADD_FAILURE() << name << ": BPF (" << prog << ") and C++ differ\n" << report;
                 } else if (mismatches_ == 11) {
                     ADD_FAILURE() << "more mismatches; reporting only their count";
                 }
+            };
+            report_of("XDP", compare(cc, p_->run(f, in_port, r), r, f));
+            if (f.size() >= probe::tc_min_frame && f.size() <= p_->max_frame()) {
+                report_of("TC", compare(cc, p_->run_tc(f, in_port, r), r, f));
             }
             if (r.kind != 0 && cc.rw == (r.kind == SWD_ACT_DEC_TTL ? 0 : 1)) {
                 rewrites_done_++;
@@ -492,10 +575,12 @@ protected:
             m += std::string(" ") + malformed_name(static_cast<malformed>(code)) + "=" +
                  std::to_string(n);
         }
-        std::printf("[ bpf_parse ] %s: %zu frames, %zu runs compared (%zu rewrites applied), "
-                    "%zu mismatches; malformed:%s\n",
-                    what, frames_, p_->runs() - runs_at_start_, rewrites_done_, mismatches_,
-                    m.c_str());
+        std::printf("[ bpf_parse ] %s: %zu frames, %zu XDP and %zu TC runs compared (%zu rewrites "
+                    "applied), %zu mismatches; malformed:%s; TC runs with the Ethernet type "
+                    "restored by the probe so far: %zu\n",
+                    what, frames_, p_->runs() - runs_at_start_, p_->tc_runs() - tc_runs_at_start_,
+                    rewrites_done_, mismatches_, m.c_str(), p_->tc_type_restored());
+        EXPECT_GT(p_->tc_runs(), tc_runs_at_start_) << "the TC program ran on no frame";
         EXPECT_EQ(mismatches_, 0u);
     }
 
@@ -504,6 +589,7 @@ protected:
     size_t mismatches_ = 0;
     size_t rewrites_done_ = 0;
     size_t runs_at_start_ = 0;
+    size_t tc_runs_at_start_ = 0;
     std::map<int, size_t> malformed_seen_;
 };
 
@@ -749,14 +835,17 @@ TEST_F(BpfParse, RewriteArgumentSweeps) {
             // addresses: the low half of 10.0.x.x, which covers the frames' 10.0.0.x
             r.addr_be = be32(0x0a000000u | v);
             const outcome cc = run_cc(n.frame, 1, r);
-            const outcome bpf = p_->run(n.frame, 1, r);
-            runs++;
-            const std::string report = compare(cc, bpf, r, n.frame);
-            if (!report.empty()) {
-                mismatches_++;
-                if (mismatches_ <= 10) {
-                    ADD_FAILURE() << n.name << ", " << kind_name(kind) << " " << v << ":\n"
-                                  << report;
+            for (bool tc : {false, true}) {
+                const outcome bpf = tc ? p_->run_tc(n.frame, 1, r) : p_->run(n.frame, 1, r);
+                runs++;
+                const std::string report = compare(cc, bpf, r, n.frame);
+                if (!report.empty()) {
+                    mismatches_++;
+                    if (mismatches_ <= 10) {
+                        ADD_FAILURE() << n.name << ", " << kind_name(kind) << " " << v
+                                      << (tc ? " (TC)" : " (XDP)") << ":\n"
+                                      << report;
+                    }
                 }
             }
             if (base.where.l4 != 0 && base.key.f.nw_proto == 17 && cc.rw == 1 &&

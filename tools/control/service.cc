@@ -397,11 +397,19 @@ json service::cmd_dump_ports(const json& req) {
         for (unsigned i = 0; i < SWD_XC_COUNT; i++) {
             xdp[dp::xdp_counter_name(i)] = p.xdp[i];
         }
-        ports.push_back({{"name", p.name},
-                         {"ofport", p.ofport},
-                         {"mode", p.mode},
-                         {"xdp", std::move(xdp)},
-                         {"queues", std::move(queues)}});
+        json port = {{"name", p.name},
+                     {"ofport", p.ofport},
+                     {"mode", p.mode},
+                     {"xdp", std::move(xdp)},
+                     {"queues", std::move(queues)}};
+        if (p.has_egress) {
+            json egress = json::object();
+            for (unsigned i = 0; i < SWD_TC_COUNT; i++) {
+                egress[dp::tc_counter_name(i)] = p.egress[i];
+            }
+            port["egress"] = std::move(egress);
+        }
+        ports.push_back(std::move(port));
     }
     if (!found) {
         return error_response(id_of(req), "not_found", "no port '" + filter + "'");

@@ -210,6 +210,15 @@ int cmd_dump_ports(const cli& c) {
             }
             fmt::print("  xdp dispatcher:{}\n", line.empty() ? " no packets" : line);
         }
+        if (p.contains("egress")) {
+            std::string line;
+            for (const auto& [k, v] : p["egress"].items()) {
+                if (v.get<uint64_t>() != 0) {
+                    line += fmt::format(" {}={}", k, v.get<uint64_t>());
+                }
+            }
+            fmt::print("  tc egress:{}\n", line.empty() ? " no packets" : line);
+        }
         for (const auto& q : p["queues"]) {
             std::string line;
             for (const auto& [k, v] : q["counters"].items()) {

@@ -1,0 +1,126 @@
+#include "tc_program.h"
+
+#include <cerrno>
+#include <fmt/format.h>
+#include <vector>
+
+#include "datapath/util/log.h"
+
+extern "C" {
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "egress.skel.h"
+}
+
+namespace swd::afxdp {
+
+namespace {
+
+// BPF_TCX_EGRESS (Linux 6.6) is newer than the uapi headers of the build machine: its value in
+// enum bpf_attach_type, which the kernel's ABI fixes.
+constexpr auto tcx_egress = static_cast<bpf_attach_type>(47);
+
+} // namespace
+
+result<std::unique_ptr<tc_program>> tc_program::load(const xdp_tables& tables, uint16_t ofport,
+                                                     bool trace) {
+    std::unique_ptr<tc_program> p(new tc_program());
+    p->skel_ = swd_egress__open();
+    if (!p->skel_) {
+        return fail(errno_error(errno, "open the TC egress program"));
+    }
+    p->skel_->rodata->swd_out_port = ofport;
+    p->skel_->rodata->swd_trace = trace ? 1 : 0;
+    const auto fds = tables.fds();
+    auto& m = p->skel_->maps;
+    const std::pair<bpf_map*, int> shared[] = {
+        {m.swd_config, fds.config},   {m.swd_masks, fds.masks},           {m.swd_rules, fds.rules},
+        {m.swd_actions, fds.actions}, {m.swd_rule_stats, fds.rule_stats}, {m.swd_ports, fds.ports}};
+    for (auto [map, fd] : shared) {
+        if (bpf_map__reuse_fd(map, fd) != 0) {
+            return fail(errno_error(errno, std::string("share the map ") + bpf_map__name(map)));
+        }
+    }
+    if (int err = swd_egress__load(p->skel_); err != 0) {
+        return fail(errno_error(-err, "load the TC egress program (the verifier's log is above)"));
+    }
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(p->prog_fd(), &info, &len) == 0) {
+        p->prog_id_ = info.id;
+    }
+    return p;
+}
+
+result<std::unique_ptr<tc_program>> tc_program::attach(int ifindex, const std::string& ifname,
+                                                       const xdp_tables& tables, uint16_t ofport) {
+    auto loaded = load(tables, ofport);
+    if (!loaded) {
+        return fail(loaded.err());
+    }
+    std::unique_ptr<tc_program> p = std::move(*loaded);
+    const int fd = bpf_link_create(p->prog_fd(), ifindex, tcx_egress, nullptr);
+    if (fd < 0) {
+        if (fd == -EINVAL) {
+            return fail(errno_error(-fd, "attach the TC egress program to " + ifname +
+                                             " (TCX link): this kernel has no TCX (Linux >= 6.6 "
+                                             "needed)"));
+        }
+        return fail(errno_error(-fd, "attach the TC egress program to " + ifname + " (TCX link)"));
+    }
+    p->link_.reset(fd);
+    bpf_link_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+        p->link_id_ = info.id;
+    }
+    log::info("{}: TC egress program attached (TCX link {}, program {})", ifname, p->link_id_,
+              p->prog_id_);
+    return p;
+}
+
+tc_program::~tc_program() {
+    link_.reset(); // detaches
+    if (skel_) {
+        swd_egress__destroy(skel_);
+    }
+}
+
+int tc_program::prog_fd() const {
+    return bpf_program__fd(skel_->progs.swd_tc_egress);
+}
+
+std::array<uint64_t, SWD_TC_COUNT> tc_program::counters() const {
+    std::array<uint64_t, SWD_TC_COUNT> sum{};
+    const int cpus = libbpf_num_possible_cpus();
+    std::vector<uint64_t> v(cpus > 0 ? static_cast<size_t>(cpus) : 1);
+    for (uint32_t c = 0; c < SWD_TC_COUNT; c++) {
+        if (bpf_map__lookup_elem(skel_->maps.tc_counters, &c, sizeof c, v.data(),
+                                 v.size() * sizeof v[0], 0) == 0) {
+            for (uint64_t x : v) {
+                sum[c] += x;
+            }
+        }
+    }
+    return sum;
+}
+
+result<uint32_t> tc_program::test_run(std::span<const uint8_t> frame,
+                                      std::vector<uint8_t>& out) const {
+    out.resize(frame.size() + 512);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+                .data_size_in = static_cast<uint32_t>(frame.size()),
+                .data_size_out = static_cast<uint32_t>(out.size()), .repeat = 1);
+    if (bpf_prog_test_run_opts(prog_fd(), &opts) != 0) {
+        return fail(errno_error(errno, "BPF_PROG_TEST_RUN of the TC egress program"));
+    }
+    out.resize(opts.data_size_out);
+    return opts.retval;
+}
+
+swd_xdp_trace tc_program::last() const {
+    return skel_->bss->swd_last;
+}
+
+} // namespace swd::afxdp
