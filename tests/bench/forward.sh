@@ -50,7 +50,9 @@
 #
 # Environment: RUNS (default 3), WINDOW (s, 3), WARMUP (s, 3), GEN_CPU (0), FWD_CPU (1), GENS
 # (generators, 2), SINK (stack or xdp), MAX_OTHER (%, 5), ONLY (any of "min swd ovs"),
-# OVS_SETTLE (s, 180), SWD_BENCH_SKIP_OVS=1. Holds flock /run/lock/swd-lab.lock for the whole
+# OVS_SETTLE (s, 180), SWD_BENCH_SKIP_OVS=1, POINTS (rule x flow points of swd and OVS, e.g.
+# "1x1 100000x100000"; default all seven), PROFILE (a directory: after each point's windows,
+# perf record -g samples FWD_CPU for 3 s into PROFILE/<point>.data, for perf report). Holds flock /run/lock/swd-lab.lock for the whole
 # run (no child inherits it). On any exit it stops exactly the processes it started (by PID,
 # after checking their name), deletes its namespaces (which removes the veths and their XDP
 # programs) and its temporary directory. Exit status 0 when the benchmark ran, whatever it
@@ -202,6 +204,7 @@ declare -A check # point -> rule check result
 measure() {
     local point=$1 flows=$2 c0 c1 t0 t1 gpids=() g r other
     local vals=() clean=() cpus=() cyc=() b0 u0 k0 a0 b1 u1 k1 a1
+    # shellcheck disable=SC2086 # fwd_pids: one or more PIDs
     wait_quiet $fwd_pids
     for ((g = 1; g <= gens; g++)); do
         ip netns exec "$ns_gen" "$swgen" --dev "$dev_gen" --flows "$flows" --vary src-ip,src-port \
@@ -214,6 +217,7 @@ measure() {
         $extra_warmup "$point"
     fi
     for ((r = 0; r < 3 * runs && ${#clean[@]} < runs; r++)); do
+        # shellcheck disable=SC2086
         ((${#vals[@]} == ${#clean[@]})) || wait_quiet $fwd_pids "${gpids[@]}"
         for g in "${gpids[@]}"; do
             running "$g" swgen || { cat "$tmp"/gen*.err >&2; die "$point: swgen stopped early"; }
@@ -251,6 +255,11 @@ measure() {
                     printf "%.0f", b / t * f * 1e6 * (e - s) / p }')")
         fi
     done
+    if [[ -n ${PROFILE:-} ]]; then
+        mkdir -p "$PROFILE"
+        perf record -q -g -C "$fwd_cpu" -o "$PROFILE/${point// /_}.data" -- sleep 3 9>&- >/dev/null 2>&1 ||
+            echo "    perf record failed" >&2
+    fi
     for g in "${gpids[@]}"; do
         stop_pid "$g" swgen
         forget_pid "$g"
@@ -297,6 +306,13 @@ done
 
 # --- (2, 3) swd --------------------------------------------------------------------------------
 points=("1 1" "1000 1" "100000 1" "1 1000" "1 100000" "1000 1000" "100000 100000")
+if [[ -n ${POINTS:-} ]]; then
+    points=()
+    for p in $POINTS; do
+        [[ $p =~ ^[0-9]+x[0-9]+$ ]] || die "POINTS: '$p' is not RULESxFLOWS"
+        points+=("${p/x/ }")
+    done
+fi
 label() { # RULES FLOWS -> "R=1K F=100K"
     local r=$1 f=$2
     r=${r/%000000/M}; r=${r/%000/K}; f=${f/%000000/M}; f=${f/%000/K}
