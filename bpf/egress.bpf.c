@@ -23,7 +23,8 @@
  *     it is leaving by, local or in_port: leave (TC_ACT_OK; local and in_port
  *     name the host's stack, where the frame comes from, so going on out is
  *     the only sensible reading); output to another port: bpf_redirect to
- *     that port's egress.
+ *     that port's egress, where the frame passes the hook again: a mark in
+ *     skb->tc_index (SWD_TC_REDIRECT_MARK) lets it leave there unsearched.
  *
  * Every outcome has a per-CPU counter (enum swd_tc_counter); XDP-run rules
  * count packets and bytes in the same per-CPU slot as in the dispatcher. An
@@ -159,6 +160,9 @@ static __always_inline int run_actions(struct __sk_buff *skb,
 					    malformed);
 			count(SWD_TC_REDIRECT);
 			verdict(0, SWD_V_REDIRECT, port, rule_id, malformed);
+			/* The target port's egress hook runs on the frame
+			 * too: it must leave there as output:PORT sent it. */
+			skb->tc_index = SWD_TC_REDIRECT_MARK;
 			return bpf_redirect(d->ifindex, 0);
 		}
 		default: /* never placed in XDP */
@@ -181,6 +185,11 @@ int swd_tc_egress(struct __sk_buff *skb)
 	struct swd_hdrs w;
 	int malformed, pulled;
 
+	if (skb->tc_index == SWD_TC_REDIRECT_MARK) {
+		skb->tc_index = 0;
+		count(SWD_TC_PASS_REDIRECTED);
+		return verdict(TC_ACT_OK, SWD_V_PASS, swd_out_port, 0, 0);
+	}
 	if (!cfg || !cfg->egress || !cfg->search) {
 		count(SWD_TC_IDLE);
 		return verdict(TC_ACT_OK, SWD_V_PASS, swd_out_port, 0, 0);

@@ -1,5 +1,7 @@
 #include "counters.h"
 
+#include <iterator>
+
 namespace swd::dp {
 
 std::string_view port_counter_name(port_counter c) {
@@ -79,15 +81,16 @@ const char* xdp_counter_name(unsigned c) {
 }
 
 const char* tc_counter_name(unsigned c) {
-    static constexpr const char* names[SWD_TC_COUNT] = {
+    static constexpr const char* names[] = {
         "idle_pass",    "rx",
         "pass_no_rule", "pass_user_rule",
         "pass_rule",    "redirect",
         "drop_rule",    "drop_ttl_expired",
         "drop_no_port", "drop_rewrite_failed",
         "malformed",    "rewrite_skipped",
-        "pulled",
+        "pulled",       "pass_redirected",
     };
+    static_assert(std::size(names) == SWD_TC_COUNT, "a name for every enum swd_tc_counter");
     return c < SWD_TC_COUNT ? names[c] : "?";
 }
 

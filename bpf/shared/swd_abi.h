@@ -282,21 +282,29 @@ struct swd_xdp_trace {
  */
 #define SWD_OFPORT_LOCAL 0xfffe
 
+/* skb->tc_index of a frame that the egress program of one port redirects to
+ * another: the egress program there lets it leave without a second search
+ * (and clears the mark). tc_index belonged to the dsmark qdisc and tcindex
+ * classifier, which Linux no longer has (6.3). */
+#define SWD_TC_REDIRECT_MARK 0x5357
+
 /* Egress events, per CPU and per port. */
 enum swd_tc_counter {
-	SWD_TC_IDLE = 0,      /* no egress rule in XDP: passed, not searched */
-	SWD_TC_RX,	      /* searched */
-	SWD_TC_PASS_MISS,     /* no in_port=LOCAL rule matched: passed */
-	SWD_TC_PASS_USER,     /* the winner is placed in user space: passed */
-	SWD_TC_PASS_RULE,     /* output to this port, local or in_port */
-	SWD_TC_REDIRECT,      /* output to another port: bpf_redirect */
-	SWD_TC_DROP_RULE,     /* dropped by a rule */
-	SWD_TC_DROP_TTL,      /* dec_ttl reached zero */
-	SWD_TC_DROP_NO_PORT,  /* output to a port swd does not have */
-	SWD_TC_DROP_REWRITE,  /* an skb helper failed during a rewrite */
-	SWD_TC_MALFORMED,     /* matched as far as its headers were valid */
+	SWD_TC_IDLE = 0,     /* no egress rule in XDP: passed, not searched */
+	SWD_TC_RX,	     /* searched */
+	SWD_TC_PASS_MISS,    /* no in_port=LOCAL rule matched: passed */
+	SWD_TC_PASS_USER,    /* the winner is placed in user space: passed */
+	SWD_TC_PASS_RULE,    /* output to this port, local or in_port */
+	SWD_TC_REDIRECT,     /* output to another port: bpf_redirect */
+	SWD_TC_DROP_RULE,    /* dropped by a rule */
+	SWD_TC_DROP_TTL,     /* dec_ttl reached zero */
+	SWD_TC_DROP_NO_PORT, /* output to a port swd does not have */
+	SWD_TC_DROP_REWRITE, /* an skb helper failed during a rewrite */
+	SWD_TC_MALFORMED,    /* matched as far as its headers were valid */
 	SWD_TC_REWRITE_SKIPPED,
-	SWD_TC_PULLED,	      /* headers beyond the linear part: pulled in */
+	SWD_TC_PULLED,		/* headers beyond the linear part: pulled in */
+	SWD_TC_PASS_REDIRECTED, /* redirected here by swd's egress program of
+				   another port: leaves unsearched */
 	SWD_TC_COUNT,
 };
 

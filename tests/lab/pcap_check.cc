@@ -4,11 +4,12 @@
 //   pcap_check FILE
 //
 // Output, one line a frame (fields separated by spaces):
-//   N ipv4 SRC DST PROTO SPORT DPORT TTL ip=ok|bad l4=ok|bad|none|fragment|short
+//   N ipv4 SRC DST PROTO SPORT DPORT TTL ip=ok|bad l4=ok|partial|bad|none|fragment|short
 //   N other ETHERTYPE
 // where N counts from 1; SPORT/DPORT are 0 for protocols without ports, `l4=none` is a UDP
 // datagram without a checksum, `fragment` a non-first or partial fragment, `short` a segment cut
-// by the capture. Exit status 0 when the file was read, 1 otherwise.
+// by the capture, `partial` a checksum left to the device (CHECKSUM_PARTIAL: the field holds the
+// pseudo-header sum of this frame's addresses and length, as a veth passes it on). Exit status 0 when the file was read, 1 otherwise.
 #include <arpa/inet.h>
 #include <cstdint>
 #include <cstdio>
@@ -57,8 +58,19 @@ const char* l4_verdict(const uint8_t* ip, size_t ihl, size_t total, size_t have)
     uint32_t acc = sum16(ip + 12, 8); // source and destination addresses
     acc += proto;
     acc += static_cast<uint32_t>(l4_len);
+    const uint32_t pseudo = acc;
     acc = sum16(l4, l4_len, acc);
-    return folds_to_ones(acc) ? "ok" : "bad";
+    if (folds_to_ones(acc)) {
+        return "ok";
+    }
+    // CHECKSUM_PARTIAL, as a veth hands it on when the sender's stack left the checksum to the
+    // device: the field holds the folded pseudo-header sum, not complemented, and the rest is
+    // computed later from the L4 bytes. Right when it is the sum of these addresses and length.
+    uint32_t p = pseudo;
+    while (p >> 16) {
+        p = (p & 0xffff) + (p >> 16);
+    }
+    return be16(l4 + (proto == 6 ? 16 : 6)) == p ? "partial" : "bad";
 }
 
 void print_frame(unsigned n, const uint8_t* f, size_t len) {
