@@ -9,7 +9,8 @@
 // where N counts from 1; SPORT/DPORT are 0 for protocols without ports, `l4=none` is a UDP
 // datagram without a checksum, `fragment` a non-first or partial fragment, `short` a segment cut
 // by the capture, `partial` a checksum left to the device (CHECKSUM_PARTIAL: the field holds the
-// pseudo-header sum of this frame's addresses and length, as a veth passes it on). Exit status 0 when the file was read, 1 otherwise.
+// pseudo-header sum of this frame's addresses and length, as a veth passes it on). Exit status 0
+// when the file was read, 1 otherwise.
 #include <arpa/inet.h>
 #include <cstdint>
 #include <cstdio>
