@@ -256,13 +256,18 @@ static __always_inline int swd_parse_arp(const __u8 *a, const void *data_end,
  * rules use len, the reads check data_end: when data_end ends the frame (XDP)
  * the result is extract_key's for every frame; when the frame goes on past
  * data_end (an skb's paged part), a header that crosses data_end ends the
- * parse as malformed (swd_parse_skb then pulls it in and parses again). k and
- * w may be on the stack or in a map value; k must be 4-byte aligned (its type
- * is).
+ * parse as malformed (swd_parse_skb then pulls it in and parses again).
+ * outer_tci is 0, or a VLAN tag that the frame carries outside data (an skb's
+ * accelerated tag) with SWD_VLAN_PRESENT set: the frame is parsed as the wire
+ * has it, with that tag after the addresses; header offsets stay offsets in
+ * data. k and w may be on the stack or in a map value; k must be 4-byte
+ * aligned (its type is).
  */
-static __always_inline int
-swd_parse_frame(const void *data, const void *data_end, __u32 len,
-		__u16 in_port, struct swd_flow_key *k, struct swd_hdrs *w)
+static __always_inline int swd_parse_frame(const void *data,
+					   const void *data_end, __u32 len,
+					   __u16 in_port, __be16 outer_tci,
+					   struct swd_flow_key *k,
+					   struct swd_hdrs *w)
 {
 	const __u8 *p = data;
 	__u32 off = SWD_PARSE_ETH_HLEN;
@@ -284,7 +289,13 @@ swd_parse_frame(const void *data, const void *data_end, __u32 len,
 	mac[1] = swd_pkt32(p + 4);
 	mac[2] = swd_pkt32(p + 8);
 	type = swd_pkt16(p + 12);
-	if (type == bpf_htons(ETH_P_8021Q) || type == bpf_htons(ETH_P_8021AD)) {
+	if (outer_tci) {
+		/* The tag is in the skb, not in data: the frame on the wire
+		 * has it after the addresses, and what data has at 12 follows
+		 * it (a second tag is not parsed, as below). */
+		k->vlan_tci = outer_tci;
+	} else if (type == bpf_htons(ETH_P_8021Q) ||
+		   type == bpf_htons(ETH_P_8021AD)) {
 		/* no tag, no type: the header is incomplete */
 		if ((const void *)(p + SWD_PARSE_MAX_L3) > data_end)
 			return SWD_MALFORMED_VLAN;
@@ -313,11 +324,12 @@ static __always_inline int swd_parse(struct xdp_md *ctx, __u16 in_port,
 	const void *data_end = (const void *)(long)ctx->data_end;
 
 	return swd_parse_frame(data, data_end, (__u32)(data_end - data),
-			       in_port, k, w);
+			       in_port, 0, k, w);
 }
 
 /*
- * The frame of an skb (TC): skb->len bytes from the Ethernet header, of which
+ * The frame of an skb (TC): skb->len bytes from the Ethernet header (and a
+ * VLAN tag in the skb's metadata, when it has one), of which
  * the linear part (up to data_end) holds the headers in the common case. When
  * the parse stops early and the frame goes on past the linear part, the
  * headers may only lie beyond it: bpf_skb_pull_data() makes the whole frame
@@ -332,7 +344,15 @@ static __always_inline int swd_parse_skb(struct __sk_buff *skb, __u16 in_port,
 	const void *data = (const void *)(long)skb->data;
 	const void *data_end = (const void *)(long)skb->data_end;
 	__u32 len = skb->len;
-	int m = swd_parse_frame(data, data_end, len, in_port, k, w);
+	__be16 tci = 0;
+	int m;
+
+	/* A VLAN device over a port hands the port its tag in the skb
+	 * (transmit VLAN offload; veth and most NICs have it). */
+	if (skb->vlan_present)
+		tci = bpf_htons((__u16)skb->vlan_tci) |
+		      bpf_htons(SWD_VLAN_PRESENT);
+	m = swd_parse_frame(data, data_end, len, in_port, tci, k, w);
 
 	*pulled = 0;
 	if (m == SWD_MALFORMED_NONE || (__u32)(data_end - data) >= len)
@@ -342,7 +362,7 @@ static __always_inline int swd_parse_skb(struct __sk_buff *skb, __u16 in_port,
 	*pulled = 1;
 	data = (const void *)(long)skb->data;
 	data_end = (const void *)(long)skb->data_end;
-	return swd_parse_frame(data, data_end, len, in_port, k, w);
+	return swd_parse_frame(data, data_end, len, in_port, tci, k, w);
 }
 
 #endif /* SWD_BPF_PARSE_H */

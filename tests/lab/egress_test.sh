@@ -13,6 +13,7 @@
 #   priority=102 in_port=LOCAL udp to 7001 -> mod_nw_src:10.9.0.77, output:1
 #   priority=103 in_port=LOCAL udp to 7002 -> mod_tp_src:4444, output:1
 #   priority=104 in_port=LOCAL udp to 7003 -> output:2 (bpf_redirect to port 2's veth)
+#   priority=106 in_port=LOCAL udp to 9999 on VLAN 5 -> drop
 # Checks, each on counters read before and after the traffic:
 #   1. startup: a TCX link per port (log lines), the in_port=LOCAL rules run=xdp, show says the
 #      egress search is on;
@@ -30,6 +31,10 @@
 #   5. redirect: datagrams to A's port 7003 leave by port 2 instead: B's capture has them, A's
 #      has none, the redirect counter moved, and port 2's egress program let them leave without
 #      searching them again (the tc_index mark);
+#   5b. VLAN: frames of the switch host's reach port 1's egress with a VLAN tag in the skb's
+#      metadata (as from a VLAN device over the port; see the setup below): an
+#      in_port=LOCAL,dl_vlan=5 drop rule stops datagrams to 9999 (A's capture never has them),
+#      others arrive;
 #   6. run-time changes: `swctl add-flow` of an egress drop rule stops datagrams to port 6000,
 #      `swctl del-flows` lets them through again; with every in_port=LOCAL rule deleted the program
 #      goes idle (idle_pass moves, nothing is searched);
@@ -43,6 +48,27 @@ lab_two_hosts 1
 ip_sw=10.9.0.10
 ip_alias=10.9.0.77
 ip -n "$ns_sw" addr add "$ip_sw/24" dev "$dev_a"
+# VLAN 5: frames of the switch host's that reach port 1's egress hook with the tag in the skb's
+# metadata, as a VLAN device with transmit offload hands them over. This kernel has neither VLAN
+# devices nor act_vlan, so a veth of the switch host's (addresses of VLAN 5's subnet, a static
+# neighbour for A) carries a classifier that pushes the tag (bpf/lab_vlan.bpf.c, bpf_skb_vlan_push)
+# and mirred hands every frame to port 1's egress.
+vlan=5
+ip_sw_vlan=10.9.5.10
+ip_a_vlan=10.9.5.1
+dev_v=swl-v0-$$
+lab_vlan_obj=$lab_build/bpf/lab_vlan.bpf.o
+[[ -e $lab_vlan_obj ]] || { echo "$lab_name: $lab_vlan_obj missing: build first" >&2; exit 1; }
+ip -n "$ns_sw" link add "$dev_v" type veth peer name "swl-v1-$$"
+ip -n "$ns_sw" addr add "$ip_sw_vlan/24" dev "$dev_v"
+ip -n "$ns_sw" link set "$dev_v" up
+ip -n "$ns_sw" link set "swl-v1-$$" up
+mac_a=$(ip -n "$ns_a" -j link show dev "$dev_a_peer" | jq -r '.[0].address')
+ip -n "$ns_sw" neigh add "$ip_a_vlan" lladdr "$mac_a" dev "$dev_v"
+in_sw ethtool -K "$dev_v" tx off >/dev/null
+in_sw tc qdisc add dev "$dev_v" clsact
+in_sw tc filter add dev "$dev_v" egress bpf obj "$lab_vlan_obj" sec tc \
+    action mirred egress redirect dev "$dev_a"
 for n in "$ns_a" "$ns_b"; do
     ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 done
@@ -57,6 +83,7 @@ priority=101,udp,in_port=LOCAL,tp_dst=9999,actions=drop
 priority=102,udp,in_port=LOCAL,tp_dst=7001,actions=mod_nw_src:$ip_alias,output:1
 priority=103,udp,in_port=LOCAL,tp_dst=7002,actions=mod_tp_src:4444,output:1
 priority=104,udp,in_port=LOCAL,tp_dst=7003,actions=output:2
+priority=106,udp,in_port=LOCAL,dl_vlan=$vlan,tp_dst=9999,actions=drop
 EOF
 
 flows_json() { swctl --format json dump-flows; }
@@ -239,6 +266,25 @@ check "redirect: port 2's egress program let them leave unsearched (pass_redirec
     test "$(d egress2_pass_redirected)" = 10 -a "$(d egress2_rx)" = 0
 check "redirect: B got the 10 datagrams ($(count_to "$lab_tmp/redir_b.pcap" 7003)), A none ($(count_to "$lab_tmp/redir_a.pcap" 7003))" \
     test "$(count_to "$lab_tmp/redir_b.pcap" 7003)" = 10 -a "$(count_to "$lab_tmp/redir_a.pcap" 7003)" = 0
+
+# ---- 5b. VLAN: the tag the skb carries outside its data ---------------------------------------------
+echo "== 5b. in_port=LOCAL,dl_vlan=$vlan drop rule (the tag in the skb's metadata) =="
+capture "$ns_a" "$dev_a_peer" "$lab_tmp/vlan.pcap" ""
+snap c0
+for port in 9999 7000; do
+    for i in $(seq 10); do
+        echo "vlan $port $i" | in_sw timeout 3 nc -u -q 0 -s "$ip_sw_vlan" "$ip_a_vlan" "$port" 2>/dev/null || true
+    done
+done
+stop_capture
+snap c1
+# (No capture filter: with the tag outside the data, libpcap's "vlan" filters are unreliable.)
+vlan_to() { tcpdump -nn -e -r "$lab_tmp/vlan.pcap" 2>/dev/null | grep "vlan $vlan," | grep -c "> $ip_a_vlan.$1: " || true; }
+echo "rule 106 +$(d r106), rule 101 +$(d r101); egress drop_rule +$(d egress1_drop_rule); A's capture on VLAN $vlan: $(vlan_to 9999) to 9999, $(vlan_to 7000) to 7000"
+check "VLAN: the dl_vlan=$vlan rule (priority 106, over rule 101's 101) dropped the 10 datagrams to 9999 ($(d r106), rule 101 +$(d r101), drop_rule +$(d egress1_drop_rule))" \
+    test "$(d r106)" = 10 -a "$(d r101)" = 0 -a "$(d egress1_drop_rule)" = 10
+check "VLAN: none reached A ($(vlan_to 9999)); the 10 to port 7000 did ($(vlan_to 7000))" \
+    test "$(vlan_to 9999)" = 0 -a "$(vlan_to 7000)" = 10
 
 # ---- 6. run-time changes --------------------------------------------------------------------------------
 echo "== 6. add-flow / del-flows at run time =="
