@@ -245,11 +245,79 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
     }
     reserved_ids_ = max_id;
     publisher_.publish(p);
-    // User space has the new table; now the dispatcher's maps. A failure leaves the dispatcher
-    // sending every frame to user space, which is correct, only slower.
-    if (auto r = tables_->sync(*p); !r) {
+    // User space has the new table; now the dispatcher's maps. They grow when the table has
+    // outgrown them (new maps and programs); a failure leaves the dispatcher sending every frame
+    // to user space, which is correct, only slower.
+    auto grown = [&] {
+        const uint32_t want = tables_->wanted_capacity(*p);
+        if (want == 0) {
+            return false;
+        }
+        auto r = grow_tables(*p, want);
+        if (!r) {
+            log::warn("XDP dispatcher: no larger rule maps: {}", r.err().message());
+        }
+        return bool(r);
+    };
+    if (grown()) {
+        return;
+    }
+    auto r = tables_->sync(*p);
+    if (!r && tables_->out_of_room() && !grown()) {
+        r = tables_->sync(*p); // the failed sync left the maps empty: the table may fit now
+    }
+    if (!r) {
         log::warn("XDP dispatcher: {}; every packet goes to user space", r.err().message());
     }
+}
+
+result<void> afxdp_datapath::grow_tables(const dp::pipeline& p, uint32_t capacity) {
+    auto created = xdp_tables::create(tables_->max_rules(), capacity);
+    if (!created) {
+        return fail(created.err());
+    }
+    std::unique_ptr<xdp_tables> next = std::move(*created);
+    for (const auto& port : ports_) {
+        if (auto r = next->set_port(port->cfg.ofport, port->info.ifindex); !r) {
+            return r;
+        }
+    }
+    if (auto r = next->sync(p); !r) {
+        return r;
+    }
+    // Every program moves to the new maps by an atomic replacement; the ones not yet moved
+    // search the old maps, which hold the previous table, as a port would until its turn.
+    auto rebind_all = [&](const xdp_tables& t, size_t& moved) -> result<void> {
+        for (moved = 0; moved < ports_.size(); moved++) {
+            port& pt = *ports_[moved];
+            if (auto r = pt.program->rebind(t); !r) {
+                return r;
+            }
+            if (pt.egress) {
+                if (auto r = pt.egress->rebind(t); !r) {
+                    (void)pt.program->rebind(*tables_);
+                    return r;
+                }
+            }
+        }
+        return {};
+    };
+    size_t moved = 0;
+    if (auto r = rebind_all(*next, moved); !r) {
+        for (size_t i = 0; i < moved; i++) { // back to the maps they came from
+            (void)ports_[i]->program->rebind(*tables_);
+            if (ports_[i]->egress) {
+                (void)ports_[i]->egress->rebind(*tables_);
+            }
+        }
+        return r;
+    }
+    next->carry_counters(*tables_);
+    log::info("XDP dispatcher: rule maps grown from {} to {} rules ({} in table 0), programs "
+              "replaced on {} ports",
+              tables_->capacity(), next->capacity(), next->n_rules(), ports_.size());
+    tables_ = std::move(next);
+    return {};
 }
 
 dp::rule_location afxdp_datapath::where(uint32_t rule_id) const {
@@ -260,8 +328,10 @@ std::string afxdp_datapath::xdp_status() const {
     if (!tables_->searching()) {
         return "rule search off: " + tables_->why_not();
     }
-    return fmt::format("searching {} rules of table 0 in {} masks; TC egress {}",
-                       tables_->n_rules(), tables_->n_masks(),
+    return fmt::format("searching {} rules of table 0 in {} masks (maps for {}, at most {}); "
+                       "TC egress {}",
+                       tables_->n_rules(), tables_->n_masks(), tables_->capacity(),
+                       tables_->max_rules(),
                        tables_->egress() ? "searching (in_port=LOCAL rules in XDP)"
                                          : "idle (no in_port=LOCAL rule in XDP)");
 }

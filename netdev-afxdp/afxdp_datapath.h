@@ -81,6 +81,9 @@ private:
 
     afxdp_datapath(size_t threads) : publisher_(threads) {}
     result<void> open_port(port& p, const datapath_config& cfg);
+    // Moves the dispatchers to new rule maps with room for capacity rules, filled with table 0
+    // of p; the present ones stay in use when that fails.
+    result<void> grow_tables(const dp::pipeline& p, uint32_t capacity);
 
     dp::pipeline_publisher publisher_;
     std::unique_ptr<xdp_tables> tables_;      // outlives the programs that use its maps

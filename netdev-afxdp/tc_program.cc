@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "datapath/util/log.h"
+#include "shared_maps.h"
 
 extern "C" {
 #include <bpf/bpf.h>
@@ -25,22 +26,25 @@ constexpr auto tcx_egress = static_cast<bpf_attach_type>(47);
 
 result<std::unique_ptr<tc_program>> tc_program::load(const xdp_tables& tables, uint16_t ofport,
                                                      bool trace) {
+    return load(tables, ofport, trace, nullptr);
+}
+
+result<std::unique_ptr<tc_program>> tc_program::load(const xdp_tables& tables, uint16_t ofport,
+                                                     bool trace, const tc_program* own) {
     std::unique_ptr<tc_program> p(new tc_program());
+    p->ofport_ = ofport;
     p->skel_ = swd_egress__open();
     if (!p->skel_) {
         return fail(errno_error(errno, "open the TC egress program"));
     }
     p->skel_->rodata->swd_out_port = ofport;
     p->skel_->rodata->swd_trace = trace ? 1 : 0;
-    const auto fds = tables.fds();
     auto& m = p->skel_->maps;
-    const std::pair<bpf_map*, int> shared[] = {
-        {m.swd_config, fds.config},   {m.swd_masks, fds.masks},           {m.swd_rules, fds.rules},
-        {m.swd_actions, fds.actions}, {m.swd_rule_stats, fds.rule_stats}, {m.swd_ports, fds.ports}};
-    for (auto [map, fd] : shared) {
-        if (bpf_map__reuse_fd(map, fd) != 0) {
-            return fail(errno_error(errno, std::string("share the map ") + bpf_map__name(map)));
-        }
+    auto shared =
+        own ? share_maps(m, tables, {{m.tc_counters, bpf_map__fd(own->skel_->maps.tc_counters)}})
+            : share_maps(m, tables);
+    if (!shared) {
+        return fail(shared.err());
     }
     if (int err = swd_egress__load(p->skel_); err != 0) {
         return fail(errno_error(-err, "load the TC egress program (the verifier's log is above)"));
@@ -78,6 +82,23 @@ result<std::unique_ptr<tc_program>> tc_program::attach(int ifindex, const std::s
     log::info("{}: TC egress program attached (TCX link {}, program {})", ifname, p->link_id_,
               p->prog_id_);
     return p;
+}
+
+result<void> tc_program::rebind(const xdp_tables& tables) {
+    auto next = load(tables, ofport_, skel_->rodata->swd_trace != 0, this);
+    if (!next) {
+        return fail(next.err());
+    }
+    if (link_) {
+        LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE,
+                    .old_prog_fd = static_cast<__u32>(prog_fd()));
+        if (bpf_link_update(link_.get(), (*next)->prog_fd(), &opts) != 0) {
+            return fail(errno_error(errno, "replace the TC egress program (bpf_link_update)"));
+        }
+    }
+    std::swap(skel_, (*next)->skel_); // the old skeleton goes with *next
+    std::swap(prog_id_, (*next)->prog_id_);
+    return {};
 }
 
 tc_program::~tc_program() {

@@ -36,6 +36,9 @@ public:
     static result<std::unique_ptr<tc_program>> attach(int ifindex, const std::string& ifname,
                                                       const xdp_tables& tables, uint16_t ofport);
     ~tc_program(); // closing the link detaches the program
+    // Replaces the attached program by a new instance on the maps of tables that keeps this
+    // port's counters (bpf_link_update, BPF_F_REPLACE); on failure the old one stays.
+    result<void> rebind(const xdp_tables& tables);
     tc_program(const tc_program&) = delete;
     tc_program& operator=(const tc_program&) = delete;
 
@@ -53,7 +56,10 @@ public:
 
 private:
     tc_program() = default;
+    static result<std::unique_ptr<tc_program>> load(const xdp_tables& tables, uint16_t ofport,
+                                                    bool trace, const tc_program* own);
     swd_egress* skel_ = nullptr;
+    uint16_t ofport_ = 0;
     unique_fd link_;
     uint32_t prog_id_ = 0, link_id_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "datapath/util/log.h"
+#include "shared_maps.h"
 
 extern "C" {
 #include <bpf/bpf.h>
@@ -17,22 +18,27 @@ namespace swd::afxdp {
 
 result<std::unique_ptr<xdp_program>> xdp_program::load(const xdp_tables& tables, uint16_t ofport,
                                                        bool trace) {
+    return load(tables, ofport, trace, nullptr);
+}
+
+result<std::unique_ptr<xdp_program>> xdp_program::load(const xdp_tables& tables, uint16_t ofport,
+                                                       bool trace, const xdp_program* own) {
     std::unique_ptr<xdp_program> p(new xdp_program());
+    p->ofport_ = ofport;
     p->skel_ = swd_dispatcher__open();
     if (!p->skel_) {
         return fail(errno_error(errno, "open the XDP dispatcher"));
     }
     p->skel_->rodata->swd_in_port = ofport;
     p->skel_->rodata->swd_trace = trace ? 1 : 0;
-    const auto fds = tables.fds();
     auto& m = p->skel_->maps;
-    const std::pair<bpf_map*, int> shared[] = {
-        {m.swd_config, fds.config},   {m.swd_masks, fds.masks},           {m.swd_rules, fds.rules},
-        {m.swd_actions, fds.actions}, {m.swd_rule_stats, fds.rule_stats}, {m.swd_ports, fds.ports}};
-    for (auto [map, fd] : shared) {
-        if (bpf_map__reuse_fd(map, fd) != 0) {
-            return fail(errno_error(errno, std::string("share the map ") + bpf_map__name(map)));
-        }
+    auto shared = own ? share_maps(m, tables,
+                                   {{m.xsks_map, bpf_map__fd(own->skel_->maps.xsks_map)},
+                                    {m.queue_map, bpf_map__fd(own->skel_->maps.queue_map)},
+                                    {m.xdp_counters, bpf_map__fd(own->skel_->maps.xdp_counters)}})
+                      : share_maps(m, tables);
+    if (!shared) {
+        return fail(shared.err());
     }
     if (int err = swd_dispatcher__load(p->skel_); err != 0) {
         return fail(errno_error(-err, "load the XDP dispatcher (the verifier's log is above)"));
@@ -76,6 +82,22 @@ result<std::unique_ptr<xdp_program>> xdp_program::attach(int ifindex, const std:
     p->link_.reset(fd);
     log::info("{}: XDP dispatcher attached in {} mode", ifname, p->native_ ? "native" : "generic");
     return p;
+}
+
+result<void> xdp_program::rebind(const xdp_tables& tables) {
+    auto next = load(tables, ofport_, skel_->rodata->swd_trace != 0, this);
+    if (!next) {
+        return fail(next.err());
+    }
+    if (link_) {
+        LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE,
+                    .old_prog_fd = static_cast<__u32>(prog_fd()));
+        if (bpf_link_update(link_.get(), (*next)->prog_fd(), &opts) != 0) {
+            return fail(errno_error(errno, "replace the XDP dispatcher (bpf_link_update)"));
+        }
+    }
+    std::swap(skel_, (*next)->skel_); // the old skeleton goes with *next
+    return {};
 }
 
 xdp_program::~xdp_program() {

@@ -37,6 +37,12 @@ public:
                                                        uint16_t ofport);
     ~xdp_program(); // closing the link detaches the program
 
+    // Replaces the attached program by a new instance on the maps of tables (new rule maps, e.g.
+    // larger ones) that keeps this port's XSKMAP, queue map and counters: one bpf_link_update
+    // (BPF_F_REPLACE), so the interface never runs without a program and no socket is rebound.
+    // On failure the old program stays attached and in use.
+    result<void> rebind(const xdp_tables& tables);
+
     // Points queue's entry of the XSKMAP at an AF_XDP socket (bpf(BPF_MAP_UPDATE_ELEM)).
     result<void> set_socket(uint32_t queue, int xsk_fd);
     // What the dispatcher does with the frames of a receive queue (enum swd_queue_mode).
@@ -55,7 +61,11 @@ public:
 
 private:
     xdp_program() = default;
+    // Opens and loads the program on tables' shared maps; with own, on own's per-port maps too.
+    static result<std::unique_ptr<xdp_program>> load(const xdp_tables& tables, uint16_t ofport,
+                                                     bool trace, const xdp_program* own);
     swd_dispatcher* skel_ = nullptr;
+    uint16_t ofport_ = 0;
     unique_fd link_;
     bool native_ = false;
 };

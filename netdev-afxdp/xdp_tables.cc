@@ -1,6 +1,7 @@
 #include "xdp_tables.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -49,20 +50,21 @@ bool same_actions(std::span<const swd_action> a, std::span<const swd_action> b) 
 
 } // namespace
 
-result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules) {
+result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint32_t capacity) {
     std::unique_ptr<xdp_tables> t(new xdp_tables());
     t->max_rules_ = max_rules;
+    t->capacity_ = std::max<uint32_t>(1, std::min(max_rules, capacity));
     const int cpus = libbpf_num_possible_cpus();
     t->n_cpus_ = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
     auto config = create_map(BPF_MAP_TYPE_ARRAY, "swd_config", 4, sizeof(swd_xdp_config), 1);
     auto masks =
         create_map(BPF_MAP_TYPE_ARRAY, "swd_masks", 4, sizeof(swd_xdp_mask), 2 * SWD_XDP_MAX_MASKS);
     auto rules = create_map(BPF_MAP_TYPE_HASH, "swd_rules", sizeof(swd_xdp_rule_key),
-                            sizeof(swd_xdp_rule), max_rules, BPF_F_NO_PREALLOC);
+                            sizeof(swd_xdp_rule), t->capacity_, BPF_F_NO_PREALLOC);
     auto actions = create_map(BPF_MAP_TYPE_ARRAY, "swd_actions", 4, sizeof(swd_action_list),
                               SWD_XDP_MAX_ACTION_LISTS);
     auto stats = create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "swd_rule_stats", 4, sizeof(swd_rule_stats),
-                            max_rules);
+                            t->capacity_);
     auto ports = create_map(BPF_MAP_TYPE_DEVMAP_HASH, "swd_ports", 4, sizeof(bpf_devmap_val), 256);
     for (auto* m : {&config, &masks, &rules, &actions, &stats, &ports}) {
         if (!*m) {
@@ -99,31 +101,39 @@ bool xdp_tables::runs_in_xdp(uint32_t rule_id) const {
     return searching_ && xdp_rules_.contains(rule_id);
 }
 
+bool xdp_tables::read_counts(uint32_t rule_id, uint64_t& packets, uint64_t& bytes) const {
+    auto it = xdp_rules_.find(rule_id);
+    if (it == xdp_rules_.end()) {
+        return false;
+    }
+    std::vector<swd_rule_stats> per_cpu(n_cpus_);
+    packets = it->second.carried_packets;
+    bytes = it->second.carried_bytes;
+    if (bpf_map_lookup_elem(rule_stats_.get(), &it->second.slot, per_cpu.data()) == 0) {
+        for (const auto& s : per_cpu) {
+            packets += s.packets;
+            bytes += s.bytes;
+        }
+    }
+    return true;
+}
+
 void xdp_tables::add_counters(std::span<const uint32_t> ids,
                               std::span<dp::rule_counters> out) const {
     if (!searching_) {
         return;
     }
-    std::vector<swd_rule_stats> per_cpu(n_cpus_);
     for (size_t i = 0; i < ids.size(); i++) {
-        auto it = xdp_rules_.find(ids[i]);
-        if (it == xdp_rules_.end()) {
+        uint64_t packets = 0, bytes = 0;
+        if (!read_counts(ids[i], packets, bytes)) {
             continue;
-        }
-        const uint32_t slot = it->second.slot;
-        if (bpf_map_lookup_elem(rule_stats_.get(), &slot, per_cpu.data()) != 0) {
-            continue;
-        }
-        uint64_t packets = 0;
-        for (const auto& s : per_cpu) {
-            packets += s.packets;
-            out[i].bytes += s.bytes;
         }
         out[i].packets += packets;
+        out[i].bytes += bytes;
         out[i].xdp_packets += packets;
         // The last hit is when the count was first seen to have moved (idle timeouts read the
         // counters every second).
-        rule_place& p = it->second;
+        rule_place& p = xdp_rules_.at(ids[i]);
         if (packets != p.seen_packets) {
             p.seen_packets = packets;
             p.last_change = std::chrono::steady_clock::now();
@@ -132,6 +142,45 @@ void xdp_tables::add_counters(std::span<const uint32_t> ids,
             out[i].last_hit = p.last_change;
         }
     }
+}
+
+void xdp_tables::carry_counters(const xdp_tables& old) {
+    for (auto& [id, place] : xdp_rules_) {
+        uint64_t packets = 0, bytes = 0;
+        if (old.read_counts(id, packets, bytes)) {
+            place.carried_packets += packets;
+            place.carried_bytes += bytes;
+            const rule_place& before = old.xdp_rules_.at(id);
+            place.seen_packets = before.seen_packets;
+            place.last_change = before.last_change;
+        }
+    }
+}
+
+xdp_tables::table0 xdp_tables::summary(const dp::pipeline& p) {
+    table0 t;
+    if (const dp::classifier* c = p.table(0)) {
+        t.subtables = c->subtables();
+    }
+    for (const auto& st : t.subtables) {
+        t.n_rules += st->size();
+        if (!t.any_xdp) {
+            st->for_each([&](const dp::flow_key&, const dp::compiled_rule& r,
+                             std::span<const swd_action>) { t.any_xdp = t.any_xdp || r.xdp; });
+        }
+    }
+    return t;
+}
+
+uint32_t xdp_tables::wanted_capacity(const dp::pipeline& p) const {
+    const table0 t = summary(p);
+    if (!t.any_xdp || t.subtables.size() > SWD_XDP_MAX_MASKS || t.n_rules > max_rules_) {
+        return 0; // sync() switches the search off and says why
+    }
+    // Room for twice the table: a change writes new entries before it deletes the old ones.
+    const auto want = static_cast<uint32_t>(
+        std::min<uint64_t>(max_rules_, std::bit_ceil(2 * static_cast<uint64_t>(t.n_rules))));
+    return want > capacity_ ? want : 0;
 }
 
 result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
@@ -178,6 +227,12 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
     ref->second.users++;
     auto [place, is_new] = xdp_rules_.try_emplace(r.rule_id, rule_place{0, UINT32_MAX, 0, {}});
     if (is_new) {
+        if (free_slots_.empty() && next_slot_ == capacity_) {
+            xdp_rules_.erase(place);
+            release_action_list(ref->second.id);
+            out_of_room_ = true;
+            return fail(errc::limit, fmt::format("the XDP rule counters hold {} rules", capacity_));
+        }
         uint32_t slot = next_slot_;
         if (!free_slots_.empty()) {
             slot = free_slots_.back();
@@ -218,39 +273,41 @@ void xdp_tables::release_action_list(uint32_t id) {
 result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id,
                                         const dp::subtable* old) {
     result<void> status;
-    st.for_each([&](const dp::flow_key& key, const dp::compiled_rule& r,
-                    std::span<const swd_action> acts) {
-        if (!status) {
-            return;
-        }
-        const dp::compiled_rule* o = old ? old->lookup(key) : nullptr;
-        if (o && o->rule_id == r.rule_id && o->priority == r.priority && o->xdp == r.xdp &&
-            same_actions(old->actions(*o), acts)) {
-            return; // unchanged
-        }
-        auto v = entry_for(r, acts);
-        if (!v) {
-            status = fail(v.err());
-            return;
-        }
-        std::memcpy(&v->masked, &key.f, sizeof v->masked);
-        const swd_xdp_rule_key k = rule_key(mask_id, key);
-        // A new masked key must not find its (mask, hash) taken: that would be a hash
-        // collision, which the map cannot hold (swd_abi.h).
-        if (bpf_map_update_elem(rules_.get(), &k, &*v, o ? BPF_EXIST : BPF_NOEXIST) != 0) {
-            status = errno == EEXIST ? fail(errc::limit, "two rules of one mask share a key hash")
-                                     : fail(errno_error(errno, "write an XDP rule entry"));
-            return;
-        }
-        if (!o) {
-            installed_rules_++;
-        } else if (o->rule_id != r.rule_id) {
-            release_rule(o->rule_id);
-        }
-        if (!r.xdp) {
-            release_rule(r.rule_id); // it ran in XDP before this change
-        }
-    });
+    st.for_each(
+        [&](const dp::flow_key& key, const dp::compiled_rule& r, std::span<const swd_action> acts) {
+            if (!status) {
+                return;
+            }
+            const dp::compiled_rule* o = old ? old->lookup(key) : nullptr;
+            if (o && o->rule_id == r.rule_id && o->priority == r.priority && o->xdp == r.xdp &&
+                same_actions(old->actions(*o), acts)) {
+                return; // unchanged
+            }
+            auto v = entry_for(r, acts);
+            if (!v) {
+                status = fail(v.err());
+                return;
+            }
+            std::memcpy(&v->masked, &key.f, sizeof v->masked);
+            const swd_xdp_rule_key k = rule_key(mask_id, key);
+            // A new masked key must not find its (mask, hash) taken: that would be a hash
+            // collision, which the map cannot hold (swd_abi.h).
+            if (bpf_map_update_elem(rules_.get(), &k, &*v, o ? BPF_EXIST : BPF_NOEXIST) != 0) {
+                const int err = errno;
+                out_of_room_ = out_of_room_ || err == E2BIG || err == ENOMEM;
+                status = err == EEXIST ? fail(errc::limit, "two rules of one mask share a key hash")
+                                       : fail(errno_error(err, "write an XDP rule entry"));
+                return;
+            }
+            if (!o) {
+                installed_rules_++;
+            } else if (o->rule_id != r.rule_id) {
+                release_rule(o->rule_id);
+            }
+            if (!r.xdp) {
+                release_rule(r.rule_id); // it ran in XDP before this change
+            }
+        });
     if (!status || !old) {
         return status;
     }
@@ -315,21 +372,9 @@ void xdp_tables::disable(std::string why) {
 }
 
 result<void> xdp_tables::sync(const dp::pipeline& p) {
-    const dp::classifier* c = p.table(0);
-    std::span<const std::shared_ptr<const dp::subtable>> subs;
-    if (c) {
-        subs = c->subtables();
-    }
-    size_t n_rules = 0;
-    bool any_xdp = false;
-    for (const auto& st : subs) {
-        n_rules += st->size();
-        if (!any_xdp) {
-            st->for_each([&](const dp::flow_key&, const dp::compiled_rule& r,
-                             std::span<const swd_action>) { any_xdp = any_xdp || r.xdp; });
-        }
-    }
-    if (!any_xdp) {
+    const table0 t = summary(p);
+    const auto subs = t.subtables;
+    if (!t.any_xdp) {
         disable("no rule of table 0 is placed in XDP");
         return {};
     }
@@ -338,12 +383,13 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
                             SWD_XDP_MAX_MASKS));
         return {};
     }
-    if (n_rules > max_rules_) {
-        disable(fmt::format("table 0 has {} rules; the XDP rule map holds {} (--xdp-max-rules)",
-                            n_rules, max_rules_));
+    if (t.n_rules > std::min(max_rules_, capacity_)) {
+        disable(fmt::format("table 0 has {} rules; the XDP rule map holds {}{}", t.n_rules,
+                            std::min(max_rules_, capacity_),
+                            capacity_ < max_rules_ ? "" : " (--xdp-max-rules)"));
         return {};
     }
-
+    out_of_room_ = false;
     std::vector<installed_mask> next;
     std::unordered_set<uint32_t> kept;
     bool any_egress = false; // an XDP-placed rule with in_port=LOCAL: the TC programs search

@@ -38,9 +38,14 @@ namespace swd::afxdp {
 class xdp_tables {
 public:
     static constexpr uint32_t default_max_rules = 1u << 20;
+    static constexpr uint32_t initial_capacity = 1u << 16;
 
-    // Creates the maps: room for max_rules rules of table 0.
-    static result<std::unique_ptr<xdp_tables>> create(uint32_t max_rules = default_max_rules);
+    // Creates the maps, sized for capacity rules of table 0 (at most max_rules): the rule map
+    // and the per-CPU rule counters. A table that outgrows them gets a larger set of maps and
+    // new programs on them (wanted_capacity(), afxdp_datapath::publish): maps sized for the
+    // limit from the start cost ~1 s of start-up and tens of MiB of per-CPU memory at 1M.
+    static result<std::unique_ptr<xdp_tables>> create(uint32_t max_rules = default_max_rules,
+                                                      uint32_t capacity = initial_capacity);
     ~xdp_tables();
 
     // Makes the maps hold table 0 of p. On failure the rule search is off (every frame goes to
@@ -69,6 +74,16 @@ public:
     };
     map_fds fds() const;
     uint32_t max_rules() const { return max_rules_; }
+    uint32_t capacity() const { return capacity_; }
+
+    // 0 when the maps have room for twice table 0 of p (a change writes its new entries before
+    // it deletes the old ones), or cannot grow; otherwise the capacity to grow them to.
+    uint32_t wanted_capacity(const dp::pipeline& p) const;
+    // The last sync() failed for want of room in the maps; they are empty now (search off).
+    bool out_of_room() const { return out_of_room_; }
+    // After a move to larger maps: the counts that the rules had in old's maps are added to
+    // theirs here, so that dump-flows goes on counting from where it was.
+    void carry_counters(const xdp_tables& old);
 
 private:
     struct installed_mask {
@@ -85,7 +100,16 @@ private:
         uint32_t action_id;
         uint64_t seen_packets; // XDP's count when last read, and when it last moved
         std::chrono::steady_clock::time_point last_change;
+        uint64_t carried_packets = 0, carried_bytes = 0; // counted in earlier maps
     };
+    struct table0 {
+        std::span<const std::shared_ptr<const dp::subtable>> subtables;
+        size_t n_rules = 0;
+        bool any_xdp = false; // a rule placed in XDP
+    };
+    static table0 summary(const dp::pipeline& p);
+    // The rule's counts in these maps plus those carried; false when it has no XDP slot.
+    bool read_counts(uint32_t rule_id, uint64_t& packets, uint64_t& bytes) const;
 
     xdp_tables() = default;
     result<void> write_subtable(const dp::subtable& st, uint32_t mask_id, const dp::subtable* old);
@@ -98,6 +122,8 @@ private:
 
     unique_fd config_, masks_, rules_, actions_, rule_stats_, ports_;
     uint32_t max_rules_ = 0;
+    uint32_t capacity_ = 0;    // of the rule map and the rule counters
+    bool out_of_room_ = false; // the last sync() found the maps full
     uint32_t active_list_ = 0; // which half of the mask array the config names
     bool searching_ = false;
     bool egress_ = false;

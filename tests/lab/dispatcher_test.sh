@@ -86,7 +86,9 @@ snap() {
     local k v
     while read -r k v; do
         if [[ $1 == c0 ]]; then c0[$k]=$v; else c1[$k]=$v; fi
-    done < <(jq -rn --argjson f "$(flows_json)" --argjson p "$(ports_json)" '
+    done < <(flows_json >"$lab_tmp/snap_flows.json" && ports_json >"$lab_tmp/snap_ports.json" &&
+        jq -rn --slurpfile fs "$lab_tmp/snap_flows.json" --slurpfile ps "$lab_tmp/snap_ports.json" '
+        $fs[0] as $f | $ps[0] as $p |
         ($f.flows[] | "r\(.priority) \(.n_packets)", "r\(.priority)_bytes \(.n_bytes)"),
         ($p.ports[] | select(.ofport <= 2) | (.ofport | tostring) as $o
             | (.xdp | to_entries[] | "xdp\($o)_\(.key) \(.value)"),
@@ -355,7 +357,58 @@ check "XDP_TX, XDP program on A's veth: A got them back ($got of $gen_sent in it
     test "$got" = "$gen_sent" -a "$xtx_err" = 0
 in_a ip link set dev "$dev_a_peer" xdp off
 
-swctl dump-flows
+# ---- 7. the rule maps grow under traffic: new maps, programs replaced by bpf_link_update ---------
+# 70000 drop rules added at run time outgrow the maps swd starts with (65536 rules): swd creates
+# larger ones, fills them and moves every port's programs onto them, while swgen frames to the
+# XDP drop rule (priority 40) keep coming. Port 1 must carry a program at every sample, its
+# program (not its sockets) changes, the drop rule's count goes on from where it was (carried
+# from the old maps), and one of the new rules then drops in XDP.
+echo "-- 7. the rule maps grow under traffic"
+awk -v b="$ip_b" 'BEGIN {
+    for (k = 0; k < 70000; k++)
+        printf "priority=%d,udp,in_port=1,nw_dst=%s,tp_dst=5000,actions=drop\n", k == 0 ? 31 : 30,
+            k == 0 ? b : sprintf("10.%d.%d.%d", 10 + int(k / 65536), int(k / 256) % 256, k % 256)
+}' >"$lab_tmp/grow.txt"
+prog0=$(xdp_prog_id "$ns_sw" "$dev_a")
+# shellcheck disable=SC2005 # echo: one line per sample, an empty one when there is no program
+( while :; do echo "$(xdp_prog_id "$ns_sw" "$dev_a")"; sleep 0.005; done >"$lab_tmp/progs.txt" ) &
+sampler=$!
+lab_pids+=("$sampler")
+snap c0
+in_a timeout 30 "$swgen_bin" --dev "$dev_a_peer" --mode live --json --count 30000 --rate 20000 \
+    --batch 16 --flows 10 --src-ip "$ip_a" --dst-ip "$ip_b" --dst-mac "$mac_b" --sport 20000 \
+    --dport 9999 >"$lab_tmp/grow_gen.json" 2>>"$lab_tmp/swgen.log" &
+gen_pid=$!
+lab_pids+=("$gen_pid")
+sleep 0.3
+check "grow: swctl add-flows of 70000 rules under traffic" swctl add-flows "$lab_tmp/grow.txt"
+wait "$gen_pid" || true
+sleep 0.3
+kill "$sampler"
+wait "$sampler" 2>/dev/null || true
+snap c1
+sent=$(jq '.dev_tx_packets' "$lab_tmp/grow_gen.json")
+prog1=$(xdp_prog_id "$ns_sw" "$dev_a")
+echo "grow: $(grep -m1 'rule maps grown' "$lab_tmp/swd.log" || echo 'no log line'); program $prog0 -> $prog1; $(sort "$lab_tmp/progs.txt" | uniq -c | tr -s ' ' | paste -sd,) samples"
+echo "grow: $(swctl show | grep -m1 'XDP dispatcher')"
+check "grow: swd logged the move to larger maps" grep -q 'rule maps grown from 65536 to 262144' "$lab_tmp/swd.log"
+check "grow: show says the maps hold 262144 rules" grep -q 'maps for 262144' <(swctl show)
+check "grow: port 1 carries a new program ($prog0 -> $prog1)" test -n "$prog1" -a "$prog1" != "$prog0"
+check "grow: port 1 had a program at every one of $(wc -l <"$lab_tmp/progs.txt") samples" \
+    test "$(grep -c -v '^[0-9][0-9]*$' "$lab_tmp/progs.txt")" = 0 -a "$(wc -l <"$lab_tmp/progs.txt")" -ge 10
+check "grow: the drop rule counted every frame across the move ($(d r40) of $sent)" near "$(d r40)" "$sent"
+check "grow: ... in XDP (drop_rule +$(d xdp1_drop_rule))" \
+    near "$(d xdp1_drop_rule)" "$sent"
+check "grow: ... none in user space (+$(d user1_rx))" test "$(d user1_rx)" -le 3
+snap c0
+gen 5000 1000
+sleep 0.2
+snap c1
+check "grow: a new rule drops in XDP ($(d r31) of $gen_sent)" near "$(d r31)" "$gen_sent"
+check "grow: ... and user space sees none (+$(d user1_rx))" test "$(d user1_rx)" -le 3
+
+swctl dump-flows >"$lab_tmp/dump_flows.txt"
+head -n 20 "$lab_tmp/dump_flows.txt"
 swctl dump-ports
 
 swd_stop TERM
