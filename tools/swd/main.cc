@@ -77,8 +77,8 @@ int parse_cli(int argc, char** argv, cli& c) {
          "where placement=auto rules run: hybrid (default: local in XDP, the rest in user "
          "space), all-xdp (everything XDP can run) or all-user (all but local in user space)")
         ("xdp-max-rules", po::value(&c.xdp_max_rules)->value_name("N"),
-         "table 0 rules the XDP dispatcher's maps hold (default 1048576); with more, XDP "
-         "sends every packet to user space");
+         "table 0 rules the XDP dispatcher's maps may grow to (default 1048576; they start "
+         "at 65536); with more, XDP sends every packet to user space");
     // clang-format on
     po::variables_map vm;
     try {
