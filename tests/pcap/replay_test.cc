@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -45,6 +46,10 @@
 #include "flows/rule_table.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xdp_tables.h"
+
+// libbpf's bpf/bpf.h includes linux/bpf.h, whose struct bpf_insn clashes with pcap's: the one
+// call the tests need, as libbpf declares it.
+extern "C" int bpf_map_update_elem(int fd, const void* key, const void* value, uint64_t flags);
 #include "tests/unit/frames.h"
 
 namespace swd {
@@ -609,6 +614,91 @@ TEST_F(replay, incremental_updates) {
     EXPECT_EQ(tables_->n_rules(), entries);
     std::printf("40 steps, %zu rules, up to %zu masks, %zu packets compared, %zu to user space\n",
                 table.size(), max_masks, compared_, xdp_to_user_);
+}
+
+// The queue map decides before any rule: kernel queues pass, user queues go to the socket,
+// the others search the rules (BPF_PROG_TEST_RUN runs on receive queue 0).
+TEST_F(replay, queue_modes) {
+    load("port=p1, ofport=1\nport=p2, ofport=2\nport=p3, ofport=3\n"
+         "priority=5,udp,in_port=1,actions=drop\n",
+         flows::profile::all_xdp);
+    afxdp::xdp_program& prog = *programs_[0];
+    const bytes frame = test::ipv4_frame(test::udp(1000, 53));
+    auto verdict_of = [&] {
+        bytes out;
+        auto rc = prog.test_run(frame, out);
+        EXPECT_TRUE(rc) << rc.err().message();
+        return prog.last().verdict;
+    };
+    EXPECT_EQ(verdict_of(), SWD_V_DROP) << "queue 0 searches the rules by default";
+    ASSERT_TRUE(prog.set_queue_mode(0, SWD_QUEUE_KERNEL));
+    EXPECT_EQ(verdict_of(), SWD_V_PASS);
+    ASSERT_TRUE(prog.set_queue_mode(0, SWD_QUEUE_USER));
+    EXPECT_EQ(verdict_of(), SWD_V_TO_USER);
+    ASSERT_TRUE(prog.set_queue_mode(1, SWD_QUEUE_KERNEL)); // another queue: no effect on 0
+    ASSERT_TRUE(prog.set_queue_mode(0, SWD_QUEUE_XDP));
+    EXPECT_EQ(verdict_of(), SWD_V_DROP);
+    const auto c = prog.counters();
+    EXPECT_EQ(c[SWD_XC_QUEUE_KERNEL], 1u);
+    EXPECT_EQ(c[SWD_XC_QUEUE_USER], 1u);
+    EXPECT_EQ(c[SWD_XC_DROP_RULE], 2u);
+}
+
+// Two masked keys of one mask with the same 64-bit hash cannot share the rule map (its key is
+// (mask id, hash)): the writer switches the search off instead, and every frame goes to user
+// space, which has the whole table. A real collision is out of reach, so the test plants an
+// entry at the key the rule will need before the rule is written.
+TEST_F(replay, hash_collision_switches_the_search_off) {
+    load("port=p1, ofport=1\nport=p2, ofport=2\nport=p3, ofport=3\n"
+         "priority=5,udp,in_port=1,actions=drop\n",
+         flows::profile::all_xdp);
+    ASSERT_TRUE(tables_->searching()) << tables_->why_not();
+    auto t = afxdp::xdp_tables::create(4096);
+    ASSERT_TRUE(t) << t.err().message();
+    tables_ = std::move(*t);
+    const auto subs = pipeline_->table(0)->subtables();
+    ASSERT_EQ(subs.size(), 1u);
+    subs[0]->for_each([&](const dp::flow_key& masked, const dp::compiled_rule&,
+                          std::span<const swd_action>) {
+        swd_xdp_rule_key k{};
+        k.mask_id = 1; // the first mask a fresh writer installs
+        __u64 words[SWD_FLOW_KEY_WORDS];
+        std::memcpy(words, masked.w, sizeof words);
+        k.hash = swd_key_hash(words);
+        swd_xdp_rule other{}; // another masked key that would have this hash
+        other.masked.nw_proto = 250;
+        ASSERT_EQ(bpf_map_update_elem(tables_->fds().rules, &k, &other, 1 /* BPF_NOEXIST */), 0);
+    });
+    auto s = tables_->sync(*pipeline_);
+    EXPECT_FALSE(s);
+    EXPECT_FALSE(tables_->searching());
+    EXPECT_NE(tables_->why_not().find("share a key hash"), std::string::npos) << tables_->why_not();
+    auto p = afxdp::xdp_program::load(*tables_, 1, true);
+    ASSERT_TRUE(p) << p.err().message();
+    bytes out;
+    ASSERT_TRUE((*p)->test_run(test::ipv4_frame(test::udp(1000, 53)), out));
+    EXPECT_EQ((*p)->last().verdict, SWD_V_TO_USER);
+}
+
+// The maps hold twice the table; past that, wanted_capacity asks for more (up to the limit),
+// and a table larger than the maps switches the search off with the reason.
+TEST_F(replay, rule_maps_capacity) {
+    std::string text = "port=p1, ofport=1\nport=p2, ofport=2\nport=p3, ofport=3\n";
+    for (int k = 0; k < 100; k++) {
+        text += "priority=5,udp,in_port=1,tp_dst=" + std::to_string(k) + ",actions=drop\n";
+    }
+    load(text, flows::profile::all_xdp);
+    EXPECT_EQ(tables_->wanted_capacity(*pipeline_), 0u) << "4096 entries hold 100 rules";
+    auto small = afxdp::xdp_tables::create(1000, 64);
+    ASSERT_TRUE(small) << small.err().message();
+    EXPECT_EQ((*small)->capacity(), 64u);
+    EXPECT_EQ((*small)->wanted_capacity(*pipeline_), 256u);
+    auto capped = afxdp::xdp_tables::create(150, 64);
+    ASSERT_TRUE(capped) << capped.err().message();
+    EXPECT_EQ((*capped)->wanted_capacity(*pipeline_), 150u);
+    ASSERT_TRUE((*small)->sync(*pipeline_));
+    EXPECT_FALSE((*small)->searching());
+    EXPECT_NE((*small)->why_not().find("holds 64"), std::string::npos) << (*small)->why_not();
 }
 
 // Every case of tests/pcap/cases against its expected results, in both profiles and both paths.
