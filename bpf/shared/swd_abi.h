@@ -308,4 +308,118 @@ enum swd_tc_counter {
 	SWD_TC_COUNT,
 };
 
+/* ---- load balancer (datapath/lb/) ----------------------------------------
+ *
+ * The pieces that the XDP program and user space share so that both choose
+ * the same backend for the same 5-tuple: the flow hash, the Maglev lookup
+ * table (datapath/lb/maglev.h builds it; backend = entry[hash % size]) and the
+ * session table's key and value (datapath/lb/session_table.h; the BPF side
+ * will hold the same layout in a hash or LRU hash map).
+ */
+
+/* A 5-tuple as the packet carries it, network byte order. IPv4 addresses are
+ * in [0] with [1..3] zero; ipv6 tells the families apart (an IPv4 address and
+ * an IPv6 address with the same first word are different keys). Used as the
+ * session table's key: pad must be zero, the table compares every byte. */
+struct swd_lb_tuple {
+	__be32 src_ip[4];
+	__be32 dst_ip[4];
+	__be16 src_port;
+	__be16 dst_port;
+	__u8 proto;
+	__u8 ipv6; /* 0 or 1 */
+	__u8 pad[2];
+};
+
+/* One round of the 64-bit MurmurHash3 body and its finalizer (Austin
+ * Appleby's public-domain algorithm, written out here for both compilers). */
+static inline __u64 swd_lb_hash_round(__u64 h, __u64 w)
+{
+	w *= 0x87c37b91114253d5ULL;
+	w = (w << 31) | (w >> 33);
+	w *= 0x4cf5ad432745937fULL;
+	h ^= w;
+	h = (h << 27) | (h >> 37);
+	return h * 5 + 0x52dce729;
+}
+
+static inline __u64 swd_lb_hash_fmix(__u64 h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The flow hash of the load balancer: the session table's bucket
+ * (hash & (buckets - 1)) and the Maglev slot (hash % size). No helpers, a
+ * loop of constant bound (unrolled by clang), the same result in BPF and
+ * C++ on the same machine: the words are the packet's bytes read in host
+ * order, so a big-endian host gets other (equally good) values. */
+static inline __u32 swd_lb_hash(const struct swd_lb_tuple *t)
+{
+	__u64 h = 0x5357646c62686173ULL; /* seed: any constant */
+
+	for (int i = 0; i < 4; i++)
+		h = swd_lb_hash_round(h, ((__u64)t->src_ip[i] << 32) |
+					     t->dst_ip[i]);
+	h = swd_lb_hash_round(h, ((__u64)t->src_port << 48) |
+				     ((__u64)t->dst_port << 32) |
+				     ((__u64)t->proto << 8) | t->ipv6);
+	return (__u32)swd_lb_hash_fmix(h ^ sizeof(*t));
+}
+
+/* The Maglev lookup table of one pool: entry[hash % size] is the index of
+ * the backend (in the pool's backend list) that a new session of that hash
+ * goes to, SWD_LB_NO_BACKEND when no backend takes new sessions. size is a
+ * prime above 100 x the pool's backends (so each backend's share is within
+ * about 1 % of its weight's share), at most SWD_LB_MAGLEV_MAX_SIZE. The
+ * table is an array map's value verbatim (128 KiB at the largest size). */
+#define SWD_LB_MAGLEV_SIZE 65537	  /* default size: prime */
+#define SWD_LB_MAGLEV_MAX_SIZE 65537	  /* largest size: the entry array */
+#define SWD_LB_MAGLEV_MIN_PER_BACKEND 100 /* size > this x backends */
+#define SWD_LB_MAX_BACKENDS 655 /* per pool: (MAX_SIZE - 1) / MIN_PER_BACKEND  \
+				 */
+#define SWD_LB_NO_BACKEND 0xffff
+
+typedef __u16 swd_lb_maglev_entry; /* a backend index; SWD_LB_NO_BACKEND */
+
+struct swd_lb_maglev {
+	__u32 size; /* prime, <= SWD_LB_MAGLEV_MAX_SIZE; 0: no table */
+	__u32 pad;
+	swd_lb_maglev_entry entry[SWD_LB_MAGLEV_MAX_SIZE];
+};
+
+/* Which way a session entry rewrites. A new session has two entries: the
+ * client's tuple (client -> VIP) rewrites the destination to the backend,
+ * the backend's tuple (backend -> client) rewrites the source back to the
+ * VIP. */
+enum swd_lb_dir {
+	SWD_LB_TO_BACKEND = 1, /* destination := addr/port, MACs := eth_* */
+	SWD_LB_TO_CLIENT = 2, /* source := addr/port (the VIP), MACs := eth_* */
+};
+
+/* A session table entry's rewrite data; fixed once inserted. */
+struct swd_lb_session {
+	__be32 addr[4]; /* backend address, or the VIP (to client) */
+	__be16 port;	/* backend port, or the VIP port (to client) */
+	__u16 backend;	/* the backend's index in its pool */
+	__u16 pool;	/* the pool's id */
+	__u8 dir;	/* enum swd_lb_dir */
+	__u8 ipv6;
+	__u8 eth_src[6]; /* new Ethernet source */
+	__u8 eth_dst[6]; /* new Ethernet destination (backend or client hop) */
+	__u32 pad;
+};
+
+/* A session map's value: the rewrite and the time of the last packet
+ * (CLOCK_MONOTONIC ns, bpf_ktime_get_ns() in BPF), which lookups refresh with
+ * a plain store and the ager compares with the idle timeout. */
+struct swd_lb_session_entry {
+	struct swd_lb_session s;
+	__u64 last_used;
+};
+
 #endif /* SWD_ABI_H */
