@@ -106,11 +106,11 @@ bool xdp_tables::read_counts(uint32_t rule_id, uint64_t& packets, uint64_t& byte
     if (it == xdp_rules_.end()) {
         return false;
     }
-    std::vector<swd_rule_stats> per_cpu(n_cpus_);
+    per_cpu_.resize(n_cpus_);
     packets = it->second.carried_packets;
     bytes = it->second.carried_bytes;
-    if (bpf_map_lookup_elem(rule_stats_.get(), &it->second.slot, per_cpu.data()) == 0) {
-        for (const auto& s : per_cpu) {
+    if (bpf_map_lookup_elem(rule_stats_.get(), &it->second.slot, per_cpu_.data()) == 0) {
+        for (const auto& s : per_cpu_) {
             packets += s.packets;
             bytes += s.bytes;
         }
@@ -173,14 +173,23 @@ xdp_tables::table0 xdp_tables::summary(const dp::pipeline& p) {
 }
 
 uint32_t xdp_tables::wanted_capacity(const dp::pipeline& p) const {
-    const table0 t = summary(p);
-    if (!t.any_xdp || t.subtables.size() > SWD_XDP_MAX_MASKS || t.n_rules > max_rules_) {
-        return 0; // sync() switches the search off and says why
+    size_t n_rules = 0;
+    if (const dp::classifier* c = p.table(0)) {
+        for (const auto& st : c->subtables()) {
+            n_rules += st->size();
+        }
     }
     // Room for twice the table: a change writes new entries before it deletes the old ones.
     const auto want = static_cast<uint32_t>(
-        std::min<uint64_t>(max_rules_, std::bit_ceil(2 * static_cast<uint64_t>(t.n_rules))));
-    return want > capacity_ ? want : 0;
+        std::min<uint64_t>(max_rules_, std::bit_ceil(2 * static_cast<uint64_t>(n_rules))));
+    if (want <= capacity_) {
+        return 0;
+    }
+    const table0 t = summary(p); // walks the rules: only when the maps would grow
+    if (!t.any_xdp || t.subtables.size() > SWD_XDP_MAX_MASKS || t.n_rules > max_rules_) {
+        return 0; // sync() switches the search off and says why
+    }
+    return want;
 }
 
 result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,

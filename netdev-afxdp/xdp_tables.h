@@ -141,6 +141,7 @@ private:
     mutable std::unordered_map<uint32_t, rule_place> xdp_rules_;
     std::vector<uint32_t> free_slots_;
     uint32_t next_slot_ = 0;
+    mutable std::vector<swd_rule_stats> per_cpu_; // read_counts' buffer
 };
 
 } // namespace swd::afxdp
