@@ -180,15 +180,35 @@ struct swd_xdp_rule_key {
 	__u64 hash;
 };
 
+/* Four lanes of two words each (word w in lane w % 4), so that the lanes'
+ * multiplies overlap instead of forming one chain of eight; then one
+ * finaliser (murmur3's) mixes the lanes. */
+static inline __u64 swd_key_hash_lane(__u64 lane, __u64 w0, __u64 w1)
+{
+	lane = (lane ^ w0) * 0xff51afd7ed558ccdULL;
+	lane ^= lane >> 32;
+	lane = (lane ^ w1) * 0xff51afd7ed558ccdULL;
+	return lane ^ (lane >> 32);
+}
+
 static inline __u64 swd_key_hash(const __u64 *masked)
 {
-	__u64 h = 0x9e3779b97f4a7c15ULL;
+	__u64 a =
+	    swd_key_hash_lane(0x9e3779b97f4a7c15ULL, masked[0], masked[4]);
+	__u64 b =
+	    swd_key_hash_lane(0x243f6a8885a308d3ULL, masked[1], masked[5]);
+	__u64 c =
+	    swd_key_hash_lane(0x13198a2e03707344ULL, masked[2], masked[6]);
+	__u64 d =
+	    swd_key_hash_lane(0xa4093822299f31d0ULL, masked[3], masked[7]);
+	__u64 h = a ^ ((b << 16) | (b >> 48)) ^ ((c << 32) | (c >> 32)) ^
+		  ((d << 48) | (d >> 16));
 
-	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++) {
-		h = (h ^ masked[w]) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return h;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
 }
 
 /* swd_xdp_rule.run */
