@@ -290,6 +290,23 @@ bool session_table::reserve_live(uint32_t hash, uint64_t now) noexcept {
 session_table::insert_status session_table::insert(const swd_lb_tuple& key, uint32_t hash,
                                                    const swd_lb_session& value, uint64_t now,
                                                    swd_lb_session* existing) noexcept {
+    bucket& b = buckets_[hash & mask_];
+    if (live_.load(std::memory_order_relaxed) >= capacity_) {
+        // Full: making room evicts a session, which a key already there must not cost.
+        lock(b.lock);
+        for (node* o = b.head.load(std::memory_order_relaxed); o != nullptr;
+             o = o->next.load(std::memory_order_relaxed)) {
+            if (o->hash == hash && same_key(o->key, key) && !idle_past(o, now)) {
+                if (existing != nullptr) {
+                    *existing = o->value;
+                }
+                unlock(b.lock);
+                bump(wc_.insert_exists);
+                return insert_status::exists;
+            }
+        }
+        unlock(b.lock);
+    }
     if (!reserve_live(hash, now)) {
         bump(wc_.full_no_victim);
         return insert_status::full;
@@ -305,7 +322,6 @@ session_table::insert_status session_table::insert(const swd_lb_tuple& key, uint
     n->value = value;
     n->last_used.store(now, std::memory_order_relaxed);
 
-    bucket& b = buckets_[hash & mask_];
     chain c;
     lock(b.lock);
     expire_bucket(b, now, c); // an idle entry of this key goes too

@@ -258,6 +258,14 @@ TEST(SessionTable, FullTableEvictsTheIdlestAndCounts) {
     EXPECT_EQ(c.full_no_victim, refused);
     EXPECT_GT(inserted, cap * 3 / 4); // a sample of 8 buckets is rarely empty
     EXPECT_EQ(c.expirations, 0u);
+    // An insert of a key that is there evicts nothing, full or not.
+    uint32_t there = 2 * cap - 1;
+    swd_lb_session seen{};
+    while (!lookup(*t, key_of(there), 15'000, &seen)) {
+        there--;
+    }
+    ASSERT_EQ(insert(*t, key_of(there), value_of(there, 0), 15'000), status::exists);
+    EXPECT_EQ(t->counters().evictions, c.evictions);
     // The victims are the idlest of a sample (8 buckets, about 8 entries), not of the whole
     // table: most are old entries, and a new one goes only when its sample has no old one left.
     swd_lb_session v{};
