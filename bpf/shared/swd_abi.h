@@ -400,8 +400,8 @@ static inline __u32 swd_lb_hash(const struct swd_lb_tuple *t)
 #define SWD_LB_MAGLEV_SIZE 65537	  /* default size: prime */
 #define SWD_LB_MAGLEV_MAX_SIZE 65537	  /* largest size: the entry array */
 #define SWD_LB_MAGLEV_MIN_PER_BACKEND 100 /* size > this x backends */
-#define SWD_LB_MAX_BACKENDS 655 /* per pool: (MAX_SIZE - 1) / MIN_PER_BACKEND  \
-				 */
+/* per pool: (SWD_LB_MAGLEV_MAX_SIZE - 1) / SWD_LB_MAGLEV_MIN_PER_BACKEND */
+#define SWD_LB_MAX_BACKENDS 655
 #define SWD_LB_NO_BACKEND 0xffff
 
 typedef __u16 swd_lb_maglev_entry; /* a backend index; SWD_LB_NO_BACKEND */
