@@ -1,6 +1,7 @@
 #include "session_table.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <bit>
 #include <cstring>
 #include <fmt/format.h>
@@ -405,6 +406,40 @@ session_counters session_table::counters() const noexcept {
     c.full_no_victim = get(wc_.full_no_victim);
     c.wait_grace = get(wc_.wait_grace);
     return c;
+}
+
+session_pair make_session_pair(const swd_lb_tuple& client, const uint8_t client_mac[6],
+                               const uint8_t vip_mac[6], const session_backend& b,
+                               uint16_t pool) noexcept {
+    session_pair p{};
+    p.to_backend_key = client;
+    swd_lb_session& f = p.to_backend;
+    std::memcpy(f.addr, b.addr, sizeof f.addr);
+    f.port = htons(b.port);
+    f.backend = b.index;
+    f.pool = pool;
+    f.dir = SWD_LB_TO_BACKEND;
+    f.ipv6 = client.ipv6;
+    std::memcpy(f.eth_src, vip_mac, 6);
+    std::memcpy(f.eth_dst, b.mac, 6);
+
+    swd_lb_tuple& k = p.to_client_key;
+    std::memcpy(k.src_ip, b.addr, sizeof k.src_ip);
+    std::memcpy(k.dst_ip, client.src_ip, sizeof k.dst_ip);
+    k.src_port = htons(b.port);
+    k.dst_port = client.src_port;
+    k.proto = client.proto;
+    k.ipv6 = client.ipv6;
+    swd_lb_session& r = p.to_client;
+    std::memcpy(r.addr, client.dst_ip, sizeof r.addr);
+    r.port = client.dst_port;
+    r.backend = b.index;
+    r.pool = pool;
+    r.dir = SWD_LB_TO_CLIENT;
+    r.ipv6 = client.ipv6;
+    std::memcpy(r.eth_src, vip_mac, 6);
+    std::memcpy(r.eth_dst, client_mac, 6);
+    return p;
 }
 
 } // namespace swd::dp::lb

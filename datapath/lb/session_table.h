@@ -3,8 +3,9 @@
 // What it is for. A packet of a known session gets its rewrite from here: the client's tuple
 // (client -> VIP) gives the backend to send it to, the backend's tuple (backend -> client) gives
 // the VIP to put back as the source. A miss chooses a backend (maglev.h) and inserts both
-// entries. Key and value are the ABI's struct swd_lb_tuple and struct swd_lb_session, so the XDP
-// side can keep the same layout in a BPF hash or LRU hash map.
+// entries (make_session_pair() at the end builds them). Key and value are the ABI's struct
+// swd_lb_tuple and struct swd_lb_session, so the XDP side can keep the same layout in a BPF hash or
+// LRU hash map.
 //
 // How it works: the kernel's BPF hash map (kernel/bpf/hashtab.c) with preallocated elements,
 // rebuilt in C++.
@@ -211,5 +212,29 @@ private:
     std::atomic<uint32_t> high_water_{0};
     writer_counters wc_;
 };
+
+// The two entries of a new session, for the miss path: `client` is its first packet's tuple
+// (client -> VIP), whose frame came from client_mac to vip_mac. The client's entry rewrites the
+// destination to the backend (and the frame to go from vip_mac to the backend's next hop); the
+// backend's entry, keyed by the reply's tuple (backend -> client), rewrites the source back to
+// the VIP (and the frame to go from vip_mac to client_mac). The backend must be of the client's
+// family (no NAT46).
+struct session_backend {
+    uint32_t addr[4] = {}; // network order, IPv4 in [0]
+    uint16_t port = 0;     // host order
+    uint8_t mac[6] = {};   // next hop towards it
+    uint16_t index = 0;    // in its pool
+};
+
+struct session_pair {
+    swd_lb_tuple to_backend_key; // = client
+    swd_lb_session to_backend;
+    swd_lb_tuple to_client_key; // backend -> client
+    swd_lb_session to_client;
+};
+
+session_pair make_session_pair(const swd_lb_tuple& client, const uint8_t client_mac[6],
+                               const uint8_t vip_mac[6], const session_backend& b,
+                               uint16_t pool) noexcept;
 
 } // namespace swd::dp::lb

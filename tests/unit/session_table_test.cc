@@ -489,5 +489,49 @@ TEST(SessionTable, DrainKeepsEstablishedSessions) {
     }
 }
 
+// A miss inserts both directions; the reply's tuple then finds the VIP to write back.
+TEST(SessionTable, SessionPairRewritesBothWays) {
+    const uint8_t client_mac[6] = {2, 0, 0, 0, 0, 0xc1};
+    const uint8_t vip_mac[6] = {2, 0, 0, 0, 0, 0x10};
+    session_backend b;
+    b.addr[0] = htonl(0x0a010002); // 10.1.0.2
+    b.port = 8080;
+    b.mac[5] = 0xb2;
+    b.index = 1;
+    const swd_lb_tuple client = v4_tuple(7, 40000); // 192.168.0.7:40000 -> 10.0.0.10:80
+    const session_pair p = make_session_pair(client, client_mac, vip_mac, b, 3);
+
+    EXPECT_EQ(std::memcmp(&p.to_backend_key, &client, sizeof client), 0);
+    EXPECT_EQ(p.to_backend.dir, SWD_LB_TO_BACKEND);
+    EXPECT_EQ(p.to_backend.addr[0], htonl(0x0a010002));
+    EXPECT_EQ(p.to_backend.port, htons(8080));
+    EXPECT_EQ(p.to_backend.eth_dst[5], 0xb2);
+    EXPECT_EQ(p.to_backend.eth_src[5], 0x10);
+    EXPECT_EQ(p.to_backend.backend, 1);
+    EXPECT_EQ(p.to_backend.pool, 3);
+
+    // The backend's reply: 10.1.0.2:8080 -> 192.168.0.7:40000.
+    swd_lb_tuple reply{};
+    reply.src_ip[0] = htonl(0x0a010002);
+    reply.dst_ip[0] = htonl(0xc0a80007);
+    reply.src_port = htons(8080);
+    reply.dst_port = htons(40000);
+    reply.proto = 6;
+    EXPECT_EQ(std::memcmp(&p.to_client_key, &reply, sizeof reply), 0);
+    EXPECT_EQ(p.to_client.dir, SWD_LB_TO_CLIENT);
+    EXPECT_EQ(p.to_client.addr[0], htonl(0x0a00000a));
+    EXPECT_EQ(p.to_client.port, htons(80));
+    EXPECT_EQ(p.to_client.eth_dst[5], 0xc1);
+    EXPECT_EQ(p.to_client.eth_src[5], 0x10);
+
+    auto t = make(16);
+    ASSERT_EQ(insert(*t, p.to_backend_key, p.to_backend, 0), status::inserted);
+    ASSERT_EQ(insert(*t, p.to_client_key, p.to_client, 0), status::inserted);
+    swd_lb_session v{};
+    ASSERT_TRUE(lookup(*t, reply, 1, &v));
+    EXPECT_EQ(v.dir, SWD_LB_TO_CLIENT);
+    EXPECT_EQ(v.addr[0], htonl(0x0a00000a));
+}
+
 } // namespace
 } // namespace swd::dp::lb
