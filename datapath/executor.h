@@ -67,6 +67,7 @@ public:
         for (size_t i = 0; i < pkts.size(); i++) {
             execute(p, pkts[i], keys[i], where[i], rxq, now_ns);
         }
+        flush_rule_count(now_ns);
     }
 
 private:
@@ -88,11 +89,27 @@ private:
         return r;
     }
 
+    // Rule counts are summed over runs of packets that hit the same rule (in a batch of one
+    // flow, or of many flows of one rule, that is one counter update per batch, not per packet)
+    // and written when the rule changes and at the end of the batch.
     void count_rule(uint32_t id, uint32_t len, uint64_t now_ns) noexcept {
-        rule_slot& s = ts_.rules.at(id);
-        s.packets.add(1);
-        s.bytes.add(len);
-        s.last_hit_ns.v.store(now_ns, std::memory_order_relaxed);
+        if (id != run_rule_) {
+            flush_rule_count(now_ns);
+            run_rule_ = id;
+        }
+        run_packets_++;
+        run_bytes_ += len;
+    }
+
+    void flush_rule_count(uint64_t now_ns) noexcept {
+        if (run_packets_ != 0) {
+            rule_slot& s = ts_.rules.at(run_rule_);
+            s.packets.add(run_packets_);
+            s.bytes.add(run_bytes_);
+            s.last_hit_ns.v.store(now_ns, std::memory_order_relaxed);
+            run_packets_ = 0;
+            run_bytes_ = 0;
+        }
     }
 
     void execute(const pipeline& p, packet& pkt, flow_key& key, header_offsets& where,
@@ -213,6 +230,8 @@ private:
 
     thread_state& ts_;
     Sink& sink_;
+    uint32_t run_rule_ = 0; // the rule the pending counts belong to
+    uint64_t run_packets_ = 0, run_bytes_ = 0;
 };
 
 } // namespace swd::dp

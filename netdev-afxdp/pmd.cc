@@ -136,9 +136,8 @@ void pmd::sink::send(out_port& out, dp::packet& pkt, bool take, const uint8_t* d
         tx.counters().add(port_counter::drop_tx_full);
         return;
     }
-    tx.counters().add(port_counter::tx_packets);
-    tx.counters().add(port_counter::tx_bytes, pkt.len);
-    out.dirty = true;
+    out.queued++;
+    out.queued_bytes += pkt.len;
 }
 
 void pmd::sink::output(uint16_t port, uint16_t, dp::packet& pkt, bool take) noexcept {
@@ -172,9 +171,12 @@ void pmd::sink::local(dp::packet& pkt, bool take) noexcept {
 
 void pmd::flush() noexcept {
     for (auto& o : out_) {
-        if (o.dirty) {
+        if (o.queued != 0) {
+            o.tx->counters().add(port_counter::tx_packets, o.queued);
+            o.tx->counters().add(port_counter::tx_bytes, o.queued_bytes);
             o.tx->tx_flush();
-            o.dirty = false;
+            o.queued = 0;
+            o.queued_bytes = 0;
         }
     }
     for (auto& s : sockets_) {

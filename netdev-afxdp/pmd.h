@@ -59,7 +59,8 @@ public:
 private:
     struct out_port {
         xsk_socket* tx = nullptr;
-        bool dirty = false;
+        uint32_t queued = 0;       // frames queued since the last flush (0: nothing to kick)
+        uint64_t queued_bytes = 0; // counted as tx_packets/tx_bytes at the flush
     };
 
     // The executor's sink: outputs into this thread's tx sockets.
