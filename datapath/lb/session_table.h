@@ -29,15 +29,15 @@
 //   removed by expire() (an incremental sweep for a timer) or by a writer that meets it in a
 //   bucket. Times are whatever clock the caller passes (CLOCK_MONOTONIC ns in the datapath: the
 //   BPF side's bpf_ktime_get_ns()), so tests control them.
-// - Full: the table holds at most `capacity` live sessions. An insert into a full table first
-//   removes idle entries in its own and the next 7 buckets (counted as expirations); if there were
-//   none, it evicts the least recently used entry among those 8 buckets (counted as evictions).
-//   Why evict rather than refuse: the sessions that suffer are the idlest in the sample, as in the
-//   BPF LRU hash map the XDP side will use, and a refused new session would run without an entry
-//   (a backend change would move it); 8 buckets keep the search short, under one lock at a time.
-//   An insert still fails, counted, if the sampled buckets were all empty (full_no_victim) or
-//   every spare node waits for a grace period because a reader has not left (wait_grace): the
-//   caller then forwards by Maglev alone.
+// - Full: the table holds at most `capacity` live sessions. An insert into a full table (of a key
+//   that is not there: that one changes nothing) first removes idle entries in its own and the next
+//   7 buckets (counted as expirations); if there were none, it evicts the least recently used entry
+//   among those 8 buckets (counted as evictions). Why evict rather than refuse: the sessions that
+//   suffer are the idlest in the sample, as in the BPF LRU hash map the XDP side will use, and a
+//   refused new session would run without an entry (a backend change would move it); 8 buckets keep
+//   the search short, under one lock at a time. An insert still fails, counted, if the sampled
+//   buckets were all empty (full_no_victim) or every spare node waits for a grace period because a
+//   reader has not left (wait_grace): the caller then forwards by Maglev alone.
 //
 // Thread-safety: lookup() between enter(r) and leave(r), one thread per reader slot at a time.
 // insert(), erase(), expire() and reclaim() from any thread, concurrently, in or out of a reader
