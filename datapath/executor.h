@@ -62,12 +62,14 @@ public:
             }
             bytes += pkts[i].len;
         }
-        rxq.add(port_counter::rx_packets, pkts.size());
-        rxq.add(port_counter::rx_bytes, bytes);
         for (size_t i = 0; i < pkts.size(); i++) {
             execute(p, pkts[i], keys[i], where[i], rxq, now_ns);
         }
         flush_rule_count(now_ns);
+        // Last, so that a reader that reads rx first never finds frames whose rule hits are not
+        // written yet.
+        rxq.add(port_counter::rx_packets, pkts.size());
+        rxq.add(port_counter::rx_bytes, bytes);
     }
 
 private:

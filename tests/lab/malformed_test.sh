@@ -42,9 +42,19 @@ rule_hits() { swctl --format json dump-flows | jq '[.flows[] | select(.match | t
 
 b_rx() { ip -n "$ns_b" -s -j link show dev "$dev_b_peer" | jq '.[0].stats64.rx.packets'; }
 
-rx0=$(port_sum 1 rx_packets)
-hits0=$(rule_hits)
-miss0=$(port_sum 1 drop_no_rule)
+# counts: port 1's rx, rule hits and table misses, read until two reads agree (host A's own
+# frames, ARP or IPv6 neighbour discovery, may cross swd between two reads).
+counts() {
+    local now prev=""
+    for _ in $(seq 20); do
+        now="$(port_sum 1 rx_packets) $(rule_hits) $(port_sum 1 drop_no_rule)"
+        [ "$now" = "$prev" ] && break
+        prev=$now
+        sleep 0.2
+    done
+    echo "$now"
+}
+read -r rx0 hits0 miss0 < <(counts)
 tx0=$(port_sum 2 tx_packets)
 b_rx0=$(b_rx)
 files=("$pcaps"/*.pcap)
@@ -57,9 +67,8 @@ sleep 1
 
 check "swd survived the replay" kill -0 "$swd_pid"
 check "swd answers (swctl show)" swctl show
-rx=$(($(port_sum 1 rx_packets) - rx0))
-hits=$(($(rule_hits) - hits0))
-miss=$(($(port_sum 1 drop_no_rule) - miss0))
+read -r rx hits miss < <(counts)
+rx=$((rx - rx0)) hits=$((hits - hits0)) miss=$((miss - miss0))
 tx=$(($(port_sum 2 tx_packets) - tx0))
 malformed=$(port_sum 1 malformed)
 skipped=$(port_sum 1 rewrite_skipped)
