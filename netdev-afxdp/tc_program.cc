@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "datapath/util/log.h"
+#include "program_ops.h"
 #include "shared_maps.h"
 
 extern "C" {
@@ -89,12 +90,10 @@ result<void> tc_program::rebind(const xdp_tables& tables) {
     if (!next) {
         return fail(next.err());
     }
-    if (link_) {
-        LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE,
-                    .old_prog_fd = static_cast<__u32>(prog_fd()));
-        if (bpf_link_update(link_.get(), (*next)->prog_fd(), &opts) != 0) {
-            return fail(errno_error(errno, "replace the TC egress program (bpf_link_update)"));
-        }
+    auto replaced =
+        replace_linked_program(link_, prog_fd(), (*next)->prog_fd(), "the TC egress program");
+    if (!replaced) {
+        return replaced;
     }
     std::swap(skel_, (*next)->skel_); // the old skeleton goes with *next
     std::swap(prog_id_, (*next)->prog_id_);
@@ -113,31 +112,12 @@ int tc_program::prog_fd() const {
 }
 
 std::array<uint64_t, SWD_TC_COUNT> tc_program::counters() const {
-    std::array<uint64_t, SWD_TC_COUNT> sum{};
-    const int cpus = libbpf_num_possible_cpus();
-    std::vector<uint64_t> v(cpus > 0 ? static_cast<size_t>(cpus) : 1);
-    for (uint32_t c = 0; c < SWD_TC_COUNT; c++) {
-        if (bpf_map__lookup_elem(skel_->maps.tc_counters, &c, sizeof c, v.data(),
-                                 v.size() * sizeof v[0], 0) == 0) {
-            for (uint64_t x : v) {
-                sum[c] += x;
-            }
-        }
-    }
-    return sum;
+    return sum_percpu_counters<SWD_TC_COUNT>(skel_->maps.tc_counters);
 }
 
 result<uint32_t> tc_program::test_run(std::span<const uint8_t> frame,
                                       std::vector<uint8_t>& out) const {
-    out.resize(frame.size() + 512);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
-                .data_size_in = static_cast<uint32_t>(frame.size()),
-                .data_size_out = static_cast<uint32_t>(out.size()), .repeat = 1);
-    if (bpf_prog_test_run_opts(prog_fd(), &opts) != 0) {
-        return fail(errno_error(errno, "BPF_PROG_TEST_RUN of the TC egress program"));
-    }
-    out.resize(opts.data_size_out);
-    return opts.retval;
+    return test_run_once(prog_fd(), frame, out, "the TC egress program");
 }
 
 swd_xdp_trace tc_program::last() const {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "datapath/util/log.h"
+#include "program_ops.h"
 #include "shared_maps.h"
 
 extern "C" {
@@ -89,12 +90,10 @@ result<void> xdp_program::rebind(const xdp_tables& tables) {
     if (!next) {
         return fail(next.err());
     }
-    if (link_) {
-        LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE,
-                    .old_prog_fd = static_cast<__u32>(prog_fd()));
-        if (bpf_link_update(link_.get(), (*next)->prog_fd(), &opts) != 0) {
-            return fail(errno_error(errno, "replace the XDP dispatcher (bpf_link_update)"));
-        }
+    auto replaced =
+        replace_linked_program(link_, prog_fd(), (*next)->prog_fd(), "the XDP dispatcher");
+    if (!replaced) {
+        return replaced;
     }
     std::swap(skel_, (*next)->skel_); // the old skeleton goes with *next
     return {};
@@ -128,31 +127,12 @@ result<void> xdp_program::set_queue_mode(uint32_t queue, uint32_t mode) {
 }
 
 std::array<uint64_t, SWD_XC_COUNT> xdp_program::counters() const {
-    std::array<uint64_t, SWD_XC_COUNT> sum{};
-    const int cpus = libbpf_num_possible_cpus();
-    std::vector<uint64_t> v(cpus > 0 ? static_cast<size_t>(cpus) : 1);
-    for (uint32_t c = 0; c < SWD_XC_COUNT; c++) {
-        if (bpf_map__lookup_elem(skel_->maps.xdp_counters, &c, sizeof c, v.data(),
-                                 v.size() * sizeof v[0], 0) == 0) {
-            for (uint64_t x : v) {
-                sum[c] += x;
-            }
-        }
-    }
-    return sum;
+    return sum_percpu_counters<SWD_XC_COUNT>(skel_->maps.xdp_counters);
 }
 
 result<uint32_t> xdp_program::test_run(std::span<const uint8_t> frame,
                                        std::vector<uint8_t>& out) const {
-    out.resize(frame.size() + 512); // room for a program that grows the frame
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
-                .data_size_in = static_cast<uint32_t>(frame.size()),
-                .data_size_out = static_cast<uint32_t>(out.size()), .repeat = 1);
-    if (bpf_prog_test_run_opts(prog_fd(), &opts) != 0) {
-        return fail(errno_error(errno, "BPF_PROG_TEST_RUN of the XDP dispatcher"));
-    }
-    out.resize(opts.data_size_out);
-    return opts.retval;
+    return test_run_once(prog_fd(), frame, out, "the XDP dispatcher");
 }
 
 swd_xdp_trace xdp_program::last() const {
