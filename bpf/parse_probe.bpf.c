@@ -48,47 +48,60 @@ struct swd_flow_key probe_rw_key; /* after the rewrite */
 __s32 probe_rw_result;		  /* 1 done, 0 skipped; enum swd_ttl_result */
 __s32 probe_pulled;		  /* TC: swd_parse_skb pulled the headers in */
 
+/* The parse's results, to the output globals. */
+static __always_inline void probe_record_parse(const struct swd_flow_key *k,
+					       const struct swd_hdrs *w)
+{
+	probe_key = *k;
+	probe_l3 = w->l3;
+	probe_l4 = w->l4;
+	probe_l3_end = w->l3_end;
+	probe_ipv4 = w->ipv4;
+	probe_ipv6 = w->ipv6;
+}
+
+/*
+ * Defines static int name(ctx_type *ctx, struct swd_hdrs *w,
+ * struct swd_flow_key *k): the rewrite that probe_rw names, done by the
+ * helpers prefix##_eth_src, prefix##_ipv4_dst, ...: 0 when it names none.
+ */
+#define SWD_PROBE_REWRITE(name, ctx_type, prefix)                              \
+	static __always_inline int name(ctx_type *ctx, struct swd_hdrs *w,     \
+					struct swd_flow_key *k)                \
+	{                                                                      \
+		switch (probe_rw) {                                            \
+		case SWD_ACT_SET_ETH_SRC:                                      \
+			return prefix##_eth_src(ctx, probe_mac, k);            \
+		case SWD_ACT_SET_ETH_DST:                                      \
+			return prefix##_eth_dst(ctx, probe_mac, k);            \
+		case SWD_ACT_SET_IPV4_SRC:                                     \
+			return prefix##_ipv4_src(ctx, w, probe_addr, k);       \
+		case SWD_ACT_SET_IPV4_DST:                                     \
+			return prefix##_ipv4_dst(ctx, w, probe_addr, k);       \
+		case SWD_ACT_SET_TP_SRC:                                       \
+			return prefix##_tp_src(ctx, w, probe_port, k);         \
+		case SWD_ACT_SET_TP_DST:                                       \
+			return prefix##_tp_dst(ctx, w, probe_port, k);         \
+		case SWD_ACT_DEC_TTL:                                          \
+			return prefix##_dec_ttl(ctx, w, k);                    \
+		default:                                                       \
+			return 0;                                              \
+		}                                                              \
+	}
+
+SWD_PROBE_REWRITE(probe_xdp_rewrite, struct xdp_md, swd_rw)
+SWD_PROBE_REWRITE(probe_tc_rewrite, struct __sk_buff, swd_tc_rw)
+
 SEC("xdp")
 int swd_xdp_parse_probe(struct xdp_md *ctx)
 {
 	struct swd_flow_key k;
 	struct swd_hdrs w;
-	int rc = 0;
 
 	probe_len = ctx->data_end - ctx->data;
 	probe_malformed = swd_parse(ctx, probe_in_port, &k, &w);
-	probe_key = k;
-	probe_l3 = w.l3;
-	probe_l4 = w.l4;
-	probe_l3_end = w.l3_end;
-	probe_ipv4 = w.ipv4;
-	probe_ipv6 = w.ipv6;
-	switch (probe_rw) {
-	case SWD_ACT_SET_ETH_SRC:
-		rc = swd_rw_eth_src(ctx, probe_mac, &k);
-		break;
-	case SWD_ACT_SET_ETH_DST:
-		rc = swd_rw_eth_dst(ctx, probe_mac, &k);
-		break;
-	case SWD_ACT_SET_IPV4_SRC:
-		rc = swd_rw_ipv4_src(ctx, &w, probe_addr, &k);
-		break;
-	case SWD_ACT_SET_IPV4_DST:
-		rc = swd_rw_ipv4_dst(ctx, &w, probe_addr, &k);
-		break;
-	case SWD_ACT_SET_TP_SRC:
-		rc = swd_rw_tp_src(ctx, &w, probe_port, &k);
-		break;
-	case SWD_ACT_SET_TP_DST:
-		rc = swd_rw_tp_dst(ctx, &w, probe_port, &k);
-		break;
-	case SWD_ACT_DEC_TTL:
-		rc = swd_rw_dec_ttl(ctx, &w, &k);
-		break;
-	default:
-		break;
-	}
-	probe_rw_result = rc;
+	probe_record_parse(&k, &w);
+	probe_rw_result = probe_xdp_rewrite(ctx, &w, &k);
 	probe_rw_key = k;
 	return XDP_TX;
 }
@@ -98,7 +111,7 @@ int swd_tc_parse_probe(struct __sk_buff *skb)
 {
 	struct swd_flow_key k;
 	struct swd_hdrs w;
-	int rc = 0, pulled = 0;
+	int pulled = 0;
 
 	probe_len = skb->len;
 	/* BPF_PROG_TEST_RUN refuses an IPv4/IPv6 frame cut inside its IP
@@ -111,38 +124,8 @@ int swd_tc_parse_probe(struct __sk_buff *skb)
 	}
 	probe_malformed = swd_parse_skb(skb, probe_in_port, &k, &w, &pulled);
 	probe_pulled = pulled;
-	probe_key = k;
-	probe_l3 = w.l3;
-	probe_l4 = w.l4;
-	probe_l3_end = w.l3_end;
-	probe_ipv4 = w.ipv4;
-	probe_ipv6 = w.ipv6;
-	switch (probe_rw) {
-	case SWD_ACT_SET_ETH_SRC:
-		rc = swd_tc_rw_eth_src(skb, probe_mac, &k);
-		break;
-	case SWD_ACT_SET_ETH_DST:
-		rc = swd_tc_rw_eth_dst(skb, probe_mac, &k);
-		break;
-	case SWD_ACT_SET_IPV4_SRC:
-		rc = swd_tc_rw_ipv4_src(skb, &w, probe_addr, &k);
-		break;
-	case SWD_ACT_SET_IPV4_DST:
-		rc = swd_tc_rw_ipv4_dst(skb, &w, probe_addr, &k);
-		break;
-	case SWD_ACT_SET_TP_SRC:
-		rc = swd_tc_rw_tp_src(skb, &w, probe_port, &k);
-		break;
-	case SWD_ACT_SET_TP_DST:
-		rc = swd_tc_rw_tp_dst(skb, &w, probe_port, &k);
-		break;
-	case SWD_ACT_DEC_TTL:
-		rc = swd_tc_rw_dec_ttl(skb, &w, &k);
-		break;
-	default:
-		break;
-	}
-	probe_rw_result = rc;
+	probe_record_parse(&k, &w);
+	probe_rw_result = probe_tc_rewrite(skb, &w, &k);
 	probe_rw_key = k;
 	return TC_ACT_OK;
 }

@@ -210,23 +210,12 @@ public:
 
     // The TC program (swd_tc_parse_probe) on f, which must be >= tc_min_frame bytes.
     outcome run_tc(const bytes& f, uint16_t in_port, const rewrite& r) {
-        auto* b = skel_->bss;
-        b->probe_in_port = in_port;
-        b->probe_rw = r.kind;
-        std::memcpy(b->probe_mac, r.mac.data(), 6);
-        b->probe_addr = r.addr_be;
-        b->probe_port = r.port_be;
-        b->probe_len = UINT32_MAX;
-        b->probe_malformed = -1;
+        auto* b = arm(in_port, r);
         b->probe_pulled = -1;
         b->probe_eth_type = 0;
         bytes in = f;
         bytes out(in.size() + 64);
-        LIBBPF_OPTS(bpf_test_run_opts, opts);
-        opts.data_in = in.data();
-        opts.data_size_in = static_cast<uint32_t>(in.size());
-        opts.data_out = out.data();
-        opts.data_size_out = static_cast<uint32_t>(out.size());
+        auto opts = test_run_opts(in, out);
         outcome o;
         int err = bpf_prog_test_run_opts(tc_fd_, &opts);
         const bool ip_type =
@@ -255,16 +244,7 @@ public:
                       std::to_string(f.size());
             return o;
         }
-        o.why = b->probe_malformed;
-        std::memcpy(&o.key.f, &b->probe_key, sizeof o.key.f);
-        o.where.l3 = b->probe_l3;
-        o.where.l4 = b->probe_l4;
-        o.where.l3_end = b->probe_l3_end;
-        o.where.ipv4 = b->probe_ipv4 != 0;
-        o.where.ipv6 = b->probe_ipv6 != 0;
-        o.rw = b->probe_rw_result;
-        std::memcpy(&o.rw_key.f, &b->probe_rw_key, sizeof o.rw_key.f);
-        o.frame.assign(out.begin(), out.begin() + static_cast<long>(f.size()));
+        collect(o, f, out);
         tc_runs_++;
         return o;
     }
@@ -273,14 +253,7 @@ public:
     size_t tc_type_restored() const { return tc_type_restored_; }
 
     outcome run(const bytes& f, uint16_t in_port, const rewrite& r) {
-        auto* b = skel_->bss;
-        b->probe_in_port = in_port;
-        b->probe_rw = r.kind;
-        std::memcpy(b->probe_mac, r.mac.data(), 6);
-        b->probe_addr = r.addr_be;
-        b->probe_port = r.port_be;
-        b->probe_len = UINT32_MAX;
-        b->probe_malformed = -1;
+        auto* b = arm(in_port, r);
 
         // BPF_PROG_TEST_RUN wants at least an Ethernet header of data. A shorter frame goes in
         // padded to 14 bytes, with the linear part (xdp_md.data_end) ending where the frame
@@ -291,11 +264,7 @@ public:
         bytes out(in.size() + 64);
         xdp_md ctx{};
         ctx.data_end = static_cast<uint32_t>(f.size());
-        LIBBPF_OPTS(bpf_test_run_opts, opts);
-        opts.data_in = in.data();
-        opts.data_size_in = static_cast<uint32_t>(in.size());
-        opts.data_out = out.data();
-        opts.data_size_out = static_cast<uint32_t>(out.size());
+        auto opts = test_run_opts(in, out);
         if (f.size() < 14) {
             opts.ctx_in = &ctx;
             opts.ctx_size_in = sizeof ctx;
@@ -314,6 +283,42 @@ public:
                       std::to_string(f.size());
             return o;
         }
+        collect(o, f, out);
+        runs_++;
+        return o;
+    }
+
+    size_t runs() const { return runs_; }
+
+private:
+    // Writes the inputs of one run (either program) and sets the outputs that every run writes
+    // to values it never writes, so that a run that skips them shows. Returns the .bss.
+    swd_parse_probe::swd_parse_probe__bss* arm(uint16_t in_port, const rewrite& r) {
+        auto* b = skel_->bss;
+        b->probe_in_port = in_port;
+        b->probe_rw = r.kind;
+        std::memcpy(b->probe_mac, r.mac.data(), 6);
+        b->probe_addr = r.addr_be;
+        b->probe_port = r.port_be;
+        b->probe_len = UINT32_MAX;
+        b->probe_malformed = -1;
+        return b;
+    }
+
+    // BPF_PROG_TEST_RUN of the frame in, the program's frame to out.
+    static bpf_test_run_opts test_run_opts(bytes& in, bytes& out) {
+        LIBBPF_OPTS(bpf_test_run_opts, opts);
+        opts.data_in = in.data();
+        opts.data_size_in = static_cast<uint32_t>(in.size());
+        opts.data_out = out.data();
+        opts.data_size_out = static_cast<uint32_t>(out.size());
+        return opts;
+    }
+
+    // What a run that went well reports (either program); the output frame is out's first
+    // f.size() bytes.
+    void collect(outcome& o, const bytes& f, const bytes& out) const {
+        const auto* b = skel_->bss;
         o.why = b->probe_malformed;
         std::memcpy(&o.key.f, &b->probe_key, sizeof o.key.f);
         o.where.l3 = b->probe_l3;
@@ -324,13 +329,8 @@ public:
         o.rw = b->probe_rw_result;
         std::memcpy(&o.rw_key.f, &b->probe_rw_key, sizeof o.rw_key.f);
         o.frame.assign(out.begin(), out.begin() + static_cast<long>(f.size()));
-        runs_++;
-        return o;
     }
 
-    size_t runs() const { return runs_; }
-
-private:
     probe() : skel_(nullptr, &swd_parse_probe__destroy) {
         // Verifier statistics (BPF_LOG_STATS) in our buffer; a failure is loaded again with the
         // full log for the message.
