@@ -50,6 +50,7 @@
 // libbpf's bpf/bpf.h includes linux/bpf.h, whose struct bpf_insn clashes with pcap's: the one
 // call the tests need, as libbpf declares it.
 extern "C" int bpf_map_update_elem(int fd, const void* key, const void* value, uint64_t flags);
+#include "tests/unit/bpf_flow_test.h"
 #include "tests/unit/frames.h"
 
 namespace swd {
@@ -272,42 +273,12 @@ std::string read_case(const std::filesystem::path& dir, fixture_case& c) {
     return {};
 }
 
-class replay : public ::testing::Test {
+class replay : public test::bpf_flow_test {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) {
-            if (const char* r = std::getenv("SWD_REQUIRE_ROOT_TESTS"); r && std::string(r) == "1") {
-                FAIL() << "needs root (BPF) and SWD_REQUIRE_ROOT_TESTS=1";
-            }
-            GTEST_SKIP() << "needs root (BPF)";
-        }
-    }
-
     // Compiles text, writes the maps, loads a traced dispatcher per in_port.
     void load(const std::string& text, flows::profile profile) {
-        auto out = flows::parse_flows(text, "<test>", flows::parse_mode::config, {});
-        ASSERT_TRUE(out.ok()) << out.errors.front().what;
-        rules_.clear();
-        uint32_t id = 1;
-        for (auto& fm : out.mods) {
-            fm.spec.id = id++;
-            rules_.push_back(std::make_unique<flows::rule>(fm.spec));
-        }
-        std::vector<const flows::rule*> ptrs;
-        for (const auto& r : rules_) {
-            ptrs.push_back(r.get());
-        }
-        // A new version per load: a stale exact-match entry must never match a new pipeline.
-        pipeline_ = flows::compiler::compile_all(ptrs, ++version_, profile);
+        ASSERT_NO_FATAL_FAILURE(load_tables(text, profile, {1, 2, 3}));
         user_ = std::make_unique<user_path>();
-        auto t = afxdp::xdp_tables::create(4096);
-        ASSERT_TRUE(t) << t.err().message();
-        tables_ = std::move(*t);
-        for (uint16_t port : {1, 2, 3}) {
-            ASSERT_TRUE(tables_->set_port(port, 1)); // lo: only looked up, never sent to
-        }
-        auto s = tables_->sync(*pipeline_);
-        ASSERT_TRUE(s) << s.err().message();
         programs_.clear();
         for (uint16_t port : {1, 2, 3}) {
             auto p = afxdp::xdp_program::load(*tables_, port, true);
@@ -475,12 +446,8 @@ protected:
     std::map<std::string, std::string> known_seen_; // "case packet N" -> why
     size_t fixture_results_ = 0, xdp_not_run_ = 0, xdp_ran_ = 0;
 
-    std::vector<std::unique_ptr<flows::rule>> rules_;
-    std::shared_ptr<const dp::pipeline> pipeline_;
-    std::unique_ptr<afxdp::xdp_tables> tables_;
     std::vector<std::unique_ptr<afxdp::xdp_program>> programs_;
     std::unique_ptr<user_path> user_;
-    uint64_t version_ = 0;
     size_t compared_ = 0, failures_ = 0, xdp_to_user_ = 0;
 };
 

@@ -7,14 +7,13 @@
 // Needs root (BPF). Not root: skipped, unless SWD_REQUIRE_ROOT_TESTS=1 turns that into a failure.
 #include <array>
 #include <bpf/bpf.h>
-#include <cstdlib>
 #include <gtest/gtest.h>
 #include <linux/pkt_cls.h>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
+#include "bpf_flow_test.h"
 #include "datapath/counters.h"
 #include "flows/compiler.h"
 #include "flows/parser.h"
@@ -52,41 +51,12 @@ priority=110,in_port=LOCAL,dl_vlan=7,udp,tp_dst=5000,actions=mod_nw_src:192.0.2.
 priority=100,in_port=LOCAL,ip,nw_dst=10.0.0.99,actions=drop
 )";
 
-class Egress : public ::testing::Test {
+class Egress : public bpf_flow_test {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) {
-            if (const char* r = std::getenv("SWD_REQUIRE_ROOT_TESTS"); r && std::string(r) == "1") {
-                FAIL() << "needs root (BPF) and SWD_REQUIRE_ROOT_TESTS=1";
-            }
-            GTEST_SKIP() << "needs root (BPF)";
-        }
-    }
-
     // Compiles text (hybrid profile), writes the maps, loads a traced egress program for port 1.
     void load(const std::string& text) {
-        auto out = flows::parse_flows(text, "<test>", flows::parse_mode::config, {});
-        ASSERT_TRUE(out.ok()) << out.errors.front().line << ": " << out.errors.front().what << " "
-                              << out.errors.front().detail << " " << out.errors.front().line_text;
-        rules_.clear();
-        uint32_t id = 1;
-        for (auto& fm : out.mods) {
-            fm.spec.id = id++;
-            rules_.push_back(std::make_unique<flows::rule>(fm.spec));
-        }
-        std::vector<const flows::rule*> ptrs;
-        for (const auto& r : rules_) {
-            ptrs.push_back(r.get());
-        }
-        pipeline_ = flows::compiler::compile_all(ptrs, ++version_, flows::profile::hybrid);
-        auto t = afxdp::xdp_tables::create(4096);
-        ASSERT_TRUE(t) << t.err().message();
-        tables_ = std::move(*t);
-        for (uint16_t port : {1, 2}) {               // not 9: output to a port XDP cannot reach
-            ASSERT_TRUE(tables_->set_port(port, 1)); // lo: a test run redirects nothing
-        }
-        auto s = tables_->sync(*pipeline_);
-        ASSERT_TRUE(s) << s.err().message();
+        // Ports 1 and 2, not 9: output to a port XDP cannot reach.
+        ASSERT_NO_FATAL_FAILURE(load_tables(text, flows::profile::hybrid, {1, 2}));
         auto p = afxdp::tc_program::load(*tables_, 1, true);
         ASSERT_TRUE(p) << p.err().message();
         prog_ = std::move(*p);
@@ -132,11 +102,7 @@ protected:
         return c[0].packets;
     }
 
-    std::vector<std::unique_ptr<flows::rule>> rules_;
-    std::shared_ptr<const dp::pipeline> pipeline_;
-    std::unique_ptr<afxdp::xdp_tables> tables_;
     std::unique_ptr<afxdp::tc_program> prog_;
-    uint64_t version_ = 0;
 };
 
 bytes with_mac(bytes f, size_t at, std::array<uint8_t, 6> mac) {

@@ -1,0 +1,74 @@
+// The fixture base of the tests that run swd's BPF programs under BPF_PROG_TEST_RUN on maps
+// written from a flow text (tests/unit/egress_test.cc, tests/pcap/replay_test.cc): the root check,
+// and text -> rules -> compiled pipeline -> xdp_tables, as swd does it. The tests load their own
+// programs on tables_.
+//
+// Needs root (BPF). Not root: SetUp() skips the test, unless SWD_REQUIRE_ROOT_TESTS=1 (CI) turns
+// that into a failure.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "flows/compiler.h"
+#include "flows/parser.h"
+#include "flows/placement.h"
+#include "netdev-afxdp/xdp_tables.h"
+
+namespace swd::test {
+
+class bpf_flow_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) {
+            if (const char* r = std::getenv("SWD_REQUIRE_ROOT_TESTS"); r && std::string(r) == "1") {
+                FAIL() << "needs root (BPF) and SWD_REQUIRE_ROOT_TESTS=1";
+            }
+            GTEST_SKIP() << "needs root (BPF)";
+        }
+    }
+
+    // Parses text (config mode) into rules_ (ids 1, 2, ... in text order), compiles them in
+    // profile as a new pipeline version (a stale exact-match entry must never match a new
+    // pipeline), and writes it to new tables_ of 4096 rules on which each ofport of ports is lo
+    // (ifindex 1: a test run looks the port up and sends nothing). A failure is fatal: call it
+    // under ASSERT_NO_FATAL_FAILURE.
+    void load_tables(const std::string& text, flows::profile profile,
+                     std::initializer_list<uint16_t> ports) {
+        auto out = flows::parse_flows(text, "<test>", flows::parse_mode::config, {});
+        ASSERT_TRUE(out.ok()) << out.errors.front().line << ": " << out.errors.front().what << " "
+                              << out.errors.front().detail << " " << out.errors.front().line_text;
+        rules_.clear();
+        uint32_t id = 1;
+        for (auto& fm : out.mods) {
+            fm.spec.id = id++;
+            rules_.push_back(std::make_unique<flows::rule>(fm.spec));
+        }
+        std::vector<const flows::rule*> ptrs;
+        for (const auto& r : rules_) {
+            ptrs.push_back(r.get());
+        }
+        pipeline_ = flows::compiler::compile_all(ptrs, ++version_, profile);
+        auto t = afxdp::xdp_tables::create(4096);
+        ASSERT_TRUE(t) << t.err().message();
+        tables_ = std::move(*t);
+        for (uint16_t port : ports) {
+            ASSERT_TRUE(tables_->set_port(port, 1));
+        }
+        auto s = tables_->sync(*pipeline_);
+        ASSERT_TRUE(s) << s.err().message();
+    }
+
+    std::vector<std::unique_ptr<flows::rule>> rules_;
+    std::shared_ptr<const dp::pipeline> pipeline_;
+    std::unique_ptr<afxdp::xdp_tables> tables_;
+    uint64_t version_ = 0;
+};
+
+} // namespace swd::test
