@@ -19,9 +19,12 @@
 
 #include "datapath/lb/maglev.h"
 #include "lb_probe.skel.h"
+#include "lb_tuples.h"
 
 namespace swd::dp::lb {
 namespace {
+
+using test::random_tuple;
 
 using probe_skel = std::unique_ptr<swd_lb_probe, decltype(&swd_lb_probe__destroy)>;
 
@@ -67,19 +70,6 @@ protected:
     probe_skel skel_{nullptr, &swd_lb_probe__destroy};
     int fd_ = -1;
 };
-
-swd_lb_tuple random_tuple(std::mt19937_64& rng, bool ipv6) {
-    swd_lb_tuple t{};
-    for (int i = 0; i < (ipv6 ? 4 : 1); i++) {
-        t.src_ip[i] = uint32_t(rng());
-        t.dst_ip[i] = uint32_t(rng());
-    }
-    t.src_port = uint16_t(rng());
-    t.dst_port = uint16_t(rng());
-    t.proto = (rng() & 1) ? 6 : 17;
-    t.ipv6 = ipv6;
-    return t;
-}
 
 std::vector<maglev_backend> backends(uint32_t n) {
     std::vector<maglev_backend> v(n);

@@ -12,28 +12,18 @@
 #include <vector>
 
 #include "datapath/lb/maglev.h"
+#include "lb_tuples.h"
 
 namespace swd::dp::lb {
 namespace {
+
+using test::random_tuple;
 
 static_assert(sizeof(swd_lb_tuple) == 40);
 static_assert(offsetof(swd_lb_tuple, src_port) == 32);
 static_assert(offsetof(swd_lb_tuple, proto) == 36);
 
 constexpr uint32_t small_size = 251;
-
-swd_lb_tuple random_tuple(std::mt19937_64& rng, bool ipv6) {
-    swd_lb_tuple t{};
-    for (int i = 0; i < (ipv6 ? 4 : 1); i++) {
-        t.src_ip[i] = uint32_t(rng());
-        t.dst_ip[i] = uint32_t(rng());
-    }
-    t.src_port = uint16_t(rng());
-    t.dst_port = uint16_t(rng());
-    t.proto = (rng() & 1) ? 6 : 17;
-    t.ipv6 = ipv6;
-    return t;
-}
 
 maglev_backend v4_backend(uint32_t i, uint16_t weight = 1) {
     maglev_backend b;
