@@ -167,7 +167,8 @@ TEST(SessionTable, ManyKeysSameBucketAndBothFamilies) {
 
 TEST(SessionTable, Ipv6Keys) {
     auto t = make(100);
-    for (uint32_t i = 0; i < 100; i++) {
+    // 2001:db8::i port 40000 -> 2001:db8::1 port 443, TCP.
+    auto key_v6 = [](uint32_t i) {
         swd_lb_tuple k{};
         k.src_ip[0] = htonl(0x20010db8);
         k.src_ip[3] = htonl(i);
@@ -177,20 +178,14 @@ TEST(SessionTable, Ipv6Keys) {
         k.dst_port = htons(443);
         k.proto = 6;
         k.ipv6 = 1;
-        ASSERT_EQ(insert(*t, k, value_of(i, 1), 0), status::inserted);
+        return k;
+    };
+    for (uint32_t i = 0; i < 100; i++) {
+        ASSERT_EQ(insert(*t, key_v6(i), value_of(i, 1), 0), status::inserted);
     }
     for (uint32_t i = 0; i < 100; i++) {
-        swd_lb_tuple k{};
-        k.src_ip[0] = htonl(0x20010db8);
-        k.src_ip[3] = htonl(i);
-        k.dst_ip[0] = htonl(0x20010db8);
-        k.dst_ip[3] = htonl(1);
-        k.src_port = htons(40000);
-        k.dst_port = htons(443);
-        k.proto = 6;
-        k.ipv6 = 1;
         swd_lb_session v{};
-        ASSERT_TRUE(lookup(*t, k, 0, &v));
+        ASSERT_TRUE(lookup(*t, key_v6(i), 0, &v));
         EXPECT_TRUE(check_value(i, v));
     }
 }
