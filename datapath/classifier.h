@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "flow_key.h"
+#include "lb/pool.h"
 
 namespace swd::dp {
 
@@ -137,13 +138,18 @@ private:
     std::vector<std::shared_ptr<const subtable>> subtables_; // by max_priority, descending
 };
 
-// The whole compiled table: classifiers indexed by OpenFlow table id.
+// The whole compiled table: classifiers indexed by OpenFlow table id, and the load-balancer
+// pools that lb() actions name.
 struct pipeline {
     uint64_t version = 0;
-    std::vector<classifier> tables; // size = highest table in use + 1
+    std::vector<classifier> tables;                              // size = highest table in use + 1
+    std::vector<std::shared_ptr<const lb::compiled_pool>> pools; // by pool id; null: none
 
     const classifier* table(unsigned id) const noexcept {
         return id < tables.size() ? &tables[id] : nullptr;
+    }
+    const lb::compiled_pool* pool(uint16_t id) const noexcept {
+        return id < pools.size() ? pools[id].get() : nullptr;
     }
     size_t n_subtables() const noexcept;
     size_t memory_bytes() const noexcept;

@@ -28,6 +28,12 @@ std::string_view port_counter_name(port_counter c) {
         return "drop_no_frame";
     case port_counter::drop_unsupported:
         return "drop_unsupported";
+    case port_counter::drop_lb_no_session:
+        return "drop_lb_no_session";
+    case port_counter::drop_lb_no_backend:
+        return "drop_lb_no_backend";
+    case port_counter::drop_lb_not_balanced:
+        return "drop_lb_not_balanced";
     case port_counter::drop_loop:
         return "drop_loop";
     case port_counter::rewrite_skipped:

@@ -46,14 +46,17 @@ enum class port_counter : uint8_t {
     malformed,     // headers invalid or cut short; the packet is still classified on what was valid
     drop_tx_full,  // the output's tx ring had no room
     drop_no_frame, // no free UMEM frame to copy the packet into
-    drop_unsupported, // an action this datapath cannot run (e.g. lb before issue 5)
-    drop_loop,        // goto_table chain longer than the tables
-    rewrite_skipped,  // a set-field or dec_ttl action on a packet without that header
-    idle_polls,       // polls of an rx ring that found nothing
-    fill_ring_empty,  // the kernel had no frame to receive into (fill ring ran dry)
-    tx_wakeups,       // sendto() kicks for tx
-    rx_wakeups,       // recvfrom()/poll() syscalls for rx
-    busy_polls,       // busy-poll syscalls (sysc mode)
+    drop_unsupported,     // an action this datapath cannot run
+    drop_lb_no_session,   // lb(): no session, and not addressed to the vip (lb/balancer.h)
+    drop_lb_no_backend,   // lb(): a new session, and no backend takes new sessions
+    drop_lb_not_balanced, // lb(): not TCP/UDP of the pool's family, or a later fragment
+    drop_loop,            // goto_table chain longer than the tables
+    rewrite_skipped,      // a set-field or dec_ttl action on a packet without that header
+    idle_polls,           // polls of an rx ring that found nothing
+    fill_ring_empty,      // the kernel had no frame to receive into (fill ring ran dry)
+    tx_wakeups,           // sendto() kicks for tx
+    rx_wakeups,           // recvfrom()/poll() syscalls for rx
+    busy_polls,           // busy-poll syscalls (sysc mode)
     count_,
 };
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "classifier.h"
@@ -83,6 +84,11 @@ public:
 
     virtual std::vector<port_stats> ports() const { return {}; }
     virtual std::vector<thread_info> threads() const { return {}; }
+
+    // The control thread's periodic work (about once a second): ages load-balancer sessions.
+    virtual void tick() {}
+    // The load balancer's session table in (name, value) pairs, for show; empty: none.
+    virtual std::vector<std::pair<std::string, uint64_t>> lb_sessions() const { return {}; }
 };
 
 // No ports: holds the current pipeline so the control plane can be run and tested on its own.

@@ -21,6 +21,7 @@
 #include "counters.h"
 #include "emc.h"
 #include "extract.h"
+#include "lb/balancer.h"
 #include "rewrite.h"
 
 namespace swd::dp {
@@ -39,6 +40,8 @@ inline constexpr size_t max_batch = 64;
 struct thread_state {
     exact_match_cache emc;
     rule_counter_table rules;
+    lb::session_table* sessions = nullptr; // the load balancer's (lb() drops without one)
+    uint32_t reader = 0;                   // this thread's reader slot in it
 };
 
 template <class Sink>
@@ -62,8 +65,15 @@ public:
             }
             bytes += pkts[i].len;
         }
+        const bool balancing = ts_.sessions != nullptr && !p.pools.empty();
+        if (balancing) {
+            ts_.sessions->enter(ts_.reader);
+        }
         for (size_t i = 0; i < pkts.size(); i++) {
             execute(p, pkts[i], keys[i], where[i], rxq, now_ns);
+        }
+        if (balancing) {
+            ts_.sessions->leave(ts_.reader);
         }
         flush_rule_count(now_ns);
         // Last, so that a reader that reads rx first never finds frames whose rule hits are not
@@ -210,7 +220,23 @@ private:
                 case SWD_ACT_GOTO_TABLE:
                     next_table = a.arg;
                     break;
-                default: // lb() and anything this datapath cannot run
+                case SWD_ACT_LB: {
+                    const lb::compiled_pool* pool = p.pool(a.arg);
+                    const lb::outcome o = pool != nullptr && ts_.sessions != nullptr
+                                              ? lb::balance(*pool, *ts_.sessions, ts_.reader,
+                                                            pkt.data, pkt.len, where, key, now_ns)
+                                              : lb::outcome::no_backend;
+                    if (!lb::balanced(o)) {
+                        rxq.add(o == lb::outcome::no_session ? port_counter::drop_lb_no_session
+                                : o == lb::outcome::no_backend
+                                    ? port_counter::drop_lb_no_backend
+                                    : port_counter::drop_lb_not_balanced);
+                        sink_.release(pkt);
+                        return;
+                    }
+                    break;
+                }
+                default: // anything this datapath cannot run
                     rxq.add(port_counter::drop_unsupported);
                     sink_.release(pkt);
                     return;

@@ -18,6 +18,10 @@ constexpr uint32_t ipv4_csum = 10;
 constexpr uint32_t ipv4_src = 12;
 constexpr uint32_t ipv4_dst = 16;
 constexpr uint32_t ipv6_hop_limit = 7;
+constexpr uint32_t ipv6_src = 8;
+constexpr uint32_t ipv6_dst = 24;
+constexpr uint8_t proto_icmpv6 = 58;
+constexpr uint32_t icmp_csum = 2;
 constexpr uint32_t tcp_csum = 16;
 constexpr uint32_t udp_csum = 6;
 
@@ -73,6 +77,34 @@ bool set_ipv4(uint8_t* frame, const header_offsets& where, uint32_t field, uint3
     return true;
 }
 
+// An IPv6 address change: the TCP, UDP or ICMPv6 checksum (all cover the pseudo-header) when
+// the packet has that header; IPv6 itself has no checksum.
+bool set_ipv6(uint8_t* frame, const header_offsets& where, uint32_t field,
+              const uint32_t addr_be[4], const flow_key& key, __be32 (&key_field)[4]) noexcept {
+    if (!where.ipv6) {
+        return false;
+    }
+    uint8_t* addr = frame + where.l3 + field;
+    uint8_t* csum = l4_csum(frame, where, key);
+    if (csum == nullptr && where.l4 != 0 && key.f.nw_proto == proto_icmpv6) {
+        csum = frame + where.l4 + icmp_csum;
+    }
+    const bool keep_zero = key.f.nw_proto == proto_udp && csum != nullptr && is_zero16(csum);
+    for (int i = 0; i < 4; i++) {
+        uint32_t old_be;
+        std::memcpy(&old_be, addr + 4 * i, 4);
+        if (csum != nullptr && !keep_zero) {
+            csum_replace32(csum, old_be, addr_be[i]);
+        }
+        key_field[i] = addr_be[i];
+    }
+    if (csum != nullptr && !keep_zero && key.f.nw_proto == proto_udp) {
+        udp_fix_zero(csum);
+    }
+    std::memcpy(addr, addr_be, 16);
+    return true;
+}
+
 bool set_port(uint8_t* frame, const header_offsets& where, uint32_t field, uint16_t port_be,
               const flow_key& key, __be16& key_field) noexcept {
     uint8_t* csum = l4_csum(frame, where, key);
@@ -125,6 +157,16 @@ bool rewrite_ipv4_src(uint8_t* frame, const header_offsets& where, uint32_t addr
 bool rewrite_ipv4_dst(uint8_t* frame, const header_offsets& where, uint32_t addr_be,
                       flow_key& key) noexcept {
     return set_ipv4(frame, where, ipv4_dst, addr_be, key, key.f.nw_dst[0]);
+}
+
+bool rewrite_ipv6_src(uint8_t* frame, const header_offsets& where, const uint32_t addr_be[4],
+                      flow_key& key) noexcept {
+    return set_ipv6(frame, where, ipv6_src, addr_be, key, key.f.nw_src);
+}
+
+bool rewrite_ipv6_dst(uint8_t* frame, const header_offsets& where, const uint32_t addr_be[4],
+                      flow_key& key) noexcept {
+    return set_ipv6(frame, where, ipv6_dst, addr_be, key, key.f.nw_dst);
 }
 
 bool rewrite_tp_src(uint8_t* frame, const header_offsets& where, uint16_t port_be,

@@ -41,6 +41,14 @@ bool rewrite_ipv4_src(uint8_t* frame, const header_offsets& where, uint32_t addr
 bool rewrite_ipv4_dst(uint8_t* frame, const header_offsets& where, uint32_t addr_be,
                       flow_key& key) noexcept;
 
+// IPv6 source/destination address (addr_be: 16 bytes in network order, as four words), with
+// the TCP, UDP or ICMPv6 checksum (all three cover the pseudo-header). False when the packet is
+// not IPv6.
+bool rewrite_ipv6_src(uint8_t* frame, const header_offsets& where, const uint32_t addr_be[4],
+                      flow_key& key) noexcept;
+bool rewrite_ipv6_dst(uint8_t* frame, const header_offsets& where, const uint32_t addr_be[4],
+                      flow_key& key) noexcept;
+
 // TCP/UDP source/destination port (port_be in network order), over IPv4 or IPv6. False when the
 // packet has no complete TCP or UDP header (other protocols, later fragments, truncated).
 bool rewrite_tp_src(uint8_t* frame, const header_offsets& where, uint16_t port_be,

@@ -19,9 +19,10 @@ std::shared_ptr<const dp::subtable> build_group(uint8_t table, const dp::flow_ke
 
 std::shared_ptr<const dp::pipeline>
 assemble(std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table,
-         uint64_t version) {
+         uint64_t version, std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools) {
     auto p = std::make_shared<dp::pipeline>();
     p->version = version;
+    p->pools = std::move(pools);
     if (!by_table.empty()) {
         p->tables.resize(static_cast<size_t>(by_table.rbegin()->first) + 1);
     }
@@ -77,7 +78,9 @@ void compiler::set_profile(profile p) {
     }
 }
 
-std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup, uint64_t version) {
+std::shared_ptr<const dp::pipeline>
+compiler::compile(const rule_lookup& lookup, uint64_t version,
+                  std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools) {
     std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
     std::vector<const rule*> rules;
     for (auto& [key, g] : groups_) {
@@ -91,11 +94,12 @@ std::shared_ptr<const dp::pipeline> compiler::compile(const rule_lookup& lookup,
         }
         by_table[key.table].push_back(g.compiled);
     }
-    return assemble(std::move(by_table), version);
+    return assemble(std::move(by_table), version, std::move(pools));
 }
 
-std::shared_ptr<const dp::pipeline> compiler::compile_all(std::span<const rule* const> rules,
-                                                          uint64_t version, profile p) {
+std::shared_ptr<const dp::pipeline>
+compiler::compile_all(std::span<const rule* const> rules, uint64_t version, profile p,
+                      std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools) {
     std::unordered_map<group_key, std::vector<const rule*>, group_key_hash> groups;
     for (const rule* r : rules) {
         groups[group_key{r->match.mask, r->table}].push_back(r);
@@ -104,7 +108,7 @@ std::shared_ptr<const dp::pipeline> compiler::compile_all(std::span<const rule* 
     for (auto& [key, list] : groups) {
         by_table[key.table].push_back(build_group(key.table, key.mask, list, p));
     }
-    return assemble(std::move(by_table), version);
+    return assemble(std::move(by_table), version, std::move(pools));
 }
 
 } // namespace swd::flows

@@ -30,14 +30,18 @@ public:
     void set_profile(profile p);
     profile current_profile() const { return profile_; }
 
-    // A pipeline for the current rules; groups untouched since the last call are reused.
-    std::shared_ptr<const dp::pipeline> compile(const rule_lookup& lookup, uint64_t version);
+    // A pipeline for the current rules and these pools (by id); groups untouched since the last
+    // call are reused.
+    std::shared_ptr<const dp::pipeline>
+    compile(const rule_lookup& lookup, uint64_t version,
+            std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools = {});
 
     size_t n_groups() const { return groups_.size(); }
 
     // From scratch, for tests and tools.
     static std::shared_ptr<const dp::pipeline>
-    compile_all(std::span<const rule* const> rules, uint64_t version, profile p = profile::hybrid);
+    compile_all(std::span<const rule* const> rules, uint64_t version, profile p = profile::hybrid,
+                std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools = {});
 
 private:
     struct group_key {

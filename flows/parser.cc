@@ -628,6 +628,13 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
                   "vip=ADDR:PORT/tcp or ADDR:PORT/udp");
         return;
     }
+    if (pool.backends.size() > SWD_LB_MAX_BACKENDS) {
+        rep.error(0, l.text.size(), "too many backends", pool.name,
+                  fmt::format("{} backends", pool.backends.size()),
+                  fmt::format("at most {} per pool (the Maglev table's size / 100)",
+                              SWD_LB_MAX_BACKENDS));
+        return;
+    }
     for (size_t k = 0; k < pool.backends.size(); k++) {
         if (pool.backends[k].ipv6 != pool.ipv6) {
             rep.error(0, l.text.size(), "backend family differs from the vip", pool.name,

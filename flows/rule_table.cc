@@ -443,7 +443,8 @@ void rule_table::publish() {
     s->ports = ports_;
     s->born = std::move(born_);
     born_.clear();
-    s->pipeline = compiler_.compile([this](uint32_t id) { return get(id); }, s->version);
+    s->pipeline = compiler_.compile([this](uint32_t id) { return get(id); }, s->version,
+                                    pool_compiler_.compile(pools_));
     current_ = std::move(s);
 }
 

@@ -27,6 +27,7 @@
 
 #include "compiler.h"
 #include "datapath/util/result.h"
+#include "pools.h"
 #include "rule.h"
 
 namespace swd::flows {
@@ -131,6 +132,7 @@ private:
     std::vector<std::shared_ptr<rule_chunk>> chunks_;
     std::unique_ptr<identity_index> index_;
     compiler compiler_;
+    pool_compiler pool_compiler_;
     std::vector<lb_pool> pools_;
     std::vector<port_decl> ports_;
     uint32_t next_id_ = 1; // id 0 is never used

@@ -1,6 +1,7 @@
 #include "afxdp_datapath.h"
 
 #include <algorithm>
+#include <ctime>
 #include <fmt/format.h>
 #include <net/if.h>
 
@@ -158,9 +159,20 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
         return fail(std::move(tables).err());
     }
     dp->tables_ = std::move(*tables);
+    dp::lb::session_table_config sc;
+    sc.capacity = cfg.lb_sessions;
+    sc.readers = static_cast<uint32_t>(n_threads);
+    sc.idle_timeout = cfg.lb_idle_timeout_ns;
+    auto sessions = dp::lb::session_table::create(sc);
+    if (!sessions) {
+        return fail(with_context(std::move(sessions).err(), "load-balancer sessions"));
+    }
+    dp->sessions_ = std::move(*sessions);
     for (size_t t = 0; t < n_threads; t++) {
         int cpu = t < cfg.pmd_cpus.size() ? cfg.pmd_cpus[t] : -1;
         dp->pmds_.push_back(std::make_unique<pmd>(t, cpu, dp->publisher_));
+        dp->pmds_.back()->state().sessions = dp->sessions_.get();
+        dp->pmds_.back()->state().reader = static_cast<uint32_t>(t);
     }
     std::vector<port_config> ports = cfg.ports;
     if (!cfg.local_port.empty()) {
@@ -419,6 +431,28 @@ std::vector<dp::thread_info> afxdp_datapath::threads() const {
         out.push_back(std::move(ti));
     }
     return out;
+}
+
+void afxdp_datapath::tick() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    const uint64_t now =
+        static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+    // A sweep of the whole table every ~64 ticks: an idle session ends within about a minute
+    // of its timeout, and a tick stays short (1024 buckets at the default size).
+    sessions_->expire(now, std::max<size_t>(256, sessions_->buckets() / 64));
+}
+
+std::vector<std::pair<std::string, uint64_t>> afxdp_datapath::lb_sessions() const {
+    const dp::lb::session_counters c = sessions_->counters();
+    return {{"live", sessions_->size()},
+            {"capacity", sessions_->capacity()},
+            {"hits", c.hits},
+            {"misses", c.misses},
+            {"inserts", c.inserts},
+            {"expirations", c.expirations},
+            {"evictions", c.evictions},
+            {"refused_full", c.full_no_victim + c.wait_grace}};
 }
 
 } // namespace swd::afxdp

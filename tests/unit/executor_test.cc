@@ -8,6 +8,7 @@
 // AddressSanitizer reports any access past its end.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include "flows/compiler.h"
 #include "flows/diagnostic.h"
 #include "flows/parser.h"
+#include "flows/pools.h"
 #include "frames.h"
 
 namespace swd::dp {
@@ -206,7 +208,8 @@ protected:
         }
         // As the control thread does before it publishes: counters for every id in use.
         ts_.rules.reserve(first_id + static_cast<uint32_t>(rules.size()));
-        return flows::compiler::compile_all(ptrs, version);
+        return flows::compiler::compile_all(ptrs, version, flows::profile::hybrid,
+                                            pools_.compile(out.pools));
     }
 
     // Runs frames as one batch (packet i has frame handle i) and checks what holds for every
@@ -294,7 +297,17 @@ protected:
     uint64_t count(port_counter c) const { return rxq_.get(c); }
     uint64_t hits(uint32_t id) { return ts_.rules.at(id).packets.get(); }
 
-    thread_state ts_;
+    static std::unique_ptr<lb::session_table> make_sessions() {
+        lb::session_table_config c;
+        c.capacity = 4096;
+        c.idle_timeout = 1'000'000'000; // 1 s of the batches' clock
+        auto t = lb::session_table::create(c);
+        return t ? std::move(*t) : nullptr;
+    }
+
+    std::unique_ptr<lb::session_table> sessions_ = make_sessions();
+    thread_state ts_{.sessions = sessions_.get()};
+    flows::pool_compiler pools_;
     fake_sink sink_;
     executor<fake_sink> exec_{ts_, sink_};
     queue_counters rxq_;
@@ -329,7 +342,8 @@ std::vector<kind> kinds() {
         {"no rule", {udp4(), 6}, "release", false, port_counter::drop_no_rule},
         {"runt", {bytes(10, 0xee), 1}, "out:1 q0 take", true, none},
         {"empty, no rule", {bytes(), 6}, "release", true, port_counter::drop_no_rule},
-        {"lb", {tcp4(lb), 5}, "release", false, port_counter::drop_unsupported},
+        {"lb", {tcp4(lb), 5}, "out:5 q0 take", false, none},
+        {"lb, no session", {tcp4(), 5}, "release", false, port_counter::drop_lb_no_session},
         {"goto", {udp4(), 5}, "out:2 q0, out:3 q0 take", false, none},
         {"goto miss", {ipv4_frame(icmp(8, 0)), 5}, "out:2 q0, release", false, none},
         {"truncated udp", {truncated_udp4(), 1}, "out:2 q0 take", true, none},
@@ -343,7 +357,7 @@ priority=1,in_port=1,actions=in_port
 priority=10,in_port=2,udp,actions=output:3,output:4,local
 priority=10,in_port=3,actions=drop
 priority=10,in_port=4,ip,actions=dec_ttl,output:1
-priority=10,in_port=5,tcp,nw_dst=10.0.0.10,tp_dst=80,actions=lb(web),in_port
+priority=10,in_port=5,tcp,tp_dst=80,actions=lb(web),in_port
 priority=10,in_port=5,udp,actions=output:2,goto_table:1
 priority=10,in_port=5,icmp,actions=output:2,goto_table:1
 table=1,priority=10,udp,actions=mod_tp_dst:53,output:3
@@ -385,10 +399,11 @@ TEST_F(Executor, EveryPacketEndsExactlyOnceInMixedBatches) {
         }
         EXPECT_EQ(count(port_counter::rx_packets) - rx, n);
         EXPECT_EQ(count(port_counter::rx_bytes) - rx_bytes, bytes_in);
-        for (auto c :
-             {port_counter::malformed, port_counter::drop_action, port_counter::drop_no_rule,
-              port_counter::drop_ttl_expired, port_counter::drop_unsupported,
-              port_counter::drop_loop, port_counter::rewrite_skipped}) {
+        for (auto c : {port_counter::malformed, port_counter::drop_action,
+                       port_counter::drop_no_rule, port_counter::drop_ttl_expired,
+                       port_counter::drop_unsupported, port_counter::drop_loop,
+                       port_counter::rewrite_skipped, port_counter::drop_lb_no_session,
+                       port_counter::drop_lb_no_backend, port_counter::drop_lb_not_balanced}) {
             const size_t ci = static_cast<size_t>(c);
             EXPECT_EQ(count(c) - before[ci], want[ci])
                 << "batch of " << n << ": " << port_counter_name(c);
@@ -451,7 +466,8 @@ TEST_F(Executor, SetQueueChangesTheQueueOfLaterOutputs) {
 // --- Drops --------------------------------------------------------------------------------------
 
 TEST_F(Executor, DropsAreCountedAndReleased) {
-    auto p = compile("lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01\n"
+    auto p = compile("lb_pool=web, vip=10.0.0.10:80/tcp, "
+                     "backend=10.1.0.1:8080/02:00:00:00:01:01/state=down\n"
                      "priority=10,in_port=1,actions=drop\n"
                      "priority=10,in_port=2,ip,actions=dec_ttl,output:3\n"
                      "priority=10,in_port=3,tcp,nw_dst=10.0.0.10,tp_dst=80,actions=lb(web),"
@@ -469,7 +485,7 @@ TEST_F(Executor, DropsAreCountedAndReleased) {
                 {udp4(), 6},     // 1 no rule
                 {udp4(ttl1), 2}, // 2 TTL 1: expires
                 {udp4(ttl0), 2}, // 3 TTL 0: expires
-                {tcp4(vip), 3},  // 4 lb: not run by this datapath
+                {tcp4(vip), 3},  // 4 lb: no backend takes new sessions
                 {udp4(ttl1), 4}, // 5 a copy out, then expires
                 {udp4(), 5},     // 6 actions= (empty: drop)
             });
@@ -484,7 +500,8 @@ TEST_F(Executor, DropsAreCountedAndReleased) {
     EXPECT_EQ(count(port_counter::drop_action), 2u);
     EXPECT_EQ(count(port_counter::drop_no_rule), 1u);
     EXPECT_EQ(count(port_counter::drop_ttl_expired), 3u);
-    EXPECT_EQ(count(port_counter::drop_unsupported), 1u);
+    EXPECT_EQ(count(port_counter::drop_lb_no_backend), 1u);
+    EXPECT_EQ(count(port_counter::drop_unsupported), 0u);
     EXPECT_EQ(count(port_counter::malformed), 0u);
     EXPECT_EQ(count(port_counter::rewrite_skipped), 0u);
     // The expired packets are left as they came (the TTL is not written down to 0).
@@ -919,6 +936,190 @@ TEST_F(Executor, MalformedFramesAreCountedAndMatchedOnWhatIsValid) {
     EXPECT_EQ(count(port_counter::malformed), cases.size() - 1);
     EXPECT_EQ(count(port_counter::drop_no_rule), 1u);
     EXPECT_EQ(count(port_counter::rx_packets), cases.size());
+}
+
+// --- Load balancer (lb/balancer.h) --------------------------------------------------------------
+
+// A one-armed load balancer: clients and backends on port 1, frames sent back out of it. The
+// backends' replies (from 10.1.0.0/24, port 8080) go through lb() too, for the way back.
+constexpr const char* lb_flows = R"(
+lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01, \
+    backend=10.1.0.2:8080/02:00:00:00:01:02, backend=10.1.0.3:8080/02:00:00:00:01:03
+priority=10,in_port=1,tcp,nw_dst=10.0.0.10,actions=lb(web),in_port
+priority=10,in_port=1,tcp,nw_src=10.1.0.0/24,tp_src=8080,actions=lb(web),in_port
+)";
+
+const std::array<uint8_t, 6> vip_mac = {0x02, 0, 0, 0, 0, 0x02};    // frames' eth_dst
+const std::array<uint8_t, 6> client_mac = {0x02, 0, 0, 0, 0, 0x01}; // frames' eth_src
+const char* const backend_ip[] = {"10.1.0.1", "10.1.0.2", "10.1.0.3"};
+
+fields client(uint16_t sport) {
+    fields f;
+    f.src = "10.0.0.1";
+    f.dst = "10.0.0.10";
+    f.sport = sport;
+    f.dport = 80;
+    return f;
+}
+
+// The backend index packet 0 of the last batch went to; -1 when it went elsewhere.
+int backend_of(const bytes& sent_frame) {
+    for (int b = 0; b < 3; b++) {
+        const auto a = v4(backend_ip[b]);
+        if (std::equal(a.begin(), a.end(), sent_frame.begin() + 14 + 16)) {
+            return b;
+        }
+    }
+    return -1;
+}
+
+TEST_F(Executor, LbNewSessionGoesToTheMaglevChoiceAndTheReplyComesBackFromTheVip) {
+    auto p = compile(lb_flows, 1);
+    ASSERT_NE(p, nullptr);
+    const lb::compiled_pool* pool = p->pool(0);
+    ASSERT_NE(pool, nullptr);
+    std::array<int, 3> used{};
+    for (uint16_t sport = 1000; sport < 1300; sport++) {
+        run(*p, {{tcp4(client(sport)), 1}});
+        ASSERT_EQ(trace(0), "out:1 q0 take") << "client port " << sport;
+        // The table's choice for this tuple's hash, computed here independently.
+        swd_lb_tuple t{};
+        t.src_ip[0] = std::bit_cast<uint32_t>(v4("10.0.0.1"));
+        t.dst_ip[0] = std::bit_cast<uint32_t>(v4("10.0.0.10"));
+        t.src_port = htons(sport);
+        t.dst_port = htons(80);
+        t.proto = 6;
+        const int b = pool->table.pick(swd_lb_hash(&t));
+        ASSERT_GE(b, 0);
+        ASSERT_LT(b, 3);
+        used[static_cast<size_t>(b)]++;
+        // The whole frame as built from scratch for the backend: addresses, port, MACs and
+        // every checksum.
+        fields want = client(sport);
+        want.dst = backend_ip[b];
+        want.dport = 8080;
+        want.dl_src = vip_mac;
+        want.dl_dst = {0x02, 0, 0, 0, 0x01, static_cast<uint8_t>(b + 1)};
+        EXPECT_EQ(sent(0), tcp4(want))
+            << "client port " << sport << ": " << diff(tcp4(want), sent(0));
+        // The backend's reply leaves from the vip to the client's MAC.
+        fields reply;
+        reply.src = backend_ip[b];
+        reply.dst = "10.0.0.1";
+        reply.sport = 8080;
+        reply.dport = sport;
+        reply.dl_src = want.dl_dst;
+        reply.dl_dst = vip_mac;
+        run(*p, {{tcp4(reply), 1}});
+        ASSERT_EQ(trace(0), "out:1 q0 take");
+        fields back = reply;
+        back.src = "10.0.0.10";
+        back.sport = 80;
+        back.dl_src = vip_mac;
+        back.dl_dst = client_mac;
+        EXPECT_EQ(sent(0), tcp4(back)) << diff(tcp4(back), sent(0));
+    }
+    for (int n : used) {
+        EXPECT_GT(n, 60) << "300 sessions over 3 equal backends";
+    }
+    EXPECT_EQ(sessions_->size(), 600u);
+    EXPECT_EQ(sessions_->counters().inserts, 600u);
+}
+
+TEST_F(Executor, LbSessionsKeepTheirBackendWhenThePoolChanges) {
+    auto p1 = compile(lb_flows, 1);
+    ASSERT_NE(p1, nullptr);
+    std::vector<int> first(200);
+    for (uint16_t i = 0; i < 200; i++) {
+        run(*p1, {{tcp4(client(static_cast<uint16_t>(2000 + i))), 1}});
+        first[i] = backend_of(sent(0));
+        ASSERT_GE(first[i], 0);
+    }
+    // Backend 1 drains and backend 3 goes away: a new pipeline, the same session table.
+    std::string changed = lb_flows;
+    const std::string pool_line = changed.substr(1, changed.find("priority") - 1);
+    changed.replace(1, pool_line.size(),
+                    "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01, "
+                    "backend=10.1.0.2:8080/02:00:00:00:01:02/state=drain\n");
+    auto p2 = compile(changed, 2);
+    ASSERT_NE(p2, nullptr);
+    ASSERT_EQ(p2->pool(0)->backends.size(), 2u);
+    for (uint16_t i = 0; i < 200; i++) {
+        run(*p2, {{tcp4(client(static_cast<uint16_t>(2000 + i))), 1}});
+        EXPECT_EQ(backend_of(sent(0)), first[i]) << "an established session moved";
+    }
+    // New sessions go to backend 0 only: 1 drains, 2 is gone.
+    for (uint16_t i = 0; i < 100; i++) {
+        run(*p2, {{tcp4(client(static_cast<uint16_t>(3000 + i))), 1}});
+        EXPECT_EQ(backend_of(sent(0)), 0);
+    }
+}
+
+TEST_F(Executor, LbDropsWhatItCannotBalanceWithACounterEach) {
+    auto p = compile(lb_flows, 1);
+    ASSERT_NE(p, nullptr);
+    fields stray; // a reply from a backend with no session
+    stray.src = "10.1.0.1";
+    stray.dst = "10.0.0.1";
+    stray.sport = 8080;
+    stray.dport = 4444;
+    ipv4_opts later; // a later fragment to the vip: no ports to balance on
+    later.dst = "10.0.0.10";
+    later.frag = 100;
+    run(*p, {{tcp4(stray), 1}, {ipv4_frame(tcp(1, 80), later), 1}});
+    EXPECT_EQ(trace(0), "release");
+    EXPECT_EQ(trace(1), "release");
+    EXPECT_EQ(count(port_counter::drop_lb_no_session), 1u);
+    EXPECT_EQ(count(port_counter::drop_lb_not_balanced), 1u);
+
+    auto down = compile("lb_pool=web, vip=10.0.0.10:80/tcp, "
+                        "backend=10.1.0.1:8080/02:00:00:00:01:01/state=down\n"
+                        "priority=10,in_port=1,tcp,nw_dst=10.0.0.10,actions=lb(web),in_port\n",
+                        2);
+    ASSERT_NE(down, nullptr);
+    run(*down, {{tcp4(client(5000)), 1}});
+    EXPECT_EQ(trace(0), "release");
+    EXPECT_EQ(count(port_counter::drop_lb_no_backend), 1u);
+    EXPECT_EQ(sessions_->size(), 0u);
+}
+
+TEST_F(Executor, LbIdleSessionsEndAndTheTableDecidesAgain) {
+    auto p = compile(lb_flows, 1);
+    ASSERT_NE(p, nullptr);
+    run(*p, {{tcp4(client(6000)), 1}}, 1'000);
+    const int b = backend_of(sent(0));
+    ASSERT_GE(b, 0);
+    run(*p, {{tcp4(client(6000)), 1}}, 900'000'000); // within the 1 s timeout: a hit
+    EXPECT_EQ(sessions_->counters().hits, 1u);
+    run(*p, {{tcp4(client(6000)), 1}}, 2'000'000'000); // idle 1.1 s: a miss, a new session
+    EXPECT_EQ(sessions_->counters().hits, 1u);
+    EXPECT_EQ(backend_of(sent(0)), b); // the same table decides the same
+    EXPECT_GE(sessions_->counters().inserts, 3u);
+}
+
+TEST_F(Executor, LbOverIpv6RewritesAddressesAndChecksums) {
+    auto p = compile("lb_pool=web6, vip=[2001:db8::100]:443/tcp, "
+                     "backend=[2001:db8:1::1]:8443/02:00:00:00:01:01\n"
+                     "priority=10,in_port=1,tcp6,ipv6_dst=2001:db8::100,actions=lb(web6),in_port\n"
+                     "priority=10,in_port=1,tcp6,ipv6_src=2001:db8:1::1,actions=lb(web6),in_port\n",
+                     1);
+    ASSERT_NE(p, nullptr);
+    auto frame6 = [](const char* src, const char* dst, uint16_t sport, uint16_t dport,
+                     const std::array<uint8_t, 6>& dl_src, const std::array<uint8_t, 6>& dl_dst) {
+        bytes b = ipv6_frame(tcp(sport, dport, 0x018, 13), {}, 0, 64, src, dst);
+        std::copy(dl_dst.begin(), dl_dst.end(), b.begin());
+        std::copy(dl_src.begin(), dl_src.end(), b.begin() + 6);
+        return b;
+    };
+    const std::array<uint8_t, 6> backend_mac = {0x02, 0, 0, 0, 0x01, 0x01};
+    run(*p, {{frame6("2001:db8::1", "2001:db8::100", 1234, 443, client_mac, vip_mac), 1}});
+    ASSERT_EQ(trace(0), "out:1 q0 take");
+    bytes want = frame6("2001:db8::1", "2001:db8:1::1", 1234, 8443, vip_mac, backend_mac);
+    EXPECT_EQ(sent(0), want) << diff(want, sent(0));
+    run(*p, {{frame6("2001:db8:1::1", "2001:db8::1", 8443, 1234, backend_mac, vip_mac), 1}});
+    ASSERT_EQ(trace(0), "out:1 q0 take");
+    want = frame6("2001:db8::100", "2001:db8::1", 443, 1234, vip_mac, client_mac);
+    EXPECT_EQ(sent(0), want) << diff(want, sent(0));
 }
 
 } // namespace

@@ -304,6 +304,14 @@ TEST(Parser, PoolDeclarations) {
     EXPECT_EQ(headline("lb_pool=web, vip=10.0.0.10:80/tcp, backend=[::1]:80/02:00:00:00:00:01\n"),
               "flows.txt:1:1: error: backend family differs from the vip 'web': backend 1 is "
               "IPv6, the vip is IPv4; expected backends of the vip's address family");
+    std::string big = "lb_pool=big, vip=10.0.0.10:80/tcp";
+    for (int i = 0; i < 656; i++) { // one more than a Maglev table of 65537 entries takes
+        big += ", backend=10.2." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
+               ":80/02:00:00:00:00:01";
+    }
+    EXPECT_EQ(headline(big + "\n"),
+              "flows.txt:1:1: error: too many backends 'big': 656 backends; expected at most 655 "
+              "per pool (the Maglev table's size / 100)");
     EXPECT_EQ(
         headline("lb_pool=web, vip=10.0.0.10:80/udp\nprio=1,tcp,actions=lb(web)\n").substr(0, 40),
         "flows.txt:2:1: error: unknown field 'pri");

@@ -714,6 +714,44 @@ TEST(Rewrite, Ipv6TcpUdp) {
     EXPECT_EQ(get16(f, 54), 2000);
 }
 
+// IPv6 addresses (the load balancer's rewrites): against the address written and every checksum
+// recomputed from scratch; the key must describe the new frame.
+TEST(Rewrite, Ipv6Addresses) {
+    bytes udp_none = ipv6_frame(udp(1000, 53, 30));
+    put16(udp_none, 14 + 40 + 6, 0);
+    const std::vector<bytes> frames = {
+        ipv6_frame(tcp(1000, 22, 0x012, 17)),
+        ipv6_frame(udp(1000, 53, 31)),
+        udp_none,
+        ipv6_frame(icmp(128, 0, true)),
+        ipv6_frame(udp(1, 2), {fragment(100, false)}),
+        add_vlan(ipv6_frame(tcp(1, 2, 0x010, 5), {hop_by_hop(2)}), 0x0123),
+    };
+    uint32_t addr[4];
+    inet_pton(AF_INET6, "2001:db8:ffff::1:2", addr);
+    for (size_t i = 0; i < frames.size(); i++) {
+        for (bool dst : {false, true}) {
+            SCOPED_TRACE("frame " + std::to_string(i) + (dst ? ", dst" : ", src"));
+            const parsed p = parse(frames[i]);
+            bytes got = frames[i];
+            flow_key key = p.key;
+            ASSERT_TRUE(dst ? rewrite_ipv6_dst(got.data(), p.where, addr, key)
+                            : rewrite_ipv6_src(got.data(), p.where, addr, key));
+            bytes want = frames[i];
+            std::memcpy(want.data() + p.where.l3 + (dst ? 24 : 8), addr, 16);
+            recompute(want, p.where, p.key.f.nw_proto);
+            EXPECT_EQ(got, want) << diff(want, got);
+            EXPECT_TRUE(checksums_ok(got, p.where, p.key.f.nw_proto));
+            EXPECT_EQ(key, parse(got).key);
+        }
+    }
+    bytes v4 = ipv4_frame(udp(1, 2));
+    const parsed p = parse(v4);
+    flow_key key = p.key;
+    EXPECT_FALSE(rewrite_ipv6_src(v4.data(), p.where, addr, key));
+    EXPECT_EQ(v4, ipv4_frame(udp(1, 2)));
+}
+
 TEST(Rewrite, Ipv6NoPorts) {
     check_all(ipv6_frame(icmp(128, 0, true)), {ok, ok, no, no, no, no, ok});
     check_all(ipv6_frame(udp(1, 2), {fragment(100, false)}), {ok, ok, no, no, no, no, ok});

@@ -469,6 +469,10 @@ json service::cmd_show(const json& req) {
                          {"backends", p.backends.size()},
                          {"text", flows::format_pool(p)}});
     }
+    json sessions = json::object();
+    for (const auto& [name, v] : datapath_->lb_sessions()) {
+        sessions[name] = v;
+    }
     json res{{"version", "0.1.0"},
              {"pid", ::getpid()},
              {"uptime", std::chrono::duration<double>(flows::clock::now() - started_).count()},
@@ -483,6 +487,7 @@ json service::cmd_show(const json& req) {
              {"max_rules", table_.max_rules()},
              {"tables", std::move(tables)},
              {"pools", std::move(pools)},
+             {"lb_sessions", std::move(sessions)},
              {"memory",
               {{"resident_bytes", resident_bytes()},
                {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};
@@ -497,6 +502,7 @@ void service::tick(flows::clock::time_point now) {
         datapath_->read_counters(one, c);
         return c[0].last_hit;
     };
+    datapath_->tick();
     auto sum = table_.expire(now, last_hit);
     if (sum.deleted) {
         published();

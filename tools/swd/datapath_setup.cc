@@ -67,6 +67,8 @@ result<std::unique_ptr<dp::datapath>> open_datapath(const datapath_setup& s) {
     cfg.local_port = s.local_port == "none" ? "" : s.local_port;
     cfg.ring_size = s.ring_size;
     cfg.xdp_max_rules = s.xdp_max_rules;
+    cfg.lb_sessions = s.lb_sessions;
+    cfg.lb_idle_timeout_ns = s.lb_idle_timeout_ns;
     auto d = afxdp::afxdp_datapath::open(cfg);
     if (!d) {
         return fail(std::move(d).err());

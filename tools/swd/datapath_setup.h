@@ -18,6 +18,8 @@ struct datapath_setup {
     std::string local_port;    // "" or "none": no local port
     uint32_t ring_size = 2048;
     uint32_t xdp_max_rules = 1u << 20;
+    uint32_t lb_sessions = 1u << 16;
+    uint64_t lb_idle_timeout_ns = 300'000'000'000;
 };
 
 // Opens every port (no thread runs yet); start() must follow once the first table is published.

@@ -39,6 +39,8 @@ struct cli {
     size_t max_rules = 16u << 20;
     std::string profile = "hybrid";
     uint32_t xdp_max_rules = 1u << 20;
+    uint32_t lb_sessions = 1u << 16;
+    uint32_t lb_idle_timeout = 300; // s
     bool check = false;
 };
 
@@ -78,7 +80,12 @@ int parse_cli(int argc, char** argv, cli& c) {
          "space), all-xdp (everything XDP can run) or all-user (all but local in user space)")
         ("xdp-max-rules", po::value(&c.xdp_max_rules)->value_name("N"),
          "table 0 rules the XDP dispatcher's maps may grow to (default 1048576; they start "
-         "at 65536); with more, XDP sends every packet to user space");
+         "at 65536); with more, XDP sends every packet to user space")
+        ("lb-sessions", po::value(&c.lb_sessions)->value_name("N"),
+         "load-balancer session entries (default 65536; a session takes two, one per "
+         "direction); when full, the least recently used of a sample makes room")
+        ("lb-idle-timeout", po::value(&c.lb_idle_timeout)->value_name("S"),
+         "seconds after which an idle load-balancer session ends (default 300)");
     // clang-format on
     po::variables_map vm;
     try {
@@ -133,6 +140,11 @@ int parse_cli(int argc, char** argv, cli& c) {
     }
     if (c.xdp_max_rules == 0) {
         fmt::print(stderr, "swd: --xdp-max-rules must be at least 1\n");
+        return 2;
+    }
+    if (c.lb_sessions == 0 || c.lb_sessions > (1u << 30) || c.lb_idle_timeout == 0) {
+        fmt::print(stderr, "swd: --lb-sessions is 1-1073741824 and --lb-idle-timeout at least "
+                           "1 second\n");
         return 2;
     }
     if (c.max_rules == 0) {
@@ -232,6 +244,8 @@ int main(int argc, char** argv) {
     setup.local_port = c.local_port;
     setup.ring_size = c.ring_size;
     setup.xdp_max_rules = c.xdp_max_rules;
+    setup.lb_sessions = c.lb_sessions;
+    setup.lb_idle_timeout_ns = uint64_t{c.lb_idle_timeout} * 1'000'000'000u;
     auto dp = open_datapath(setup);
     if (!dp) {
         fmt::print(stderr, "swd: {}\n", dp.err().message());
