@@ -506,6 +506,82 @@ bool parse_endpoint(std::string_view s, bool& ipv6, uint32_t addr[4], uint16_t& 
     return true;
 }
 
+constexpr const char* backend_form =
+    "backend=ADDR:PORT/MAC[/weight=N][/state=up|drain|down] (IPv6: [ADDR]:PORT/...)";
+constexpr const char* backend_option_form =
+    "weight=1-65535 or state=up|drain|down, each at most once";
+
+// One weight= or state= of a backend; false when s is neither or repeats one already given.
+bool parse_backend_option(std::string_view s, backend& b, bool& weight_given, bool& state_given) {
+    uint64_t w = 0;
+    std::string why;
+    if (s.starts_with("weight=") && !weight_given && parse_uint(s.substr(7), 65535, w, why) &&
+        w > 0) {
+        b.weight = static_cast<uint16_t>(w);
+        weight_given = true;
+        return true;
+    }
+    if (s.starts_with("state=") && !state_given &&
+        (s == "state=up" || s == "state=drain" || s == "state=down")) {
+        b.state = s == "state=up"      ? backend_state::up
+                  : s == "state=drain" ? backend_state::drain
+                                       : backend_state::down;
+        state_given = true;
+        return true;
+    }
+    return false;
+}
+
+// The value of backend= (ADDR:PORT/MAC[/weight=N][/state=S]) at value_pos of rep's line; an error
+// is reported there. Shared by lb_pool declarations and swctl add-backend.
+bool parse_backend_value(line_reporter& rep, std::string_view v, size_t value_pos, backend& b) {
+    const size_t vlen = std::max<size_t>(v.size(), 1);
+    std::string why;
+    if (std::count(v.begin(), v.end(), '[') != std::count(v.begin(), v.end(), ']')) {
+        rep.error(value_pos, vlen, "invalid backend", v, "unbalanced '[' and ']'", backend_form);
+        return false;
+    }
+    std::vector<std::string_view> parts;
+    size_t start = 0;
+    // Split on '/' outside [ ].
+    for (size_t k = 0, depth = 0; k <= v.size(); k++) {
+        if (k < v.size() && v[k] == '[') {
+            depth++;
+        } else if (k < v.size() && v[k] == ']') {
+            depth--;
+        } else if (k == v.size() || (v[k] == '/' && depth == 0)) {
+            parts.push_back(v.substr(start, k - start));
+            start = k + 1;
+        }
+    }
+    if (parts.size() < 2) {
+        rep.error(value_pos, vlen, "invalid backend", v, "the next-hop MAC is missing",
+                  backend_form);
+        return false;
+    }
+    if (!parse_endpoint(parts[0], b.ipv6, b.addr, b.port, why)) {
+        rep.error(value_pos, parts[0].size(), "invalid backend address", parts[0], why,
+                  backend_form);
+        return false;
+    }
+    size_t mac_pos = value_pos + (parts[1].data() - v.data());
+    if (!parse_mac(parts[1], b.mac, why)) {
+        rep.error(mac_pos, std::max<size_t>(parts[1].size(), 1), "invalid backend MAC", parts[1],
+                  why, backend_form);
+        return false;
+    }
+    bool weight_given = false, state_given = false;
+    for (size_t k = 2; k < parts.size(); k++) {
+        if (!parse_backend_option(parts[k], b, weight_given, state_given)) {
+            size_t ppos = value_pos + (parts[k].data() - v.data());
+            rep.error(ppos, std::max<size_t>(parts[k].size(), 1), "invalid backend option",
+                      parts[k], "", backend_option_form);
+            return false;
+        }
+    }
+    return true;
+}
+
 void text_parser::parse_pool(const source_text& src, const source_text::logical_line& l) {
     line_reporter rep(src, l, out_.errors, out_.warnings);
     line_tokens lt;
@@ -518,8 +594,6 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
     lb_pool pool;
     bool vip_given = false;
     std::string why;
-    constexpr const char* backend_form =
-        "backend=ADDR:PORT/MAC[/weight=N][/state=up|drain|down] (IPv6: [ADDR]:PORT/...)";
     for (size_t i = 0; i < lt.toks.size(); i++) {
         const token& t = lt.toks[i];
         const size_t vlen = std::max<size_t>(t.value.size(), 1);
@@ -559,62 +633,8 @@ void text_parser::parse_pool(const source_text& src, const source_text::logical_
             vip_given = true;
         } else if (t.name == "backend" && t.has_value) {
             backend b;
-            std::string_view v = t.value;
-            if (std::count(v.begin(), v.end(), '[') != std::count(v.begin(), v.end(), ']')) {
-                rep.error(t.value_pos, vlen, "invalid backend", v, "unbalanced '[' and ']'",
-                          backend_form);
+            if (!parse_backend_value(rep, t.value, t.value_pos, b)) {
                 return;
-            }
-            std::vector<std::string_view> parts;
-            size_t start = 0;
-            // Split on '/' outside [ ].
-            for (size_t k = 0, depth = 0; k <= v.size(); k++) {
-                if (k < v.size() && v[k] == '[') {
-                    depth++;
-                } else if (k < v.size() && v[k] == ']') {
-                    depth--;
-                } else if (k == v.size() || (v[k] == '/' && depth == 0)) {
-                    parts.push_back(v.substr(start, k - start));
-                    start = k + 1;
-                }
-            }
-            if (parts.size() < 2) {
-                rep.error(t.value_pos, vlen, "invalid backend", v, "the next-hop MAC is missing",
-                          backend_form);
-                return;
-            }
-            if (!parse_endpoint(parts[0], b.ipv6, b.addr, b.port, why)) {
-                rep.error(t.value_pos, parts[0].size(), "invalid backend address", parts[0], why,
-                          backend_form);
-                return;
-            }
-            size_t mac_pos = t.value_pos + (parts[1].data() - v.data());
-            if (!parse_mac(parts[1], b.mac, why)) {
-                rep.error(mac_pos, std::max<size_t>(parts[1].size(), 1), "invalid backend MAC",
-                          parts[1], why, backend_form);
-                return;
-            }
-            bool weight_given = false, state_given = false;
-            for (size_t k = 2; k < parts.size(); k++) {
-                size_t ppos = t.value_pos + (parts[k].data() - v.data());
-                uint64_t w = 0;
-                if (parts[k].starts_with("weight=") && !weight_given &&
-                    parse_uint(parts[k].substr(7), 65535, w, why) && w > 0) {
-                    b.weight = static_cast<uint16_t>(w);
-                    weight_given = true;
-                } else if (parts[k].starts_with("state=") && !state_given &&
-                           (parts[k] == "state=up" || parts[k] == "state=drain" ||
-                            parts[k] == "state=down")) {
-                    b.state = parts[k] == "state=up"      ? backend_state::up
-                              : parts[k] == "state=drain" ? backend_state::drain
-                                                          : backend_state::down;
-                    state_given = true;
-                } else {
-                    rep.error(ppos, std::max<size_t>(parts[k].size(), 1), "invalid backend option",
-                              parts[k], "",
-                              "weight=1-65535 or state=up|drain|down, each at most once");
-                    return;
-                }
             }
             pool.backends.push_back(b);
         } else {
@@ -1025,6 +1045,110 @@ std::string check_port_name(std::string_view n) {
 parse_output parse_flows(std::string_view text, std::string_view source_name, parse_mode mode,
                          const parse_context& ctx) {
     return text_parser(text, source_name, mode, ctx).run();
+}
+
+backend_parse parse_backend(std::string_view text, std::string_view source_name, backend_arg form) {
+    backend_parse out;
+    constexpr const char* address_form = "ADDR:PORT (IPv6: [ADDR]:PORT)";
+    source_text src(text, std::string(source_name));
+    source_text::logical_line l;
+    const bool any = src.next(l);
+    std::vector<diagnostic> warnings;
+    line_reporter rep(src, l, out.errors, warnings);
+    struct word {
+        std::string_view text;
+        size_t pos;
+    };
+    std::vector<word> words;
+    for (size_t i = 0; any && i < l.text.size();) {
+        if (is_sep(l.text[i])) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        while (i < l.text.size() && !is_sep(l.text[i])) {
+            i++;
+        }
+        words.push_back({l.text.substr(start, i - start), start});
+    }
+    if (words.empty()) {
+        diagnostic d;
+        d.source = std::string(source_name);
+        d.line = 1;
+        d.column = 1;
+        d.what = "empty backend";
+        d.expected = form == backend_arg::full     ? backend_form
+                     : form == backend_arg::update ? "ADDR:PORT weight=N and/or state=S"
+                                                   : address_form;
+        out.errors.push_back(std::move(d));
+        return out;
+    }
+    // A backend is named by its address and port; the MAC and options belong to add-backend.
+    auto address = [&](const word& w) {
+        std::string why;
+        if (w.text.find('/') != std::string_view::npos) {
+            rep.error(w.pos, w.text.size(), "invalid backend address", w.text,
+                      "a backend is named by its address and port only", address_form);
+            return false;
+        }
+        if (!parse_endpoint(w.text, out.b.ipv6, out.b.addr, out.b.port, why)) {
+            rep.error(w.pos, w.text.size(), "invalid backend address", w.text, why, address_form);
+            return false;
+        }
+        return true;
+    };
+    switch (form) {
+    case backend_arg::full: {
+        word w = words[0];
+        if (w.text.starts_with("backend=")) { // as copied from a pool's text
+            w.text.remove_prefix(8);
+            w.pos += 8;
+        }
+        if (!parse_backend_value(rep, w.text, w.pos, out.b)) {
+            return out;
+        }
+        if (words.size() > 1) {
+            rep.error(words[1].pos, words[1].text.size(), "unexpected text after the backend",
+                      words[1].text, "options are joined with '/'", backend_form);
+            return out;
+        }
+        break;
+    }
+    case backend_arg::address:
+        if (!address(words[0])) {
+            return out;
+        }
+        if (words.size() > 1) {
+            rep.error(words[1].pos, words[1].text.size(), "unexpected text after the backend",
+                      words[1].text, "", address_form);
+            return out;
+        }
+        break;
+    case backend_arg::update:
+        if (!address(words[0])) {
+            return out;
+        }
+        if (words.size() == 1) {
+            rep.error(words[0].pos, words[0].text.size(), "nothing to set for backend",
+                      words[0].text, "", "weight=1-65535 and/or state=up|drain|down after it");
+            return out;
+        }
+        for (size_t k = 1; k < words.size(); k++) {
+            if (!parse_backend_option(words[k].text, out.b, out.weight_given, out.state_given)) {
+                rep.error(words[k].pos, std::max<size_t>(words[k].text.size(), 1),
+                          "invalid backend option", words[k].text, "", backend_option_form);
+                return out;
+            }
+        }
+        break;
+    }
+    if (src.next(l)) {
+        std::vector<diagnostic> unused;
+        line_reporter more(src, l, out.errors, unused);
+        more.error(0, l.text.size(), "more than one backend", l.text, "",
+                   "one backend on one line");
+    }
+    return out;
 }
 
 } // namespace swd::flows

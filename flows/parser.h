@@ -52,6 +52,26 @@ struct parse_output {
 parse_output parse_flows(std::string_view text, std::string_view source_name, parse_mode mode,
                          const parse_context& ctx);
 
+// The backend argument of swctl add-backend, del-backend and set-backend (one line), parsed with
+// the code of an lb_pool's backend= so that errors read the same, positioned in text under
+// source_name ("<add-backend>" and the like):
+//   full     [backend=]ADDR:PORT/MAC[/weight=N][/state=up|drain|down]
+//   address  ADDR:PORT
+//   update   ADDR:PORT followed by weight=N and/or state=up|drain|down (at least one)
+// Pure, like parse_flows. Whether the backend fits a pool is the rule table's check.
+enum class backend_arg { full, address, update };
+
+struct backend_parse {
+    backend b; // the address; the MAC and the options as given, else their defaults
+    bool weight_given = false;
+    bool state_given = false;
+    std::vector<diagnostic> errors; // empty means success
+
+    bool ok() const { return errors.empty(); }
+};
+
+backend_parse parse_backend(std::string_view text, std::string_view source_name, backend_arg form);
+
 // Why name cannot be a port name ("" when it can): it must not read as a number or an action
 // keyword, nor contain flow syntax. Shared by port= lines and swd --port.
 std::string check_port_name(std::string_view name);
