@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "values.h"
+
 namespace swd::flows {
 
 bool rule::same_content(const rule& o) const noexcept {
@@ -373,6 +375,80 @@ result<change_summary> rule_table::replace(std::vector<flow_mod> rules, std::vec
         publish(); // replacing a table with itself leaves the version as it was
     }
     return sum;
+}
+
+std::string backend_address(const backend& b) {
+    return b.ipv6 ? fmt::format("[{}]:{}", format_ipv6(b.addr), b.port)
+                  : fmt::format("{}:{}", format_ipv4(b.addr[0]), b.port);
+}
+
+result<const lb_pool*> rule_table::pool(std::string_view name) const {
+    for (const auto& p : pools_) {
+        if (p.name == name) {
+            return &p;
+        }
+    }
+    std::string names;
+    for (const auto& p : pools_) {
+        names += (names.empty() ? "" : ", ") + p.name;
+    }
+    return fail(errc::not_found,
+                names.empty()
+                    ? fmt::format("unknown pool '{}'; the switch has no pools", name)
+                    : fmt::format("unknown pool '{}'; expected one of the switch's pools: {}", name,
+                                  names));
+}
+
+result<bool> rule_table::set_pool(lb_pool p) {
+    auto cur = pool(p.name);
+    if (!cur) {
+        return fail(std::move(cur).err());
+    }
+    const lb_pool& old = **cur;
+    if (p.ipv6 != old.ipv6 || p.proto != old.proto || p.vip_port != old.vip_port ||
+        !std::equal(p.vip, p.vip + 4, old.vip)) {
+        return fail(errc::invalid_input,
+                    fmt::format("pool '{}' has another vip; expected its vip, or replace-flows to "
+                                "change the vip",
+                                p.name));
+    }
+    if (p.backends.size() > SWD_LB_MAX_BACKENDS) {
+        return fail(errc::limit,
+                    fmt::format("too many backends '{}': {} backends; expected at most "
+                                "{} per pool (the Maglev table's size / 100)",
+                                p.name, p.backends.size(), SWD_LB_MAX_BACKENDS));
+    }
+    for (size_t k = 0; k < p.backends.size(); k++) {
+        const backend& b = p.backends[k];
+        if (b.ipv6 != p.ipv6) {
+            return fail(errc::invalid_input,
+                        fmt::format("backend family differs from the vip '{}': backend {} is "
+                                    "IPv{}, the vip is IPv{}; expected backends of the vip's "
+                                    "address family",
+                                    p.name, backend_address(b), b.ipv6 ? 6 : 4, p.ipv6 ? 6 : 4));
+        }
+        for (size_t j = 0; j < k; j++) {
+            if (std::equal(b.addr, b.addr + 4, p.backends[j].addr) &&
+                b.port == p.backends[j].port) {
+                return fail(errc::invalid_input,
+                            fmt::format("duplicate backend '{}': {} is there twice; expected each "
+                                        "backend once",
+                                        p.name, backend_address(b)));
+            }
+        }
+    }
+    p.id = old.id;
+    if (p == old) {
+        return false; // as for a request that selects nothing: the version stays
+    }
+    for (auto& q : pools_) {
+        if (q.name == p.name) {
+            q = std::move(p);
+            break;
+        }
+    }
+    publish();
+    return true;
 }
 
 void rule_table::set_ports(std::vector<port_decl> ports) {

@@ -15,6 +15,9 @@
 // A request is all or nothing: limits are checked before anything changes, and validation
 // (parsing) happened before.
 //
+// Pools change with replace()/apply() (whole declarations) or set_pool() (one pool's backends, at
+// run time: swctl add-backend, del-backend, set-backend). A pool keeps its id for its life.
+//
 // Rule ids are dense and stable for a rule's life; counters are indexed by them. An id freed in
 // version v is reused only after reclaim(v) says no datapath thread still runs version v.
 #pragma once
@@ -23,6 +26,8 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler.h"
@@ -70,6 +75,10 @@ struct table_snapshot {
 // match is covered by the request's; then the table, cookie and out_port filters.
 bool selects(const flow_mod& fm, const rule& r);
 
+// A backend's address and port as the flow language writes them: "10.1.0.1:8080",
+// "[2001:db8::1]:8443".
+std::string backend_address(const backend& b);
+
 struct change_summary {
     size_t added = 0;
     size_t modified = 0;
@@ -92,6 +101,16 @@ public:
     // present with the same content keep their ids, counters and duration.
     result<change_summary> replace(std::vector<flow_mod> rules, std::vector<lb_pool> pools,
                                    clock::time_point now);
+    // The pool of this name, or not_found: "unknown pool 'x'; expected one of the switch's pools:
+    // a, b".
+    result<const lb_pool*> pool(std::string_view name) const;
+    // Replaces the backends of the pool named p.name with p's and publishes. The pool keeps its
+    // id; its vip and protocol must stay. Checked as the parser checks a declaration: at most
+    // SWD_LB_MAX_BACKENDS backends (limit), each of the vip's address family and each address
+    // and port once (invalid_input); an unknown name is not_found. A failure changes nothing.
+    // Returns whether a new version was published (not when p equals the pool already there).
+    // Established sessions keep their backends (datapath/lb/): only new sessions see the change.
+    result<bool> set_pool(lb_pool p);
     void set_ports(std::vector<port_decl> ports);
     // Changes the placement profile (flows/placement.h) and publishes the table marked with it.
     void set_profile(profile p);

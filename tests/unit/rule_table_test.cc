@@ -1,5 +1,6 @@
 // OpenFlow semantics of the rule table: add/replace, strict and non-strict modify and delete,
-// cookie and out_port filters, replace-flows, timeouts, versions and rule ids.
+// cookie and out_port filters, replace-flows, timeouts, versions, rule ids and pool changes.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include "flows/format.h"
@@ -251,6 +252,84 @@ TEST_F(RuleTable, PoolsComeWithTheirRules) {
     // A later add-flows may use the known pool.
     apply("priority=6,tcp,nw_dst=10.0.0.10,tp_dst=80,actions=lb(web),output:1\n");
     EXPECT_EQ(table_.size(), 2u);
+}
+
+// set_pool(): one pool's backends at run time (swctl add-backend, del-backend, set-backend).
+TEST_F(RuleTable, SetPoolChangesBackendsKeepsIdAndPublishes) {
+    apply("lb_pool=dns, vip=10.0.0.53:53/udp, backend=10.1.0.53:53/02:00:00:00:00:53\n"
+          "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01\n"
+          "priority=5,tcp,nw_dst=10.0.0.10,tp_dst=80,actions=lb(web),in_port\n",
+          parse_mode::config);
+    auto before = table_.current();
+    lb_pool web = **table_.pool("web");
+    const uint16_t id = web.id;
+    web.backends.push_back(web.backends[0]);
+    web.backends[1].addr[0] = htonl(0x0a010002); // 10.1.0.2
+    web.backends[1].weight = 3;
+    web.id = 77; // ignored: a pool keeps its id
+    auto r = table_.set_pool(web);
+    ASSERT_TRUE(r.ok()) << r.err().message();
+    EXPECT_TRUE(*r);
+    auto after = table_.current();
+    EXPECT_EQ(after->version, before->version + 1);
+    ASSERT_EQ(after->pools.size(), 2u);
+    EXPECT_EQ(after->pools[0].name, "dns");
+    EXPECT_EQ(format_pool(after->pools[1]),
+              "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01, "
+              "backend=10.1.0.2:8080/02:00:00:00:01:01/weight=3");
+    EXPECT_EQ(after->pools[1].id, id);
+    // The compiled pipeline has the new pool under the same id; the rules did not change.
+    ASSERT_NE(after->pipeline->pool(id), nullptr);
+    EXPECT_EQ(after->pipeline->pool(id)->backends.size(), 2u);
+    EXPECT_EQ(after->chunks, before->chunks);
+    // The same pool again publishes nothing.
+    r = table_.set_pool(after->pools[1]);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(*r);
+    EXPECT_EQ(table_.current(), after);
+}
+
+TEST_F(RuleTable, SetPoolRejectsWhatADeclarationMayNotHave) {
+    apply("lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01\n",
+          parse_mode::config);
+    auto before = table_.current();
+    const lb_pool web = **table_.pool("web");
+    auto expect_error = [&](lb_pool p, errc code, const std::string& context) {
+        auto r = table_.set_pool(std::move(p));
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.err().code, make_error_code(code));
+        EXPECT_EQ(r.err().context, context);
+        EXPECT_EQ(table_.current(), before) << "a failed set_pool must change nothing";
+    };
+    lb_pool p = web;
+    p.name = "api";
+    expect_error(p, errc::not_found, "unknown pool 'api'; expected one of the switch's pools: web");
+    p = web;
+    p.vip_port = 81;
+    expect_error(
+        p, errc::invalid_input,
+        "pool 'web' has another vip; expected its vip, or replace-flows to change the vip");
+    p = web;
+    p.backends[0].ipv6 = true;
+    p.backends[0].addr[0] = htonl(0x20010db8);
+    expect_error(p, errc::invalid_input,
+                 "backend family differs from the vip 'web': backend [2001:db8::]:8080 is IPv6, "
+                 "the vip is IPv4; expected backends of the vip's address family");
+    p = web;
+    p.backends.push_back(p.backends[0]);
+    p.backends[1].weight = 9;
+    expect_error(
+        p, errc::invalid_input,
+        "duplicate backend 'web': 10.1.0.1:8080 is there twice; expected each backend once");
+    p = web;
+    p.backends.resize(SWD_LB_MAX_BACKENDS + 1);
+    expect_error(p, errc::limit,
+                 "too many backends 'web': 656 backends; expected at most 655 per pool (the "
+                 "Maglev table's size / 100)");
+    rule_table empty;
+    auto r = empty.pool("web");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.err().context, "unknown pool 'web'; the switch has no pools");
 }
 
 } // namespace
