@@ -257,6 +257,76 @@ TEST_F(Daemon, ServesSwctlAndStopsCleanly) {
     EXPECT_NE(gone.err.find("cannot reach swd"), std::string::npos);
 }
 
+TEST_F(Daemon, SwctlChangesPoolsAtRunTime) {
+    start();
+    const std::string web = "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                            "backend=10.1.0.1:8080/02:00:00:00:01:01";
+    auto add = ctl({"add-backend", "web", "10.1.0.2:8080/02:00:00:00:01:02/weight=2"});
+    EXPECT_EQ(add.status, 0) << add.err;
+    EXPECT_EQ(add.out, "pool web: added backend 10.1.0.2:8080 (2 backends, table version 4)\n" +
+                           web + ", backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2\n");
+    auto set = ctl({"set-backend", "web", "10.1.0.1:8080", "state=drain"});
+    EXPECT_EQ(set.status, 0) << set.err;
+    EXPECT_EQ(set.out, "pool web: backend 10.1.0.1:8080 now weight=1, state=drain (table version "
+                       "5)\nlb_pool=web, vip=10.0.0.10:80/tcp, "
+                       "backend=10.1.0.1:8080/02:00:00:00:01:01/state=drain, "
+                       "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2\n");
+    auto same = ctl({"set-backend", "web", "10.1.0.1:8080", "state=drain"});
+    EXPECT_EQ(same.status, 0) << same.err;
+    EXPECT_EQ(same.out.substr(0, same.out.find('\n')),
+              "pool web: backend 10.1.0.1:8080 already weight=1, state=drain (table version 5)");
+    auto del = ctl({"del-backend", "web", "10.1.0.1:8080"});
+    EXPECT_EQ(del.status, 0) << del.err;
+    EXPECT_EQ(del.out, "pool web: deleted backend 10.1.0.1:8080, its sessions continue (1 "
+                       "backend, table version 6)\nlb_pool=web, vip=10.0.0.10:80/tcp, "
+                       "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2\n");
+    // The table shows the new pool; the rules are as they were.
+    const std::string now = "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                            "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2\n";
+    EXPECT_EQ(dump().substr(0, now.size()), now);
+    EXPECT_EQ(ctl({"dump-pools"}).out, now);
+    EXPECT_EQ(ctl({"dump-pools", "web"}).out, now);
+    EXPECT_NE(ctl({"show"}).out.find("table version 6"), std::string::npos);
+
+    // Errors: exit 1, the message on stderr, nothing on stdout, nothing changed.
+    auto bad = ctl({"add-backend", "web", "10.1.0.3:8080/02:00:00:00:01:0g"});
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_EQ(bad.out, "");
+    EXPECT_NE(bad.err.find("<add-backend>:1:15: error: invalid backend MAC '02:00:00:00:01:0g'"),
+              std::string::npos)
+        << bad.err;
+    EXPECT_NE(bad.err.find("    1 | 10.1.0.3:8080/02:00:00:00:01:0g\n"
+                           "      |               ^~~~~~~~~~~~~~~~~\n"
+                           "swctl: <add-backend>: 1 error; nothing was changed\n"),
+              std::string::npos)
+        << bad.err;
+    auto unknown = ctl({"del-backend", "api", "10.1.0.2:8080"});
+    EXPECT_EQ(unknown.status, 1);
+    EXPECT_EQ(
+        unknown.err,
+        "swctl: <del-backend>: unknown pool 'api'; expected one of the switch's pools: web\n");
+    auto absent = ctl({"set-backend", "web", "10.1.0.1:8080", "weight=3"});
+    EXPECT_EQ(absent.status, 1);
+    EXPECT_EQ(absent.err, "swctl: <set-backend>: backend not in pool 'web': 10.1.0.1:8080; "
+                          "expected one of its 1 backend\n");
+    EXPECT_EQ(ctl({"dump-pools", "api"}).status, 1);
+    EXPECT_EQ(ctl({"add-backend", "web"}).status, 2);
+    EXPECT_EQ(ctl({"dump-pools", "a", "b"}).status, 2);
+    EXPECT_EQ(dump().substr(0, now.size()), now);
+    EXPECT_NE(ctl({"show"}).out.find("table version 6"), std::string::npos);
+    // --format json gives the whole answer.
+    auto js = ctl({"--format", "json", "set-backend", "web", "10.1.0.2:8080", "weight=1"});
+    auto parsed = nlohmann::json::parse(js.out, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << js.out;
+    EXPECT_EQ(parsed["version"], 7);
+    EXPECT_EQ(parsed["pool"]["text"], "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                                      "backend=10.1.0.2:8080/02:00:00:00:01:02");
+    auto help = run({swctl_, "--help"});
+    for (const char* verb : {"add-backend", "del-backend", "set-backend", "dump-pools"}) {
+        EXPECT_NE(help.out.find(verb), std::string::npos) << verb << " missing from --help";
+    }
+}
+
 TEST_F(Daemon, DumpOutputFeedsBackAndDiffs) {
     start();
     // Round trip through the switch: dump, replace with the dump, nothing changes.

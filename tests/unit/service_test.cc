@@ -1,6 +1,8 @@
 // The control service without a socket: requests in, answers out, table state checked.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "flows/format.h"
 #include "tools/control/service.h"
 
 namespace swd::ctl {
@@ -118,6 +120,258 @@ TEST_F(Service, ShowDescribesTheSwitch) {
     EXPECT_EQ(s["pools"][0]["name"], "web");
     EXPECT_EQ(s["datapath"], "none");
     EXPECT_GT(s["memory"]["resident_bytes"].get<uint64_t>(), 0u);
+}
+
+// Run-time pool changes: add-backend, del-backend, set-backend, dump-pools.
+class Pools : public Service {
+protected:
+    Pools() {
+        json r =
+            call({{"cmd", "add-flows"},
+                  {"text", "lb_pool=dns, vip=10.0.0.53:53/udp, "
+                           "backend=10.1.0.53:53/02:00:00:00:00:53\n"
+                           "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                           "backend=10.1.0.1:8080/02:00:00:00:01:01, "
+                           "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2\n"
+                           "priority=1,tcp,nw_dst=10.0.0.10,tp_dst=80,actions=lb(web),in_port\n"}});
+        EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
+    }
+    json backend(const std::string& cmd, const std::string& pool, const std::string& text) {
+        return call({{"id", 4}, {"cmd", cmd}, {"pool", pool}, {"backend", text}});
+    }
+    uint64_t version() { return svc_->table().current()->version; }
+    std::string web() { return flows::format_pool(**svc_->table().pool("web")); }
+    // A rejected change: the code and message, and nothing changed (version, dump).
+    void expect_rejected(const json& r, const std::string& code, const std::string& message,
+                         uint64_t version_before, const std::string& dump_before) {
+        ASSERT_FALSE(r["ok"].get<bool>()) << r.dump();
+        EXPECT_EQ(r["id"], 4);
+        EXPECT_EQ(r["error"]["code"], code);
+        EXPECT_EQ(r["error"]["message"], message);
+        EXPECT_EQ(version(), version_before);
+        EXPECT_EQ(dump(), dump_before);
+    }
+};
+
+constexpr const char* web_pool = "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                                 "backend=10.1.0.1:8080/02:00:00:00:01:01, "
+                                 "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2";
+
+TEST_F(Pools, AddBackend) {
+    const uint64_t v = version();
+    const uint16_t id = (*svc_->table().pool("web"))->id;
+    json r = backend("add-backend", "web", "10.1.0.3:8080/02:00:00:00:01:03/weight=3/state=drain");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    const json& res = r["result"];
+    EXPECT_EQ(res["version"], v + 1);
+    EXPECT_EQ(version(), v + 1);
+    EXPECT_TRUE(res["changed"].get<bool>());
+    EXPECT_EQ(res["backend"], json({{"address", "10.1.0.3:8080"},
+                                    {"mac", "02:00:00:00:01:03"},
+                                    {"weight", 3},
+                                    {"state", "drain"}}));
+    EXPECT_EQ(res["pool"]["name"], "web");
+    EXPECT_EQ(res["pool"]["id"], id);
+    EXPECT_EQ(res["pool"]["backends"].size(), 3u);
+    const std::string text =
+        std::string(web_pool) + ", backend=10.1.0.3:8080/02:00:00:00:01:03/weight=3/state=drain";
+    EXPECT_EQ(res["pool"]["text"], text);
+    EXPECT_EQ(web(), text);
+    EXPECT_EQ((*svc_->table().pool("web"))->id, id);
+    // dump-flows shows the new pool; the pipeline has it under the same id.
+    EXPECT_NE(dump().find(text + "\n"), std::string::npos) << dump();
+    EXPECT_EQ(svc_->table().current()->pipeline->pool(id)->backends.size(), 3u);
+    // The text may be copied from a pool's: backend= in front; IPv6 with brackets.
+    call({{"cmd", "add-flows"},
+          {"text", "lb_pool=web6, vip=[2001:db8::100]:443/tcp, "
+                   "backend=[2001:db8::1]:8443/02:00:00:00:00:03\n"}});
+    r = backend("add-backend", "web6", "backend=[2001:db8::2]:8443/02:00:00:00:00:04");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["result"]["pool"]["text"], "lb_pool=web6, vip=[2001:db8::100]:443/tcp, "
+                                           "backend=[2001:db8::1]:8443/02:00:00:00:00:03, "
+                                           "backend=[2001:db8::2]:8443/02:00:00:00:00:04");
+}
+
+TEST_F(Pools, AddBackendErrorsChangeNothing) {
+    const uint64_t v = version();
+    const std::string d = dump();
+    // Syntax: the parser's own messages, positioned in the argument.
+    json r = backend("add-backend", "web", "10.1.0.3:8080/02:00:00:00:01:03/weight=0");
+    expect_rejected(r, "invalid_input", "<add-backend>: 1 error; nothing was changed", v, d);
+    const json& diag = r["error"]["diagnostics"][0];
+    EXPECT_EQ(diag["text"], "<add-backend>:1:33: error: invalid backend option 'weight=0'; "
+                            "expected weight=1-65535 or state=up|drain|down, each at most once\n"
+                            "    1 | 10.1.0.3:8080/02:00:00:00:01:03/weight=0\n"
+                            "      |                                 ^~~~~~~~");
+    r = backend("add-backend", "web", "10.1.0.3:8080");
+    expect_rejected(r, "invalid_input", "<add-backend>: 1 error; nothing was changed", v, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["text"],
+              "<add-backend>:1:1: error: invalid backend '10.1.0.3:8080': the next-hop MAC is "
+              "missing; expected backend=ADDR:PORT/MAC[/weight=N][/state=up|drain|down] (IPv6: "
+              "[ADDR]:PORT/...)\n"
+              "    1 | 10.1.0.3:8080\n"
+              "      | ^~~~~~~~~~~~~");
+    r = backend("add-backend", "web", "10.1.0.300:8080/02:00:00:00:01:03");
+    expect_rejected(r, "invalid_input", "<add-backend>: 1 error; nothing was changed", v, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["what"], "invalid backend address");
+    EXPECT_EQ(r["error"]["diagnostics"][0]["found"], "10.1.0.300:8080");
+    r = backend("add-backend", "web", "10.1.0.3:8080/02:00:00:00:01:03 /weight=2");
+    expect_rejected(r, "invalid_input", "<add-backend>: 1 error; nothing was changed", v, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["column"], 33);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["what"], "unexpected text after the backend");
+    r = backend("add-backend", "web", "  ");
+    expect_rejected(r, "invalid_input", "<add-backend>: 1 error; nothing was changed", v, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["what"], "empty backend");
+    // Against the pool.
+    expect_rejected(backend("add-backend", "api", "10.1.0.3:8080/02:00:00:00:01:03"), "not_found",
+                    "<add-backend>: unknown pool 'api'; expected one of the switch's pools: dns, "
+                    "web",
+                    v, d);
+    expect_rejected(backend("add-backend", "web", "10.1.0.2:8080/02:00:00:00:01:09/weight=5"),
+                    "exists",
+                    "<add-backend>: backend already in pool 'web': 10.1.0.2:8080; expected an "
+                    "address and port not in the pool (set-backend changes a backend)",
+                    v, d);
+    expect_rejected(backend("add-backend", "web", "[2001:db8::1]:8080/02:00:00:00:01:03"),
+                    "invalid_input",
+                    "<add-backend>: backend family differs from the vip 'web': backend "
+                    "[2001:db8::1]:8080 is IPv6, the vip is IPv4; expected backends of the vip's "
+                    "address family",
+                    v, d);
+    json p =
+        call({{"id", 4}, {"cmd", "add-backend"}, {"backend", "10.1.0.3:8080/02:00:00:00:01:03"}});
+    expect_rejected(p, "protocol", "add-backend needs a \"pool\"", v, d);
+    p = call({{"id", 4}, {"cmd", "add-backend"}, {"pool", "web"}, {"backend", 7}});
+    expect_rejected(p, "protocol", "field 'backend' has the wrong type", v, d);
+}
+
+TEST_F(Pools, AddBackendStopsAtTheMaglevLimit) {
+    std::string text = "lb_pool=big, vip=10.0.0.20:80/tcp";
+    for (int i = 0; i < SWD_LB_MAX_BACKENDS - 1; i++) {
+        text += fmt::format(", backend=10.2.{}.{}:80/02:00:00:00:00:01", i / 256, i % 256);
+    }
+    json r = call({{"cmd", "add-flows"}, {"text", text}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    r = backend("add-backend", "big", "10.3.0.1:80/02:00:00:00:00:01");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["result"]["pool"]["backends"].size(), 655u);
+    expect_rejected(backend("add-backend", "big", "10.3.0.2:80/02:00:00:00:00:01"), "limit",
+                    "<add-backend>: too many backends 'big': 656 backends; expected at most 655 "
+                    "per pool (the Maglev table's size / 100)",
+                    version(), dump());
+}
+
+TEST_F(Pools, DelBackend) {
+    const uint64_t v = version();
+    json r = backend("del-backend", "web", "10.1.0.1:8080");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["result"]["version"], v + 1);
+    EXPECT_EQ(r["result"]["backend"]["mac"], "02:00:00:00:01:01"); // the one removed
+    EXPECT_EQ(web(), "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                     "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2");
+    r = backend("del-backend", "web", "10.1.0.2:8080");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(web(), "lb_pool=web, vip=10.0.0.10:80/tcp"); // a pool may have no backends
+    // Errors.
+    const uint64_t v2 = version();
+    const std::string d = dump();
+    expect_rejected(backend("del-backend", "web", "10.1.0.2:8080"), "not_found",
+                    "<del-backend>: backend not in pool 'web': 10.1.0.2:8080; the pool has no "
+                    "backends",
+                    v2, d);
+    expect_rejected(backend("del-backend", "dns", "10.1.0.54:53"), "not_found",
+                    "<del-backend>: backend not in pool 'dns': 10.1.0.54:53; expected one of its 1 "
+                    "backend",
+                    v2, d);
+    expect_rejected(backend("del-backend", "nope", "10.1.0.54:53"), "not_found",
+                    "<del-backend>: unknown pool 'nope'; expected one of the switch's pools: dns, "
+                    "web",
+                    v2, d);
+    r = backend("del-backend", "dns", "10.1.0.53:53/02:00:00:00:00:53");
+    expect_rejected(r, "invalid_input", "<del-backend>: 1 error; nothing was changed", v2, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["text"],
+              "<del-backend>:1:1: error: invalid backend address '10.1.0.53:53/02:00:00:00:00:53': "
+              "a backend is named by its address and port only; expected ADDR:PORT (IPv6: "
+              "[ADDR]:PORT)\n"
+              "    1 | 10.1.0.53:53/02:00:00:00:00:53\n"
+              "      | ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~");
+    r = backend("del-backend", "dns", "10.1.0.53:53 10.1.0.54:53");
+    expect_rejected(r, "invalid_input", "<del-backend>: 1 error; nothing was changed", v2, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["what"], "unexpected text after the backend");
+    EXPECT_EQ(r["error"]["diagnostics"][0]["column"], 14);
+}
+
+TEST_F(Pools, SetBackend) {
+    const uint64_t v = version();
+    json r = backend("set-backend", "web", "10.1.0.1:8080 state=drain");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_TRUE(r["result"]["changed"].get<bool>());
+    EXPECT_EQ(r["result"]["version"], v + 1);
+    EXPECT_EQ(r["result"]["backend"]["state"], "drain");
+    EXPECT_EQ(r["result"]["backend"]["weight"], 1);
+    EXPECT_EQ(web(), "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                     "backend=10.1.0.1:8080/02:00:00:00:01:01/state=drain, "
+                     "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=2");
+    r = backend("set-backend", "web", "10.1.0.2:8080, weight=7 state=down");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(web(), "lb_pool=web, vip=10.0.0.10:80/tcp, "
+                     "backend=10.1.0.1:8080/02:00:00:00:01:01/state=drain, "
+                     "backend=10.1.0.2:8080/02:00:00:00:01:02/weight=7/state=down");
+    r = backend("set-backend", "web", "10.1.0.1:8080 state=up");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(version(), v + 3);
+    // Setting what is already there publishes nothing.
+    r = backend("set-backend", "web", "10.1.0.1:8080 state=up weight=1");
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_FALSE(r["result"]["changed"].get<bool>());
+    EXPECT_EQ(r["result"]["version"], v + 3);
+    EXPECT_EQ(version(), v + 3);
+    // Errors.
+    const std::string d = dump();
+    expect_rejected(backend("set-backend", "web", "10.1.0.9:8080 state=up"), "not_found",
+                    "<set-backend>: backend not in pool 'web': 10.1.0.9:8080; expected one of its "
+                    "2 backends",
+                    v + 3, d);
+    expect_rejected(backend("set-backend", "api", "10.1.0.1:8080 state=up"), "not_found",
+                    "<set-backend>: unknown pool 'api'; expected one of the switch's pools: dns, "
+                    "web",
+                    v + 3, d);
+    r = backend("set-backend", "web", "10.1.0.1:8080");
+    expect_rejected(r, "invalid_input", "<set-backend>: 1 error; nothing was changed", v + 3, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["text"],
+              "<set-backend>:1:1: error: nothing to set for backend '10.1.0.1:8080'; expected "
+              "weight=1-65535 and/or state=up|drain|down after it\n"
+              "    1 | 10.1.0.1:8080\n"
+              "      | ^~~~~~~~~~~~~");
+    r = backend("set-backend", "web", "10.1.0.1:8080 weight=2 weight=3");
+    expect_rejected(r, "invalid_input", "<set-backend>: 1 error; nothing was changed", v + 3, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["text"],
+              "<set-backend>:1:24: error: invalid backend option 'weight=3'; expected "
+              "weight=1-65535 or state=up|drain|down, each at most once\n"
+              "    1 | 10.1.0.1:8080 weight=2 weight=3\n"
+              "      |                        ^~~~~~~~");
+    r = backend("set-backend", "web", "10.1.0.1:8080 state=gone");
+    expect_rejected(r, "invalid_input", "<set-backend>: 1 error; nothing was changed", v + 3, d);
+    EXPECT_EQ(r["error"]["diagnostics"][0]["found"], "state=gone");
+}
+
+TEST_F(Pools, DumpPools) {
+    json r = call({{"cmd", "dump-pools"}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    ASSERT_EQ(r["result"]["pools"].size(), 2u);
+    EXPECT_EQ(r["result"]["pools"][0]["text"],
+              "lb_pool=dns, vip=10.0.0.53:53/udp, backend=10.1.0.53:53/02:00:00:00:00:53");
+    EXPECT_EQ(r["result"]["pools"][1]["backends"][1], json({{"address", "10.1.0.2:8080"},
+                                                            {"mac", "02:00:00:00:01:02"},
+                                                            {"weight", 2},
+                                                            {"state", "up"}}));
+    r = call({{"cmd", "dump-pools"}, {"pool", "web"}});
+    ASSERT_EQ(r["result"]["pools"].size(), 1u);
+    EXPECT_EQ(r["result"]["pools"][0]["text"], web_pool);
+    r = call({{"cmd", "dump-pools"}, {"pool", "api"}});
+    EXPECT_EQ(r["error"]["code"], "not_found");
+    EXPECT_EQ(r["error"]["message"],
+              "<dump-pools>: unknown pool 'api'; expected one of the switch's pools: dns, web");
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "service.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
 #include <fstream>
@@ -9,6 +10,7 @@
 
 #include "datapath/util/log.h"
 #include "flows/format.h"
+#include "flows/values.h"
 
 namespace swd::ctl {
 
@@ -46,6 +48,40 @@ json summary_json(const flows::change_summary& s, uint64_t version) {
                 {"deleted", s.deleted},
                 {"unchanged", s.unchanged},
                 {"version", version}};
+}
+
+// The answer's code for a rule table error.
+const char* error_code_name(const std::error_code& c) {
+    if (c == make_error_code(errc::not_found)) {
+        return "not_found";
+    }
+    if (c == make_error_code(errc::exists)) {
+        return "exists";
+    }
+    if (c == make_error_code(errc::limit)) {
+        return "limit";
+    }
+    return "invalid_input";
+}
+
+const char* state_name(flows::backend_state s) {
+    return s == flows::backend_state::up      ? "up"
+           : s == flows::backend_state::drain ? "drain"
+                                              : "down";
+}
+
+json pool_json(const flows::lb_pool& p) {
+    json backends = json::array();
+    for (const auto& b : p.backends) {
+        backends.push_back({{"address", flows::backend_address(b)},
+                            {"mac", flows::format_mac(b.mac)},
+                            {"weight", b.weight},
+                            {"state", state_name(b.state)}});
+    }
+    return {{"name", p.name},
+            {"id", p.id},
+            {"backends", std::move(backends)},
+            {"text", flows::format_pool(p)}};
 }
 
 size_t resident_bytes() {
@@ -163,6 +199,12 @@ json service::handle(const json& request, std::string_view attachment) {
         }
         if (cmd == "dump-ports") {
             return cmd_dump_ports(request);
+        }
+        if (cmd == "add-backend" || cmd == "del-backend" || cmd == "set-backend") {
+            return cmd_backend(request);
+        }
+        if (cmd == "dump-pools") {
+            return cmd_dump_pools(request);
         }
         return error_response(id, "unknown_command",
                               cmd.empty() ? "the request has no \"cmd\""
@@ -415,6 +457,113 @@ json service::cmd_dump_ports(const json& req) {
         return error_response(id_of(req), "not_found", "no port '" + filter + "'");
     }
     return ok_response(id_of(req), {{"ports", std::move(ports)}});
+}
+
+// The backend text is parsed as a pool's backend= is, so errors read alike; then the pool is
+// changed as a whole through the rule table, which checks it as the parser checks a declaration.
+json service::cmd_backend(const json& req) {
+    const std::string cmd = cmd_of(req);
+    const std::string source = "<" + cmd + ">";
+    std::string pool_name, text, err;
+    if (!field(req, "pool", pool_name, err) || !field(req, "backend", text, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    if (pool_name.empty()) {
+        return error_response(id_of(req), "protocol", cmd + " needs a \"pool\"");
+    }
+    const auto form = cmd == "add-backend"   ? flows::backend_arg::full
+                      : cmd == "del-backend" ? flows::backend_arg::address
+                                             : flows::backend_arg::update;
+    auto parsed = flows::parse_backend(text, source, form);
+    if (!parsed.ok()) {
+        flows::parse_output out;
+        out.errors = std::move(parsed.errors);
+        return rejected(id_of(req), out, source);
+    }
+    auto cur = table_.pool(pool_name);
+    if (!cur) {
+        return error_response(id_of(req), "not_found", source + ": " + cur.err().context);
+    }
+    flows::lb_pool next = **cur;
+    const flows::backend& given = parsed.b;
+    const std::string addr = flows::backend_address(given);
+    auto it = std::find_if(next.backends.begin(), next.backends.end(), [&](const auto& b) {
+        return b.ipv6 == given.ipv6 && b.port == given.port &&
+               std::equal(b.addr, b.addr + 4, given.addr);
+    });
+    const bool present = it != next.backends.end();
+    flows::backend result_backend = given;
+    if (form == flows::backend_arg::full) {
+        if (present) {
+            return error_response(
+                id_of(req), "exists",
+                fmt::format("{}: backend already in pool '{}': {}; expected an address and port "
+                            "not in the pool (set-backend changes a backend)",
+                            source, next.name, addr));
+        }
+        next.backends.push_back(given);
+    } else if (!present) {
+        const size_t n = next.backends.size();
+        return error_response(id_of(req), "not_found",
+                              fmt::format("{}: backend not in pool '{}': {}; {}", source, next.name,
+                                          addr,
+                                          n == 0 ? "the pool has no backends"
+                                                 : fmt::format("expected one of its {} backend{}",
+                                                               n, n == 1 ? "" : "s")));
+    } else if (form == flows::backend_arg::address) {
+        result_backend = *it;
+        next.backends.erase(it);
+    } else {
+        if (parsed.weight_given) {
+            it->weight = given.weight;
+        }
+        if (parsed.state_given) {
+            it->state = given.state;
+        }
+        result_backend = *it;
+    }
+    auto r = table_.set_pool(next);
+    if (!r) {
+        return error_response(id_of(req), error_code_name(r.err().code),
+                              source + ": " + r.err().context);
+    }
+    if (*r) {
+        published();
+    }
+    auto snap = table_.current();
+    const flows::lb_pool& now = **table_.pool(pool_name);
+    log::info("{} {} {}: {} backends (version {}{})", cmd, pool_name, addr, now.backends.size(),
+              snap->version, *r ? "" : ", unchanged");
+    json res{{"pool", pool_json(now)},
+             {"backend",
+              {{"address", addr},
+               {"mac", flows::format_mac(result_backend.mac)},
+               {"weight", result_backend.weight},
+               {"state", state_name(result_backend.state)}}}};
+    res["changed"] = *r;
+    res["version"] = snap->version;
+    return ok_response(id_of(req), std::move(res));
+}
+
+json service::cmd_dump_pools(const json& req) {
+    std::string name, err;
+    if (!field(req, "pool", name, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    auto snap = table_.current();
+    json pools = json::array();
+    if (!name.empty()) {
+        auto p = table_.pool(name);
+        if (!p) {
+            return error_response(id_of(req), "not_found", "<dump-pools>: " + p.err().context);
+        }
+        pools.push_back(pool_json(**p));
+    } else {
+        for (const auto& p : snap->pools) {
+            pools.push_back(pool_json(p));
+        }
+    }
+    return ok_response(id_of(req), {{"version", snap->version}, {"pools", std::move(pools)}});
 }
 
 std::string service::placement_why(const flows::rule& r) const {

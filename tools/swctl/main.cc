@@ -37,9 +37,18 @@ Commands:
   diff-flows SRC1 SRC2       print rules that differ; a SRC is a file, or 'swd' (or any
                              name containing ':', such as unix:/run/swd/swd.sock) for
                              the running switch
+  add-backend POOL BACKEND   add a backend to POOL; BACKEND is written as in a pool's
+                             backend=: ADDR:PORT/MAC[/weight=N][/state=up|drain|down]
+  del-backend POOL ADDR:PORT remove a backend from POOL
+  set-backend POOL ADDR:PORT [weight=N] [state=up|drain|down]
+                             change a backend's weight or state (drain: no new sessions)
+  dump-pools [POOL]          print the pools (or POOL) in flow-file syntax
   show                       ports, threads, tables, pools and memory of the switch
   dump-ports [PORT]          per port and queue: packets, drops by cause, ring events
   ping                       check that swd answers
+
+A backend change keeps established sessions on their backends; new sessions follow the
+new pool.
 
 Options)";
 
@@ -241,6 +250,58 @@ int cmd_dump_ports(const cli& c) {
             fmt::print("  queue {}{} (pmd{}):{}\n", q.value("queue", 0),
                        q.value("rx", true) ? "" : " tx-only", q.value("thread", 0), line);
         }
+    }
+    return 0;
+}
+
+// add-backend, del-backend, set-backend: the backend text is everything after POOL, parsed by
+// swd (errors name "<add-backend>" and so on, with the column).
+int cmd_backend(const cli& c) {
+    const std::string& cmd = c.args[0];
+    auto r = call(c, {{"cmd", cmd}, {"pool", c.args[1]}, {"backend", joined(c.args, 2)}});
+    if (!r) {
+        return 1;
+    }
+    if (c.format == "json") {
+        fmt::print("{}\n", r->dump(2));
+        return 0;
+    }
+    const json& pool = (*r)["pool"];
+    const json& b = (*r)["backend"];
+    const std::string name = pool.value("name", ""), addr = b.value("address", "");
+    const size_t n = pool["backends"].size();
+    const uint64_t version = r->value("version", 0);
+    if (cmd == "add-backend") {
+        fmt::print("pool {}: added backend {} ({} backend{}, table version {})\n", name, addr, n,
+                   n == 1 ? "" : "s", version);
+    } else if (cmd == "del-backend") {
+        fmt::print("pool {}: deleted backend {}, its sessions continue ({} backend{}, table "
+                   "version {})\n",
+                   name, addr, n, n == 1 ? "" : "s", version);
+    } else {
+        fmt::print("pool {}: backend {} {} weight={}, state={} (table version {})\n", name, addr,
+                   r->value("changed", false) ? "now" : "already", b.value("weight", 0),
+                   b.value("state", ""), version);
+    }
+    fmt::print("{}\n", pool.value("text", ""));
+    return 0;
+}
+
+int cmd_dump_pools(const cli& c) {
+    json req = {{"cmd", "dump-pools"}};
+    if (c.args.size() > 1) {
+        req["pool"] = c.args[1];
+    }
+    auto r = call(c, req);
+    if (!r) {
+        return 1;
+    }
+    if (c.format == "json") {
+        fmt::print("{}\n", r->dump(2));
+        return 0;
+    }
+    for (const auto& p : (*r)["pools"]) {
+        fmt::print("{}\n", p.value("text", ""));
     }
     return 0;
 }
@@ -462,6 +523,16 @@ int run(const cli& c) {
             fmt::print("{}", r->value("text", ""));
         }
         return 0;
+    }
+    if (cmd == "add-backend" || cmd == "del-backend" || cmd == "set-backend") {
+        static const std::map<std::string, const char*> forms = {
+            {"add-backend", "add-backend POOL ADDR:PORT/MAC[/weight=N][/state=up|drain|down]"},
+            {"del-backend", "del-backend POOL ADDR:PORT"},
+            {"set-backend", "set-backend POOL ADDR:PORT [weight=N] [state=up|drain|down]"}};
+        return need(2, SIZE_MAX, forms.at(cmd)) ? cmd_backend(c) : 2;
+    }
+    if (cmd == "dump-pools") {
+        return need(0, 1, "dump-pools [POOL]") ? cmd_dump_pools(c) : 2;
     }
     if (cmd == "show") {
         return need(0, 0, "show") ? cmd_show(c) : 2;
