@@ -12,6 +12,7 @@
 #     would reset a SYN-ACK from a backend's address);
 #   - a connection that stays open keeps its backend when that backend is drained with
 #     replace-flows (its second half arrives there), while no new connection goes to it;
+#   - swctl set-backend ... state=up gives the drained backend new connections again;
 #   - swctl show counts the sessions; swd stops cleanly.
 # Exit 0 all passed, 1 a check failed, 77 not root (see lib.sh).
 source "$(dirname "$0")/lib.sh" lb_test "${1:-build}"
@@ -120,6 +121,19 @@ if [[ -n $drained && $drained != many ]]; then
     done
     check "no new connection went to the drained backend ($moved did)" test "$moved" = 0
     check "every new connection arrived at one backend ($lost did not)" test "$lost" = 0
+
+    # 3. swctl set-backend at run time: the drained backend takes new connections again.
+    check "swctl set-backend puts backend $drained up again" \
+        swctl set-backend web "10.9.1.$drained:8080" state=up
+    for k in $(seq 30); do
+        echo "after up $k" | in_a timeout 5 nc -N -w 3 "$vip" 80 || true
+    done
+    sleep 0.3
+    back=0
+    for k in $(seq 30); do
+        [[ $(backend_of "after up $k") == "$drained" ]] && back=$((back + 1))
+    done
+    check "new connections reach backend $drained again ($back of 30)" test "$back" -gt 0
 fi
 
 swctl show | grep "lb sessions" || true
