@@ -24,6 +24,7 @@
 
 #include "shared/swd_abi.h"
 #include "parse.h"
+#include "lb.h"
 #include "rewrite.h"
 #include "tables.h"
 
@@ -148,6 +149,29 @@ static __always_inline int run_actions(struct xdp_md *ctx,
 					       malformed);
 			}
 			done = t == SWD_TTL_OK;
+			break;
+		}
+		case SWD_ACT_LB: {
+			int full = 0;
+
+			switch (swd_lb_run(ctx, a->arg, k, w, &full)) {
+			case SWD_LBR_BALANCED:
+				break;
+			case SWD_LBR_NO_SESSION:
+				count(SWD_XC_DROP_LB_NO_SESSION);
+				return verdict(XDP_DROP, SWD_V_DROP, 0, rule_id,
+					       malformed);
+			case SWD_LBR_NO_BACKEND:
+				count(SWD_XC_DROP_LB_NO_BACKEND);
+				return verdict(XDP_DROP, SWD_V_DROP, 0, rule_id,
+					       malformed);
+			default:
+				count(SWD_XC_DROP_LB_NOT_BALANCED);
+				return verdict(XDP_DROP, SWD_V_DROP, 0, rule_id,
+					       malformed);
+			}
+			if (full)
+				count(SWD_XC_LB_SESSION_FULL);
 			break;
 		}
 		case SWD_ACT_IN_PORT:

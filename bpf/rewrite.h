@@ -165,6 +165,80 @@ static __always_inline int swd_rw_ipv4_dst(struct xdp_md *ctx,
 	return swd_rw_ipv4(ctx, w, 16, addr, k, &k->nw_dst[0]);
 }
 
+/* An IPv6 address at offset field of the header, as four words: the TCP,
+ * UDP or ICMPv6 checksum (all three cover the pseudo-header) when the packet
+ * has that header; a zero UDP checksum means none and stays zero. */
+static __always_inline int
+swd_rw_ipv6(struct xdp_md *ctx, const struct swd_hdrs *w, __u32 field,
+	    const __be32 *addr, struct swd_flow_key *k, __be32 *key_field)
+{
+	__u8 *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 proto = k->nw_proto;
+	__u32 l3_off, l4_off = w->l4;
+	__u8 *ip, *csum_p = 0;
+	__u16 csum = 0;
+
+	if (!w->ipv6)
+		return 0;
+	l3_off = w->l3;
+	if (l3_off > SWD_PARSE_MAX_L3)
+		return 0;
+	ip = data + l3_off;
+	if ((void *)(ip + 40) > data_end)
+		return 0;
+	if (l4_off != 0 && (proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+			    proto == IPPROTO_ICMPV6)) {
+		__u8 *l4;
+
+		if (l4_off > SWD_PARSE_MAX_L4)
+			return 0;
+		l4 = data + l4_off;
+		if ((void *)(l4 + 20) <= data_end && proto == IPPROTO_TCP)
+			csum_p = l4 + 16;
+		else if ((void *)(l4 + 8) <= data_end && proto == IPPROTO_UDP)
+			csum_p = l4 + 6;
+		else if ((void *)(l4 + 4) <= data_end &&
+			 proto == IPPROTO_ICMPV6)
+			csum_p = l4 + 2;
+		else
+			return 0;
+		csum = swd_pkt16(csum_p);
+		if (proto == IPPROTO_UDP && csum == 0)
+			csum_p = 0; /* none: stays zero */
+	}
+	for (int i = 0; i < 4; i++) {
+		__u32 old = swd_pkt32(ip + field + 4 * i);
+
+		if (csum_p)
+			csum = swd_csum_replace32(csum, old, addr[i]);
+		*(swd_u32_alias *)(ip + field + 4 * i) = addr[i];
+		key_field[i] = addr[i];
+	}
+	if (csum_p)
+		*(swd_u16_alias *)csum_p =
+		    proto == IPPROTO_UDP && csum == 0 ? 0xffff : csum;
+	return 1;
+}
+
+/* IPv6 source/destination address (four words in network order). 0 when the
+ * packet is not IPv6. */
+static __always_inline int swd_rw_ipv6_src(struct xdp_md *ctx,
+					   const struct swd_hdrs *w,
+					   const __be32 *addr,
+					   struct swd_flow_key *k)
+{
+	return swd_rw_ipv6(ctx, w, 8, addr, k, k->nw_src);
+}
+
+static __always_inline int swd_rw_ipv6_dst(struct xdp_md *ctx,
+					   const struct swd_hdrs *w,
+					   const __be32 *addr,
+					   struct swd_flow_key *k)
+{
+	return swd_rw_ipv6(ctx, w, 24, addr, k, k->nw_dst);
+}
+
 /* A TCP/UDP port at offset field of the L4 header. */
 static __always_inline int swd_rw_port(struct xdp_md *ctx,
 				       const struct swd_hdrs *w, __u32 field,

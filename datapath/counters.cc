@@ -79,10 +79,26 @@ rule_counter_table::~rule_counter_table() {
 
 const char* xdp_counter_name(unsigned c) {
     static constexpr const char* names[SWD_XC_COUNT] = {
-        "rx",        "to_user",         "no_socket_pass", "pass_local",       "tx",
-        "redirect",  "drop_rule",       "drop_no_rule",   "drop_ttl_expired", "drop_no_port",
-        "malformed", "rewrite_skipped", "queue_kernel",   "queue_user",
+        "rx",
+        "to_user",
+        "no_socket_pass",
+        "pass_local",
+        "tx",
+        "redirect",
+        "drop_rule",
+        "drop_no_rule",
+        "drop_ttl_expired",
+        "drop_no_port",
+        "malformed",
+        "rewrite_skipped",
+        "queue_kernel",
+        "queue_user",
+        "drop_lb_no_session",
+        "drop_lb_no_backend",
+        "drop_lb_not_balanced",
+        "lb_session_full",
     };
+    static_assert(std::size(names) == SWD_XC_COUNT, "a name for every enum swd_xdp_counter");
     return c < SWD_XC_COUNT ? names[c] : "?";
 }
 

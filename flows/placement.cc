@@ -40,7 +40,14 @@ const char* xdp_cannot_run(const rule& r, kind* k) {
         case SWD_ACT_GOTO_TABLE:
             return "goto_table runs in user space";
         case SWD_ACT_LB:
-            return "lb() runs in user space";
+            if (sent) {
+                return "lb() after an output";
+            }
+            if (a.arg >= SWD_LB_XDP_MAX_POOLS) {
+                return "XDP holds the pools of ids 0-15";
+            }
+            *k = kind::pass_through;
+            break;
         default:
             return "an action XDP does not have";
         }

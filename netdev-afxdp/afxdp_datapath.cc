@@ -154,7 +154,12 @@ result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
 result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_config& cfg) {
     const size_t n_threads = std::max<size_t>(1, cfg.pmd_cpus.size());
     std::unique_ptr<afxdp_datapath> dp(new afxdp_datapath(n_threads));
-    auto tables = xdp_tables::create(cfg.xdp_max_rules);
+    auto lb = lb_maps::create(cfg.lb_sessions, cfg.lb_idle_timeout_ns);
+    if (!lb) {
+        return fail(with_context(std::move(lb).err(), "load-balancer maps"));
+    }
+    auto tables =
+        xdp_tables::create(cfg.xdp_max_rules, xdp_tables::initial_capacity, std::move(*lb));
     if (!tables) {
         return fail(std::move(tables).err());
     }
@@ -284,7 +289,7 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
 }
 
 result<void> afxdp_datapath::grow_tables(const dp::pipeline& p, uint32_t capacity) {
-    auto created = xdp_tables::create(tables_->max_rules(), capacity);
+    auto created = xdp_tables::create(tables_->max_rules(), capacity, tables_->lb());
     if (!created) {
         return fail(created.err());
     }

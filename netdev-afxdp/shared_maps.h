@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "datapath/util/result.h"
 #include "xdp_tables.h"
@@ -21,18 +22,30 @@ namespace swd::afxdp {
 template <class Maps>
 result<void> share_maps(Maps& m, const xdp_tables& tables,
                         std::initializer_list<std::pair<bpf_map*, int>> extra = {}) {
+    auto reuse = [](bpf_map* map, int fd, const char* verb) -> result<void> {
+        if (bpf_map__reuse_fd(map, fd) != 0) {
+            return fail(errno_error(errno, std::string(verb) + " the map " + bpf_map__name(map)));
+        }
+        return {};
+    };
     const auto fds = tables.fds();
-    const std::pair<bpf_map*, int> shared[] = {
+    std::vector<std::pair<bpf_map*, int>> shared = {
         {m.swd_config, fds.config},   {m.swd_masks, fds.masks},           {m.swd_rules, fds.rules},
         {m.swd_actions, fds.actions}, {m.swd_rule_stats, fds.rule_stats}, {m.swd_ports, fds.ports}};
+    if constexpr (requires { m.swd_lb_sessions; }) { // the dispatcher's load balancer
+        shared.insert(shared.end(), {{m.swd_lb_pools, fds.lb_pools},
+                                     {m.swd_lb_maglev, fds.lb_maglev},
+                                     {m.swd_lb_backends, fds.lb_backends},
+                                     {m.swd_lb_sessions, fds.lb_sessions}});
+    }
     for (auto [map, fd] : shared) {
-        if (bpf_map__reuse_fd(map, fd) != 0) {
-            return fail(errno_error(errno, std::string("share the map ") + bpf_map__name(map)));
+        if (auto r = reuse(map, fd, "share"); !r) {
+            return r;
         }
     }
     for (auto [map, fd] : extra) {
-        if (bpf_map__reuse_fd(map, fd) != 0) {
-            return fail(errno_error(errno, std::string("keep the map ") + bpf_map__name(map)));
+        if (auto r = reuse(map, fd, "keep"); !r) {
+            return r;
         }
     }
     return {};

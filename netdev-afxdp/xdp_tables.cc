@@ -21,18 +21,19 @@ static_assert(sizeof(swd_xdp_rule_head) == 16);
 static_assert(sizeof(swd_xdp_rule) == 80);
 static_assert(sizeof(swd_xdp_config) == 16);
 
-namespace {
-
-result<unique_fd> create_map(bpf_map_type type, const char* name, uint32_t key, uint32_t value,
-                             uint32_t entries, uint32_t flags = 0) {
+result<unique_fd> create_bpf_map(unsigned type, const char* name, uint32_t key, uint32_t value,
+                                 uint32_t entries, uint32_t flags) {
     LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
-    const int fd = bpf_map_create(type, name, key, value, entries, &opts);
+    const int fd =
+        bpf_map_create(static_cast<bpf_map_type>(type), name, key, value, entries, &opts);
     if (fd < 0) {
         return fail(
             errno_error(-fd, fmt::format("create the BPF map {} ({} entries)", name, entries)));
     }
     return unique_fd(fd);
 }
+
+namespace {
 
 swd_xdp_rule_key rule_key(uint32_t mask_id, const dp::flow_key& masked) {
     swd_xdp_rule_key k{};
@@ -50,22 +51,32 @@ bool same_actions(std::span<const swd_action> a, std::span<const swd_action> b) 
 
 } // namespace
 
-result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint32_t capacity) {
+result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint32_t capacity,
+                                                       std::shared_ptr<lb_maps> lb) {
     std::unique_ptr<xdp_tables> t(new xdp_tables());
+    if (!lb) {
+        auto created = lb_maps::create();
+        if (!created) {
+            return fail(created.err());
+        }
+        lb = std::move(*created);
+    }
+    t->lb_ = std::move(lb);
     t->max_rules_ = max_rules;
     t->capacity_ = std::max<uint32_t>(1, std::min(max_rules, capacity));
     const int cpus = libbpf_num_possible_cpus();
     t->n_cpus_ = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
-    auto config = create_map(BPF_MAP_TYPE_ARRAY, "swd_config", 4, sizeof(swd_xdp_config), 1);
-    auto masks =
-        create_map(BPF_MAP_TYPE_ARRAY, "swd_masks", 4, sizeof(swd_xdp_mask), 2 * SWD_XDP_MAX_MASKS);
-    auto rules = create_map(BPF_MAP_TYPE_HASH, "swd_rules", sizeof(swd_xdp_rule_key),
-                            sizeof(swd_xdp_rule), t->capacity_, BPF_F_NO_PREALLOC);
-    auto actions = create_map(BPF_MAP_TYPE_ARRAY, "swd_actions", 4, sizeof(swd_action_list),
-                              SWD_XDP_MAX_ACTION_LISTS);
-    auto stats = create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "swd_rule_stats", 4, sizeof(swd_rule_stats),
-                            t->capacity_);
-    auto ports = create_map(BPF_MAP_TYPE_DEVMAP_HASH, "swd_ports", 4, sizeof(bpf_devmap_val), 256);
+    auto config = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_config", 4, sizeof(swd_xdp_config), 1);
+    auto masks = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_masks", 4, sizeof(swd_xdp_mask),
+                                2 * SWD_XDP_MAX_MASKS);
+    auto rules = create_bpf_map(BPF_MAP_TYPE_HASH, "swd_rules", sizeof(swd_xdp_rule_key),
+                                sizeof(swd_xdp_rule), t->capacity_, BPF_F_NO_PREALLOC);
+    auto actions = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_actions", 4, sizeof(swd_action_list),
+                                  SWD_XDP_MAX_ACTION_LISTS);
+    auto stats = create_bpf_map(BPF_MAP_TYPE_PERCPU_ARRAY, "swd_rule_stats", 4,
+                                sizeof(swd_rule_stats), t->capacity_);
+    auto ports =
+        create_bpf_map(BPF_MAP_TYPE_DEVMAP_HASH, "swd_ports", 4, sizeof(bpf_devmap_val), 256);
     for (auto* m : {&config, &masks, &rules, &actions, &stats, &ports}) {
         if (!*m) {
             return fail(m->err());
@@ -83,8 +94,9 @@ result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint3
 xdp_tables::~xdp_tables() = default;
 
 xdp_tables::map_fds xdp_tables::fds() const {
-    return {config_.get(),  masks_.get(),      rules_.get(),
-            actions_.get(), rule_stats_.get(), ports_.get()};
+    return {config_.get(),      masks_.get(),      rules_.get(),    actions_.get(),
+            rule_stats_.get(),  ports_.get(),      lb_->pools_fd(), lb_->maglev_fd(),
+            lb_->backends_fd(), lb_->sessions_fd()};
 }
 
 result<void> xdp_tables::set_port(uint16_t ofport, int ifindex) {
@@ -381,6 +393,11 @@ void xdp_tables::disable(std::string why) {
 }
 
 result<void> xdp_tables::sync(const dp::pipeline& p) {
+    // The pools first: a rule placed in XDP that names one finds it written.
+    if (auto r = lb_->sync(p.pools); !r) {
+        disable(r.err().message());
+        return r;
+    }
     const table0 t = summary(p);
     const auto subs = t.subtables;
     if (!t.any_xdp) {

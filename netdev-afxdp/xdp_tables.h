@@ -32,8 +32,14 @@
 #include "datapath/datapath.h"
 #include "datapath/util/result.h"
 #include "datapath/util/unique_fd.h"
+#include "lb_maps.h"
 
 namespace swd::afxdp {
+
+// bpf_map_create() with a clear error; type: enum bpf_map_type (not named here: pcap.h's struct
+// bpf_insn clashes with linux/bpf.h's in files that include both).
+result<unique_fd> create_bpf_map(unsigned type, const char* name, uint32_t key, uint32_t value,
+                                 uint32_t entries, uint32_t flags = 0);
 
 class xdp_tables {
 public:
@@ -44,8 +50,11 @@ public:
     // and the per-CPU rule counters. A table that outgrows them gets a larger set of maps and
     // new programs on them (wanted_capacity(), afxdp_datapath::publish): maps sized for the
     // limit from the start cost ~1 s of start-up and tens of MiB of per-CPU memory at 1M.
+    // lb: the load balancer's maps, which a move to larger rule maps keeps (sessions live on);
+    // null: new ones of the default size.
     static result<std::unique_ptr<xdp_tables>> create(uint32_t max_rules = default_max_rules,
-                                                      uint32_t capacity = initial_capacity);
+                                                      uint32_t capacity = initial_capacity,
+                                                      std::shared_ptr<lb_maps> lb = nullptr);
     ~xdp_tables();
 
     // Makes the maps hold table 0 of p. On failure the rule search is off (every frame goes to
@@ -71,8 +80,10 @@ public:
 
     struct map_fds {
         int config, masks, rules, actions, rule_stats, ports;
+        int lb_pools, lb_maglev, lb_backends, lb_sessions;
     };
     map_fds fds() const;
+    const std::shared_ptr<lb_maps>& lb() const { return lb_; }
     uint32_t max_rules() const { return max_rules_; }
     uint32_t capacity() const { return capacity_; }
 
@@ -121,6 +132,7 @@ private:
     void disable(std::string why);
 
     unique_fd config_, masks_, rules_, actions_, rule_stats_, ports_;
+    std::shared_ptr<lb_maps> lb_;
     uint32_t max_rules_ = 0;
     uint32_t capacity_ = 0;    // of the rule map and the rule counters
     bool out_of_room_ = false; // the last sync() found the maps full

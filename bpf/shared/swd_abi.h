@@ -271,8 +271,13 @@ enum swd_xdp_counter {
 	SWD_XC_DROP_NO_PORT, /* output to a port XDP cannot reach */
 	SWD_XC_MALFORMED,    /* matched as far as its headers were valid */
 	SWD_XC_REWRITE_SKIPPED,
-	SWD_XC_QUEUE_KERNEL, /* queue in kernel mode */
-	SWD_XC_QUEUE_USER,   /* queue in user mode */
+	SWD_XC_QUEUE_KERNEL,	     /* queue in kernel mode */
+	SWD_XC_QUEUE_USER,	     /* queue in user mode */
+	SWD_XC_DROP_LB_NO_SESSION,   /* lb(): no session, not to the vip */
+	SWD_XC_DROP_LB_NO_BACKEND,   /* lb(): no backend takes new sessions */
+	SWD_XC_DROP_LB_NOT_BALANCED, /* lb(): not TCP/UDP of the pool's family
+				      */
+	SWD_XC_LB_SESSION_FULL, /* lb(): a session entry could not be written */
 	SWD_XC_COUNT,
 };
 
@@ -440,6 +445,33 @@ struct swd_lb_session {
 struct swd_lb_session_entry {
 	struct swd_lb_session s;
 	__u64 last_used;
+};
+
+/* ---- load balancer in XDP (bpf/lb.h; written by netdev-afxdp/lb_maps.cc) --
+ *
+ * Pools with an id below SWD_LB_XDP_MAX_POOLS can run in XDP. A pool's Maglev
+ * table and backend list are double-buffered: the loader writes the half
+ * that is not active, then switches pool.active with one store, so a packet
+ * never meets a table whose backend indexes belong to another list. Slot of
+ * a pool's half h: pool id * 2 + h (Maglev map); backends at
+ * (pool id * 2 + h) * SWD_LB_MAX_BACKENDS + index. */
+#define SWD_LB_XDP_MAX_POOLS 16
+
+struct swd_lb_pool_info {
+	__be32 vip[4];
+	__be16 vip_port;
+	__u8 proto;
+	__u8 ipv6;
+	__u32 present; /* 0: no pool with this id (lb() then drops) */
+	__u32 active;  /* 0 or 1: the half in use */
+	__u32 pad;
+	__u64 idle_timeout_ns; /* a session idle this long is a miss */
+};
+
+struct swd_lb_backend {
+	__be32 addr[4];
+	__be16 port;
+	__u8 mac[6];
 };
 
 #endif /* SWD_ABI_H */

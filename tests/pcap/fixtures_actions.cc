@@ -2,9 +2,11 @@
 // the set-field rewrites with their checksum rules, dec_ttl, goto_table, several outputs in one
 // rule, rewrites under VLAN tags. Expected frames are built again from the packet description
 // with the new values; checksums are computed from scratch (fixture_packet.h).
+#include <arpa/inet.h>
 #include <functional>
 #include <tuple>
 
+#include "datapath/lb/maglev.h"
 #include "make_fixtures.h"
 
 namespace swd::fixtures {
@@ -542,12 +544,130 @@ fixture vlan_rewrite_case() {
     return f;
 }
 
+// The backend that pool web's Maglev table gives a client of 10.0.0.5:sport -> 10.0.0.10:80/tcp.
+// The table and the flow hash are the shared ones (datapath/lb/maglev.h, swd_lb_hash), tested on
+// their own by maglev_test and lb_bpf_test; here they say which backend each path must choose.
+int web_backend(uint16_t sport) {
+    static const std::vector<dp::lb::maglev_backend> list = [] {
+        std::vector<dp::lb::maglev_backend> l(3);
+        for (uint32_t i = 0; i < 3; i++) {
+            l[i].addr[0] = htonl(0x0a010001u + i); // 10.1.0.1-3
+            l[i].port = 8080;
+        }
+        return l;
+    }();
+    static const auto table = dp::lb::maglev_table::build(list);
+    swd_lb_tuple t{};
+    t.src_ip[0] = htonl(0x0a000005u);
+    t.dst_ip[0] = htonl(0x0a00000au);
+    t.src_port = htons(sport);
+    t.dst_port = htons(80);
+    t.proto = 6;
+    return table ? table->pick(swd_lb_hash(&t)) : -1;
+}
+
+fixture lb_case() {
+    fixture f("lb",
+              "lb(POOL): a new session goes to the backend of the pool's Maglev table for its "
+              "5-tuple, later packets of the session to the same one, the backend's replies get "
+              "the vip back as their source; IPv4 and IPv6; a reply with no session, a packet "
+              "not for the vip, a later fragment and a pool with no backend up are dropped.",
+              "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01, "
+              "backend=10.1.0.2:8080/02:00:00:00:01:02, backend=10.1.0.3:8080/02:00:00:00:01:03\n"
+              "lb_pool=dns6, vip=[2001:db8::53]:53/udp, "
+              "backend=[2001:db8:1::1]:5353/02:00:00:00:02:01\n"
+              "lb_pool=none, vip=10.0.0.20:80/tcp, backend=10.1.0.9:80/02:00:00:00:09:09/"
+              "state=down\n"
+              "priority=10,in_port=1,tcp,nw_dst=10.0.0.10,actions=lb(web),output:2\n"
+              "priority=10,in_port=2,tcp,nw_src=10.1.0.0/24,tp_src=8080,actions=lb(web),output:1\n"
+              "priority=10,in_port=1,udp6,ipv6_dst=2001:db8::53,actions=lb(dns6),output:2\n"
+              "priority=10,in_port=2,udp6,ipv6_src=2001:db8:1::1,actions=lb(dns6),output:1\n"
+              "priority=10,in_port=1,tcp,nw_dst=10.0.0.20,actions=lb(none),output:2\n"
+              "priority=5,actions=drop\n");
+    const mac vip_mac = {0x02, 0, 0, 0, 0, 0x02}; // where the clients send (packet's default dst)
+    const mac client_mac = {0x02, 0, 0, 0, 0, 0x01};
+    auto client = [](uint16_t sport) {
+        packet p = tcp4(sport, 80);
+        p.nw_src = "10.0.0.5";
+        p.nw_dst = "10.0.0.10";
+        return p;
+    };
+    std::vector<int> chosen;
+    for (uint16_t sport = 1000; sport < 1012; sport++) {
+        const int b = web_backend(sport);
+        chosen.push_back(b);
+        packet want = client(sport);
+        want.nw_dst = "10.1.0." + std::to_string(b + 1);
+        want.dport = 8080;
+        want.src = vip_mac;
+        want.dst = {0x02, 0, 0, 0, 0x01, static_cast<uint8_t>(b + 1)};
+        f.add("client 10.0.0.5:" + std::to_string(sport) + " to the vip: new session, backend " +
+                  std::to_string(b + 1),
+              1, client(sport), {out(2, build(want))});
+        f.add("the same client again: its session, backend " + std::to_string(b + 1), 1,
+              client(sport), {out(2, build(want))});
+    }
+    for (uint16_t sport = 1000; sport < 1012; sport++) {
+        const int b = chosen[sport - 1000];
+        packet reply = tcp4(8080, sport);
+        reply.nw_src = "10.1.0." + std::to_string(b + 1);
+        reply.nw_dst = "10.0.0.5";
+        reply.src = {0x02, 0, 0, 0, 0x01, static_cast<uint8_t>(b + 1)};
+        reply.dst = vip_mac;
+        packet want = reply;
+        want.nw_src = "10.0.0.10";
+        want.sport = 80;
+        want.src = vip_mac;
+        want.dst = client_mac;
+        f.add("backend " + std::to_string(b + 1) + "'s reply to 10.0.0.5:" + std::to_string(sport) +
+                  ": from the vip",
+              2, reply, {out(1, build(want))});
+    }
+    packet stray = tcp4(8080, 5555);
+    stray.nw_src = "10.1.0.1";
+    stray.nw_dst = "10.0.0.99";
+    f.add("a backend's packet with no session: dropped", 2, stray, dropped);
+    packet other_port = client(2000);
+    other_port.dport = 443;
+    f.add("to the vip's address, another port: no session, not the vip: dropped", 1, other_port,
+          dropped);
+    packet later = client(2001);
+    later.frag = 3;
+    later.l4_header = false;
+    f.add("a later fragment to the vip: no ports: dropped", 1, later, dropped);
+    packet none = client(2002);
+    none.nw_dst = "10.0.0.20";
+    f.add("pool none, its only backend down: dropped", 1, none, dropped);
+
+    packet q6 = udp6(3333, 53);
+    q6.nw_src = "2001:db8::7";
+    q6.nw_dst = "2001:db8::53";
+    packet q6_out = q6;
+    q6_out.nw_dst = "2001:db8:1::1";
+    q6_out.dport = 5353;
+    q6_out.src = vip_mac;
+    q6_out.dst = {0x02, 0, 0, 0, 0x02, 0x01};
+    f.add("IPv6 UDP client to the vip: its only backend", 1, q6, {out(2, build(q6_out))});
+    packet a6 = udp6(5353, 3333);
+    a6.nw_src = "2001:db8:1::1";
+    a6.nw_dst = "2001:db8::7";
+    a6.src = {0x02, 0, 0, 0, 0x02, 0x01};
+    a6.dst = vip_mac;
+    packet a6_out = a6;
+    a6_out.nw_src = "2001:db8::53";
+    a6_out.sport = 53;
+    a6_out.src = vip_mac;
+    a6_out.dst = client_mac;
+    f.add("IPv6 UDP answer: from the vip", 2, a6, {out(1, build(a6_out))});
+    return f;
+}
+
 } // namespace
 
 std::vector<fixture> action_fixtures() {
     return {output_case(),       output_in_port_case(), set_queue_case(), mod_dl_case(),
             mod_nw_case(),       mod_tp_case(),         dec_ttl_case(),   goto_case(),
-            multi_output_case(), vlan_rewrite_case()};
+            multi_output_case(), vlan_rewrite_case(),   lb_case()};
 }
 
 } // namespace swd::fixtures

@@ -50,6 +50,7 @@
 // libbpf's bpf/bpf.h includes linux/bpf.h, whose struct bpf_insn clashes with pcap's: the one
 // call the tests need, as libbpf declares it.
 extern "C" int bpf_map_update_elem(int fd, const void* key, const void* value, uint64_t flags);
+extern "C" int bpf_map_get_next_key(int fd, const void* key, void* next_key);
 #include "tests/unit/bpf_flow_test.h"
 #include "tests/unit/frames.h"
 
@@ -134,7 +135,10 @@ public:
 // any access past its end). One per pipeline: the exact-match cache holds rule pointers.
 class user_path {
 public:
-    user_path() { state_.rules.reserve(1024); }
+    user_path() {
+        state_.rules.reserve(1024);
+        state_.sessions = sessions_.get();
+    }
 
     outcome run(const dp::pipeline& p, const bytes& frame, uint16_t in_port) {
         recording_sink sink;
@@ -164,6 +168,10 @@ private:
         return copy;
     }
 
+    std::unique_ptr<dp::lb::session_table> sessions_ = [] {
+        auto t = dp::lb::session_table::create({.capacity = 4096});
+        return t ? std::move(*t) : nullptr;
+    }();
     dp::thread_state state_;
     dp::queue_counters rxq_;
 };
@@ -666,6 +674,77 @@ TEST_F(replay, rule_maps_capacity) {
     ASSERT_TRUE((*small)->sync(*pipeline_));
     EXPECT_FALSE((*small)->searching());
     EXPECT_NE((*small)->why_not().find("holds 64"), std::string::npos) << (*small)->why_not();
+}
+
+// lb() in the all-xdp profile runs in XDP itself (the fixtures check what it does; this checks
+// where): a new session is redirected to the backend's port with both session entries written
+// to the shared LRU map, later packets and the reply find them, and what cannot be balanced is
+// dropped with the counter of its reason. In hybrid the same rule goes to user space.
+TEST_F(replay, lb_runs_in_xdp_in_all_xdp) {
+    const std::string text =
+        "port=p1, ofport=1\nport=p2, ofport=2\nport=p3, ofport=3\n"
+        "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0.1:8080/02:00:00:00:01:01\n"
+        "lb_pool=none, vip=10.0.0.20:80/tcp, backend=10.1.0.9:80/02:00:00:00:09:09/state=down\n"
+        "priority=10,in_port=1,tcp,nw_dst=10.0.0.10,actions=lb(web),output:2\n"
+        "priority=10,in_port=1,tcp,nw_dst=10.0.0.20,actions=lb(none),output:2\n"
+        "priority=10,in_port=2,tcp,tp_src=8080,actions=lb(web),output:1\n";
+    auto tcp_frame = [](const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+        test::ipv4_opts o;
+        o.src = src;
+        o.dst = dst;
+        return test::ipv4_frame(test::tcp(sport, dport), o);
+    };
+    load(text, flows::profile::hybrid);
+    {
+        auto p = afxdp::xdp_program::load(*tables_, 1, true);
+        ASSERT_TRUE(p) << p.err().message();
+        bytes out;
+        ASSERT_TRUE((*p)->test_run(tcp_frame("10.0.0.5", "10.0.0.10", 1000, 80), out));
+        EXPECT_EQ((*p)->last().verdict, SWD_V_TO_USER) << "hybrid: lb() runs in user space";
+    }
+    load(text, flows::profile::all_xdp);
+    auto p1 = afxdp::xdp_program::load(*tables_, 1, true);
+    auto p2 = afxdp::xdp_program::load(*tables_, 2, true);
+    ASSERT_TRUE(p1 && p2);
+    auto& in1 = **p1;
+    auto& in2 = **p2;
+    bytes out;
+    ASSERT_TRUE(in1.test_run(tcp_frame("10.0.0.5", "10.0.0.10", 1000, 80), out));
+    EXPECT_EQ(in1.last().verdict, SWD_V_REDIRECT);
+    EXPECT_EQ(in1.last().port, 2u);
+    bytes want = tcp_frame("10.0.0.5", "10.1.0.1", 1000, 8080);
+    const std::array<uint8_t, 12> macs = {2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 0, 2};
+    std::copy(macs.begin(), macs.end(), want.begin());
+    EXPECT_EQ(out, want);
+    size_t entries = 0;
+    swd_lb_tuple key{}, next{};
+    for (const swd_lb_tuple* k = nullptr;
+         bpf_map_get_next_key(tables_->fds().lb_sessions, k, &next) == 0; k = &key) {
+        key = next;
+        entries++;
+    }
+    EXPECT_EQ(entries, 2u) << "the client's entry and the reply's";
+    ASSERT_TRUE(in1.test_run(tcp_frame("10.0.0.5", "10.0.0.10", 1000, 80), out));
+    EXPECT_EQ(in1.last().verdict, SWD_V_REDIRECT);
+    ASSERT_TRUE(in2.test_run(tcp_frame("10.1.0.1", "10.0.0.5", 8080, 1000), out));
+    EXPECT_EQ(in2.last().verdict, SWD_V_REDIRECT);
+    EXPECT_EQ(in2.last().port, 1u);
+    ASSERT_TRUE(in2.test_run(tcp_frame("10.1.0.1", "10.0.0.6", 8080, 1000), out));
+    ASSERT_TRUE(in1.test_run(tcp_frame("10.0.0.5", "10.0.0.20", 1000, 80), out));
+    ASSERT_TRUE(in1.test_run(
+        [&] {
+            test::ipv4_opts o;
+            o.dst = "10.0.0.10";
+            o.frag = 3; // a later fragment: no ports
+            return test::ipv4_frame(test::tcp(1, 80), o);
+        }(),
+        out));
+    const auto c1 = in1.counters(), c2 = in2.counters();
+    EXPECT_EQ(c1[SWD_XC_REDIRECT], 2u);
+    EXPECT_EQ(c2[SWD_XC_REDIRECT], 1u);
+    EXPECT_EQ(c2[SWD_XC_DROP_LB_NO_SESSION], 1u);
+    EXPECT_EQ(c1[SWD_XC_DROP_LB_NO_BACKEND], 1u);
+    EXPECT_EQ(c1[SWD_XC_DROP_LB_NOT_BALANCED], 1u);
 }
 
 // Every case of tests/pcap/cases against its expected results, in both profiles and both paths.

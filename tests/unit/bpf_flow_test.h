@@ -19,6 +19,7 @@
 #include "flows/compiler.h"
 #include "flows/parser.h"
 #include "flows/placement.h"
+#include "flows/pools.h"
 #include "netdev-afxdp/xdp_tables.h"
 
 namespace swd::test {
@@ -54,7 +55,8 @@ protected:
         for (const auto& r : rules_) {
             ptrs.push_back(r.get());
         }
-        pipeline_ = flows::compiler::compile_all(ptrs, ++version_, profile);
+        pipeline_ = flows::compiler::compile_all(ptrs, ++version_, profile,
+                                                 flows::pool_compiler().compile(out.pools));
         auto t = afxdp::xdp_tables::create(4096);
         ASSERT_TRUE(t) << t.err().message();
         tables_ = std::move(*t);
