@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lab test: swd as a load balancer in user space, with real TCP clients and backends (root only).
+# Lab test: swd as a load balancer, in user space (profile hybrid) and in XDP (profile all-xdp),
+# with real TCP clients and backends (root only).
 #
 #   tests/lab/lb_test.sh [BUILDDIR]      BUILDDIR defaults to build; nothing is built
 #
@@ -13,7 +14,10 @@
 #   - a connection that stays open keeps its backend when that backend is drained with
 #     replace-flows (its second half arrives there), while no new connection goes to it;
 #   - swctl set-backend ... state=up gives the drained backend new connections again;
-#   - swctl show counts the sessions; swd stops cleanly.
+#   - swctl set-backend at run time gives the drained backend new connections again;
+#   - hybrid: swctl show counts the sessions of the user-space table; all-xdp: that table stays
+#     empty and the dispatchers' redirect counters carry the traffic (XDP balanced it);
+#   - swd stops cleanly.
 # Exit 0 all passed, 1 a check failed, 77 not root (see lib.sh).
 source "$(dirname "$0")/lib.sh" lb_test "${1:-build}"
 
@@ -30,6 +34,10 @@ in_b ip neigh add "$ip_a" lladdr "$mac_sw_b" dev "$dev_b_peer" nud permanent
 for i in 1 2 3; do
     in_b ip addr add "10.9.1.$i/32" dev "$dev_b_peer"
 done
+# A veth takes frames that XDP_REDIRECT sends into it (profile all-xdp) only when its peer has
+# NAPI: an XDP program or GRO. The hosts' ends get GRO, as a NIC would receive them anyway.
+in_a ethtool -K "$dev_a_peer" gro on >/dev/null
+in_b ethtool -K "$dev_b_peer" gro on >/dev/null
 
 write_flows() { # write_flows STATE_OF_BACKEND_1 STATE_OF_BACKEND_2 STATE_OF_BACKEND_3
     cat >"$lab_tmp/flows.txt" <<EOF
@@ -43,9 +51,6 @@ priority=10,in_port=1,actions=output:2
 priority=10,in_port=2,actions=output:1
 EOF
 }
-write_flows up up up
-swd_start "$lab_tmp/flows.txt"
-
 for i in 1 2 3; do
     ip netns exec "$ns_b" nc -lk -s "10.9.1.$i" -p 8080 >"$lab_tmp/backend$i.out" &
     lab_pids+=("$!")
@@ -63,84 +68,102 @@ backend_of() {
     echo "$found"
 }
 
-# 1. Connections spread over the backends, each arriving once.
-declare -A used=()
-missing=0
-for k in $(seq 30); do
-    echo "request $k" | in_a timeout 5 nc -N -w 3 "$vip" 80 || true
-done
-sleep 0.3
-for k in $(seq 30); do
-    b=$(backend_of "request $k")
-    if [[ -z $b || $b == many ]]; then
-        missing=$((missing + 1))
-        echo "request $k: at '${b:-no backend}'"
-    else
-        used[$b]=$((${used[$b]:-0} + 1))
+# run_profile PROFILE: swd with that profile, the checks above; line prefixes keep the two runs'
+# connections apart in the backends' outputs.
+run_profile() {
+    local profile=$1 k b missing moved lost back long_pid drained inserts redirects states
+    local -A used=()
+    echo "--- profile $profile ---"
+    write_flows up up up
+    swd_start "$lab_tmp/flows.txt" --profile "$profile"
+
+    # 1. Connections spread over the backends, each arriving once.
+    missing=0
+    for k in $(seq 30); do
+        echo "$profile request $k" | in_a timeout 5 nc -N -w 3 "$vip" 80 || true
+    done
+    sleep 0.3
+    for k in $(seq 30); do
+        b=$(backend_of "$profile request $k")
+        if [[ -z $b || $b == many ]]; then
+            missing=$((missing + 1))
+            echo "request $k: at '${b:-no backend}'"
+        else
+            used[$b]=$((${used[$b]:-0} + 1))
+        fi
+    done
+    check "$profile: 30 connections to the vip each arrived at exactly one backend ($missing did not)" \
+        test "$missing" = 0
+    check "$profile: every backend got connections (${used[1]:-0} / ${used[2]:-0} / ${used[3]:-0})" \
+        test "${used[1]:-0}" -gt 0 -a "${used[2]:-0}" -gt 0 -a "${used[3]:-0}" -gt 0
+
+    # 2. A connection that stays open keeps its backend through a drain.
+    {
+        echo "$profile long first half"
+        sleep 3
+        echo "$profile long second half"
+    } | ip netns exec "$ns_a" timeout 10 nc -N -w 5 "$vip" 80 &
+    long_pid=$!
+    lab_pids+=("$long_pid")
+    for _ in $(seq 50); do
+        [[ -n $(backend_of "$profile long first half") ]] && break
+        sleep 0.05
+    done
+    drained=$(backend_of "$profile long first half")
+    check "$profile: the long connection's first half arrived at one backend (${drained:-none})" \
+        test -n "$drained" -a "$drained" != many
+    if [[ -n $drained && $drained != many ]]; then
+        states=(up up up)
+        states[drained - 1]=drain
+        write_flows "${states[@]}"
+        check "$profile: replace-flows drains backend $drained" swctl replace-flows "$lab_tmp/flows.txt"
+        # The busy backend's nc serves one connection at a time: new ones must not go there anyway.
+        for k in $(seq 20); do
+            echo "$profile after drain $k" | in_a timeout 5 nc -N -w 3 "$vip" 80 || true
+        done
+        wait "$long_pid" || true
+        sleep 0.3
+        check "$profile: the long connection's second half arrived at the drained backend $drained" \
+            test "$(backend_of "$profile long second half")" = "$drained"
+        moved=0
+        lost=0
+        for k in $(seq 20); do
+            b=$(backend_of "$profile after drain $k")
+            [[ $b == "$drained" ]] && moved=$((moved + 1))
+            [[ -z $b || $b == many ]] && lost=$((lost + 1))
+        done
+        check "$profile: no new connection went to the drained backend ($moved did)" test "$moved" = 0
+        check "$profile: every new connection arrived at one backend ($lost did not)" test "$lost" = 0
+
+        # 3. swctl set-backend at run time: the drained backend takes new connections again.
+        check "$profile: swctl set-backend puts backend $drained up again" \
+            swctl set-backend web "10.9.1.$drained:8080" state=up
+        for k in $(seq 30); do
+            echo "$profile after up $k" | in_a timeout 5 nc -N -w 3 "$vip" 80 || true
+        done
+        sleep 0.3
+        back=0
+        for k in $(seq 30); do
+            [[ $(backend_of "$profile after up $k") == "$drained" ]] && back=$((back + 1))
+        done
+        check "$profile: new connections reach backend $drained again ($back of 30)" test "$back" -gt 0
     fi
-done
-check "30 connections to the vip each arrived at exactly one backend ($missing did not)" \
-    test "$missing" = 0
-check "every backend got connections (${used[1]:-0} / ${used[2]:-0} / ${used[3]:-0})" \
-    test "${used[1]:-0}" -gt 0 -a "${used[2]:-0}" -gt 0 -a "${used[3]:-0}" -gt 0
 
-# 2. A connection that stays open keeps its backend through a drain.
-{
-    echo "long first half"
-    sleep 3
-    echo "long second half"
-} | ip netns exec "$ns_a" timeout 10 nc -N -w 5 "$vip" 80 &
-long_pid=$!
-lab_pids+=("$long_pid")
-for _ in $(seq 50); do
-    [[ -n $(backend_of "long first half") ]] && break
-    sleep 0.05
-done
-drained=$(backend_of "long first half")
-check "the long connection's first half arrived at one backend (${drained:-none})" \
-    test -n "$drained" -a "$drained" != many
-if [[ -n $drained && $drained != many ]]; then
-    states=(up up up)
-    states[drained - 1]=drain
-    write_flows "${states[@]}"
-    check "replace-flows drains backend $drained" swctl replace-flows "$lab_tmp/flows.txt"
-    # The busy backend's nc serves one connection at a time: new ones must not go there anyway.
-    for k in $(seq 20); do
-        echo "after drain $k" | in_a timeout 5 nc -N -w 3 "$vip" 80 || true
-    done
-    wait "$long_pid" || true
-    sleep 0.3
-    check "the long connection's second half arrived at the drained backend $drained" \
-        test "$(backend_of "long second half")" = "$drained"
-    moved=0
-    lost=0
-    for k in $(seq 20); do
-        b=$(backend_of "after drain $k")
-        [[ $b == "$drained" ]] && moved=$((moved + 1))
-        [[ -z $b || $b == many ]] && lost=$((lost + 1))
-    done
-    check "no new connection went to the drained backend ($moved did)" test "$moved" = 0
-    check "every new connection arrived at one backend ($lost did not)" test "$lost" = 0
+    swctl show | grep "lb sessions" || true
+    inserts=$(swctl --format json show | jq '.lb_sessions.inserts')
+    redirects=$(swctl --format json dump-ports | jq '[.ports[].xdp.redirect] | add')
+    if [[ $profile == hybrid ]]; then
+        check "$profile: swctl show counts the sessions: $inserts entries inserted, 2 per connection (>= 162)" \
+            ge "$inserts" 162
+    else
+        check "$profile: the user-space session table stayed empty ($inserts inserts)" test "$inserts" = 0
+        check "$profile: the XDP dispatchers redirected the traffic ($redirects frames)" ge "$redirects" 500
+    fi
 
-    # 3. swctl set-backend at run time: the drained backend takes new connections again.
-    check "swctl set-backend puts backend $drained up again" \
-        swctl set-backend web "10.9.1.$drained:8080" state=up
-    for k in $(seq 30); do
-        echo "after up $k" | in_a timeout 5 nc -N -w 3 "$vip" 80 || true
-    done
-    sleep 0.3
-    back=0
-    for k in $(seq 30); do
-        [[ $(backend_of "after up $k") == "$drained" ]] && back=$((back + 1))
-    done
-    check "new connections reach backend $drained again ($back of 30)" test "$back" -gt 0
-fi
+    swd_stop TERM
+    check "$profile: swd stops cleanly on SIGTERM (exit $swd_rc)" test "$swd_rc" = 0
+}
 
-swctl show | grep "lb sessions" || true
-inserts=$(swctl --format json show | jq '.lb_sessions.inserts')
-check "swctl show counts the sessions: $inserts entries inserted, 2 per connection (>= 102)" \
-    ge "$inserts" 102
-
-swd_stop TERM
-check "swd stops cleanly on SIGTERM (exit $swd_rc)" test "$swd_rc" = 0
+run_profile hybrid
+run_profile all-xdp
 lab_finish
