@@ -35,9 +35,15 @@
 #                   issue 3) against swd --profile all-xdp (XDP_REDIRECT through the devmap);
 #                   and in_port=1,actions=in_port in all-xdp (XDP_TX back to swdd-g, counted
 #                   there by swd_xdp_count_drop)
+#  (5) lb:          lb_pool=web, vip=10.77.0.1:9/udp, 3 backends behind swdd-b; the rule
+#                   udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2 with S = 1, 1K,
+#                   100K, 1M sessions (swgen flows): in XDP (all-xdp) and in user space
+#                   (hybrid: AF_XDP, poll mode, the NAPI's CPU); counted on swdd-s. Every
+#                   flow's session is made in the warm-up and the windows that follow: a flow
+#                   comes round again every S / rate seconds
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
-# MAX_OTHER (%, 5), ONLY (any of "min drop prefix local pass"). Holds the lab lock for the
+# MAX_OTHER (%, 5), ONLY (any of "min drop prefix local pass lb"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -57,7 +63,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min drop prefix local pass} "
+only=" ${ONLY:-min drop prefix local pass lb} "
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "dispatcher.sh: RUNS must be 1-99" >&2; exit 1; }
@@ -149,14 +155,16 @@ udp_delivered() { # datagrams the stack of ns sw delivered to a socket
 # --- swd ---------------------------------------------------------------------------------------
 sock=$tmp/swd.sock
 swd_pid=
-start_swd() { # FLOWFILE PROFILE
+start_swd() { # FLOWFILE PROFILE [SWD OPTIONS...]
+    local flows=$1 profile=$2
+    shift 2
     {
         echo "port=$dev_a, ofport=1, wait=poll"
         echo "port=$dev_b, ofport=2, wait=poll"
-        cat "$1"
+        cat "$flows"
     } >"$tmp/swd.txt"
     ip netns exec "$ns_sw" "$swd" --config "$tmp/swd.txt" --control "$sock" --log-level warn \
-        --pmd-cpus "$xdp_cpu" --local-port none --profile "$2" >"$tmp/swd.log" 2>&1 9>&- &
+        --pmd-cpus "$xdp_cpu" --local-port none --profile "$profile" "$@" >"$tmp/swd.log" 2>&1 9>&- &
     swd_pid=$!
     started+=("$swd_pid:swd")
     local i
@@ -340,6 +348,28 @@ if [[ $only == *" pass "* ]]; then
     detach "$ns_gen" "$dev_gen"
 fi
 
+# --- (5) load balancer ------------------------------------------------------------------------
+if [[ $only == *" lb "* ]]; then
+    echo
+    echo "== (5) load balancer: S sessions to vip 10.77.0.1:9/udp, 3 backends behind $dev_b =="
+    attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
+    mac_s=$(ip -n "$ns_sink" -j link show dev "$dev_sink" | jq -r '.[0].address')
+    {
+        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_s, backend=10.78.0.2:9/$mac_s, backend=10.78.0.3:9/$mac_s"
+        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2"
+    } >"$tmp/rules.txt"
+    for profile in all-xdp hybrid; do
+        for n in 1 1000 100000 1000000; do
+            start_swd "$tmp/rules.txt" "$profile" --lb-sessions $((2 * n + 4096))
+            measure "lb: swd $profile S=$(label "$n")" "$n" src-ip,src-port count_of "$ns_sink" "$dev_sink"
+            echo "    drops: $("$swctl" --control "$sock" --format json dump-ports |
+                jq -c '[.ports[] | select(.ofport == 1) | .xdp | to_entries[] | select((.key | startswith("drop")) and .value > 0)] | from_entries')"
+            stop_swd
+        done
+    done
+    detach "$ns_sink" "$dev_sink"
+fi
+
 # --- summary -----------------------------------------------------------------------------------
 ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }' || echo "-"; }
 echo
@@ -348,7 +378,9 @@ for point in "min drop F=1" "min drop F=1M" \
     "min drop reading headers F=1" "swd drop exact R=1" "swd drop exact R=1K" "swd drop exact R=100K" "swd drop exact R=1M" \
     "swd drop prefix R=1" "swd drop prefix R=1K" "swd drop prefix R=100K" "swd drop prefix R=1M" \
     "local: no program" "local: minimal XDP_PASS" "local: swd (XDP_PASS rule)" \
-    "pass: swd hybrid" "pass: swd all-xdp" "pass: swd all-xdp XDP_TX"; do
+    "pass: swd hybrid" "pass: swd all-xdp" "pass: swd all-xdp XDP_TX" \
+    "lb: swd all-xdp S=1" "lb: swd all-xdp S=1K" "lb: swd all-xdp S=100K" "lb: swd all-xdp S=1M" \
+    "lb: swd hybrid S=1" "lb: swd hybrid S=1K" "lb: swd hybrid S=100K" "lb: swd hybrid S=1M"; do
     [[ -n ${res[$point]:-} ]] || continue
     read -r mn md mx <<<"${res[$point]}"
     ref=
@@ -356,6 +388,7 @@ for point in "min drop F=1" "min drop F=1M" \
     "swd drop"*) ref="$(ratio "$md" "$(med "min drop F=1")") of min drop, $(ratio "$md" "$(med "min drop reading headers F=1")") of min drop reading headers" ;;
     "local"*) ref="$(ratio "$md" "$(med "local: no program")") of no program" ;;
     "pass: swd all"*) ref="$(ratio "$md" "$(med "pass: swd hybrid")") of the user-space path" ;;
+    "lb: swd all-xdp S="*) ref="$(ratio "$md" "$(med "pass: swd all-xdp")") of plain all-xdp pass-through" ;;
     esac
     printf '%-30s %7.3f (%.3f-%.3f)  %s\n' "$point" "$md" "$mn" "$mx" "$ref"
 done
@@ -379,4 +412,11 @@ aim "1K exact rules > xsknf's 9 Mpps" "$(med "swd drop exact R=1K")" 9 1
 aim "100K exact rules > xsknf's 2.3 Mpps" "$(med "swd drop exact R=100K")" 2.3 1
 aim "local: XDP_PASS rule >= 0.9x no program" "$(med "local: swd (XDP_PASS rule)")" "$(med "local: no program")" 0.9
 aim "all-xdp pass-through >= 5x the user-space path" "$(med "pass: swd all-xdp")" "$(med "pass: swd hybrid")" 5
+# xsknf's XDP load balancer on this machine kind (issue 5): 7.5, 7.4 and 1.7 Mpps with 1, 1K and
+# 100K sessions; its AF_XDP one 0.67, 0.66, 0.5-0.7.
+aim "LB in XDP, 1 session > xsknf's 7.5 Mpps" "$(med "lb: swd all-xdp S=1")" 7.5 1
+aim "LB in XDP, 1K sessions > xsknf's 7.4 Mpps" "$(med "lb: swd all-xdp S=1K")" 7.4 1
+aim "LB in XDP, 100K sessions > xsknf's 1.7 Mpps" "$(med "lb: swd all-xdp S=100K")" 1.7 1
+aim "LB in user space, 1 session > xsknf's 0.67 Mpps" "$(med "lb: swd hybrid S=1")" 0.67 1
+aim "LB in user space, 100K sessions > xsknf's 0.7 Mpps" "$(med "lb: swd hybrid S=100K")" 0.7 1
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
