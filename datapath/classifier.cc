@@ -24,8 +24,12 @@ std::shared_ptr<const subtable> subtable::build(uint16_t table, const flow_key& 
     st->rules_.reserve(rules.size());
 
     size_t total_actions = 0;
+    st->tracks_ = mask.f.ct_state != 0;
     for (const auto& r : rules) {
         total_actions += r.actions.size();
+        for (const swd_action& a : r.actions) {
+            st->tracks_ |= a.type == SWD_ACT_CT_COMMIT;
+        }
     }
     st->actions_.reserve(total_actions);
 

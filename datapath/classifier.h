@@ -71,6 +71,8 @@ public:
     const flow_key& mask() const noexcept { return mask_; }
     uint16_t table() const noexcept { return table_; }
     uint16_t max_priority() const noexcept { return max_priority_; }
+    // A rule matches ct_state or commits connections (datapath/conntrack.h).
+    bool tracks() const noexcept { return tracks_; }
     size_t size() const noexcept { return rules_.size(); }
     size_t memory_bytes() const noexcept;
 
@@ -93,6 +95,7 @@ private:
     flow_key mask_;
     uint16_t table_ = 0;
     uint16_t max_priority_ = 0;
+    bool tracks_ = false;
     unsigned n_words_ = 0;
     uint8_t words_[key_words] = {}; // indexes of the mask's non-zero words
     uint64_t slot_mask_ = 0;
@@ -144,6 +147,7 @@ struct pipeline {
     uint64_t version = 0;
     std::vector<classifier> tables;                              // size = highest table in use + 1
     std::vector<std::shared_ptr<const lb::compiled_pool>> pools; // by pool id; null: none
+    bool tracks = false; // a subtable tracks(): packets get ct_state before table 0
 
     const classifier* table(unsigned id) const noexcept {
         return id < tables.size() ? &tables[id] : nullptr;

@@ -85,10 +85,14 @@ public:
     virtual std::vector<port_stats> ports() const { return {}; }
     virtual std::vector<thread_info> threads() const { return {}; }
 
-    // The control thread's periodic work (about once a second): ages load-balancer sessions.
+    // The control thread's periodic work (about once a second): ages load-balancer sessions and
+    // tracked connections.
     virtual void tick() {}
-    // The load balancer's session table in (name, value) pairs, for show; empty: none.
-    virtual std::vector<std::pair<std::string, uint64_t>> lb_sessions() const { return {}; }
+    // The load balancer's session table and the connection table in (name, value) pairs, for
+    // show; empty: none.
+    using table_stats = std::vector<std::pair<std::string, uint64_t>>;
+    virtual table_stats lb_sessions() const { return {}; }
+    virtual table_stats connections() const { return {}; }
 };
 
 // No ports: holds the current pipeline so the control plane can be run and tested on its own.

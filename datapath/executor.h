@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <span>
 
+#include "conntrack.h"
 #include "counters.h"
 #include "emc.h"
 #include "extract.h"
@@ -40,8 +41,9 @@ inline constexpr size_t max_batch = 64;
 struct thread_state {
     exact_match_cache emc;
     rule_counter_table rules;
-    lb::session_table* sessions = nullptr; // the load balancer's (lb() drops without one)
-    uint32_t reader = 0;                   // this thread's reader slot in it
+    lb::session_table* sessions = nullptr;  // the load balancer's (lb() drops without one)
+    lb::session_table* conntrack = nullptr; // connections (conntrack.h; none: not tracked)
+    uint32_t reader = 0;                    // this thread's reader slot in both
 };
 
 template <class Sink>
@@ -69,11 +71,22 @@ public:
         if (balancing) {
             ts_.sessions->enter(ts_.reader);
         }
+        const bool tracking = ts_.conntrack != nullptr && p.tracks;
+        if (tracking) {
+            ts_.conntrack->enter(ts_.reader);
+        }
         for (size_t i = 0; i < pkts.size(); i++) {
+            if (tracking) { // packet by packet: a commit counts for the next one of the batch
+                keys[i].f.ct_state =
+                    ct_state_of(*ts_.conntrack, ts_.reader, keys[i], where[i], now_ns);
+            }
             execute(p, pkts[i], keys[i], where[i], rxq, now_ns);
         }
         if (balancing) {
             ts_.sessions->leave(ts_.reader);
+        }
+        if (tracking) {
+            ts_.conntrack->leave(ts_.reader);
         }
         flush_rule_count(now_ns);
         // Last, so that a reader that reads rx first never finds frames whose rule hits are not
@@ -219,6 +232,11 @@ private:
                     break;
                 case SWD_ACT_GOTO_TABLE:
                     next_table = a.arg;
+                    break;
+                case SWD_ACT_CT_COMMIT:
+                    if (ts_.conntrack != nullptr) {
+                        ct_commit(*ts_.conntrack, key, where, now_ns);
+                    }
                     break;
                 case SWD_ACT_LB: {
                     const lb::compiled_pool* pool = p.pool(a.arg);

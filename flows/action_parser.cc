@@ -13,27 +13,25 @@ namespace {
 constexpr const char* supported_actions =
     "one of output:PORT, in_port, local, drop, set_queue:N, mod_dl_src:MAC, mod_dl_dst:MAC, "
     "mod_nw_src:IP, mod_nw_dst:IP, mod_tp_src:PORT, mod_tp_dst:PORT, dec_ttl, goto_table:N, "
-    "lb(POOL)";
+    "lb(POOL), ct(commit)";
 
 constexpr std::string_view supported_names[] = {
-    "output",     "in_port",    "local",      "drop",       "set_queue", "mod_dl_src", "mod_dl_dst",
-    "mod_nw_src", "mod_nw_dst", "mod_tp_src", "mod_tp_dst", "dec_ttl",   "goto_table", "lb",
+    "output",     "in_port",    "local",      "drop",       "set_queue",
+    "mod_dl_src", "mod_dl_dst", "mod_nw_src", "mod_nw_dst", "mod_tp_src",
+    "mod_tp_dst", "dec_ttl",    "goto_table", "lb",         "ct",
 };
 
 // OVS actions that swd knows by name but does not implement.
 constexpr std::string_view unsupported[] = {
-    "normal",         "flood",       "all",
-    "controller",     "resubmit",    "set_field",
-    "load",           "move",        "mod_vlan_vid",
-    "mod_vlan_pcp",   "strip_vlan",  "push_vlan",
-    "pop_vlan",       "ct",          "learn",
-    "enqueue",        "mod_nw_tos",  "mod_nw_ecn",
-    "mod_nw_ttl",     "set_tunnel",  "note",
-    "write_metadata", "meter",       "group",
-    "clone",          "sample",      "exit",
-    "push_mpls",      "pop_mpls",    "output_reg",
-    "bundle",         "multipath",   "check_pkt_larger",
-    "dec_mpls_ttl",   "fin_timeout", "conjunction",
+    "normal",         "flood",        "all",         "controller",
+    "resubmit",       "set_field",    "load",        "move",
+    "mod_vlan_vid",   "mod_vlan_pcp", "strip_vlan",  "push_vlan",
+    "pop_vlan",       "learn",        "enqueue",     "mod_nw_tos",
+    "mod_nw_ecn",     "mod_nw_ttl",   "set_tunnel",  "note",
+    "write_metadata", "meter",        "group",       "clone",
+    "sample",         "exit",         "push_mpls",   "pop_mpls",
+    "output_reg",     "bundle",       "multipath",   "check_pkt_larger",
+    "dec_mpls_ttl",   "fin_timeout",  "conjunction",
 };
 
 std::string lower(std::string_view s) {
@@ -352,6 +350,23 @@ bool parse_actions(line_reporter& rep, std::string_view text, size_t pos, const 
             }
             a.type = SWD_ACT_LB;
             a.arg = pool->id;
+        } else if (name == "ct") {
+            // swd tracks every TCP/UDP packet before table 0 when the table uses tracking (the
+            // implicit ct() of OVS's ct(table=N)), so the only action is the commit.
+            if (!t.has_arg || lower(t.arg) != "commit") {
+                rep.error(t.has_arg ? t.arg_pos : t.pos,
+                          std::max<size_t>(t.has_arg ? t.arg.size() : t.text.size(), 1),
+                          "unsupported ct() argument", t.has_arg ? t.arg : t.text,
+                          "swd tracks every TCP/UDP packet before table 0; zones, NAT, "
+                          "recirculation and helpers are not implemented",
+                          "ct(commit)");
+                return false;
+            }
+            if (!prereq(ip4 || ip6, "connection tracking applies to IPv4 and IPv6",
+                        "'ip' or 'ipv6' (or tcp, udp, tcp6, udp6) in the match")) {
+                return false;
+            }
+            a.type = SWD_ACT_CT_COMMIT;
         } else if (!t.has_arg && find_port(ports, ctx, t.name)) {
             port_action(t.name, t.pos); // a bare port name, as OVS allows
         } else {

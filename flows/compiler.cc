@@ -27,6 +27,9 @@ assemble(std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_
         p->tables.resize(static_cast<size_t>(by_table.rbegin()->first) + 1);
     }
     for (auto& [t, subs] : by_table) {
+        for (const auto& st : subs) {
+            p->tracks |= st->tracks();
+        }
         p->tables[t] = dp::classifier(std::move(subs));
     }
     return p;

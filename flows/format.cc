@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <utility>
 
 #include "values.h"
 
@@ -215,6 +216,18 @@ std::string format_match(const dp::flow_match& m, const format_names& names) {
             add(s, f);
         }
     }
+    if (k.ct_state) { // "+trk+est", in bit order (the parser rejects bits it does not track)
+        static constexpr std::pair<uint8_t, const char*> ct_flags[] = {
+            {SWD_CT_NEW, "new"}, {SWD_CT_EST, "est"}, {SWD_CT_RPL, "rpl"}, {SWD_CT_TRK, "trk"}};
+        std::string f = "ct_state=";
+        for (auto [bit, name] : ct_flags) {
+            if (k.ct_state & bit) {
+                f += (v.ct_state & bit) ? '+' : '-';
+                f += name;
+            }
+        }
+        add(s, f);
+    }
     return s;
 }
 
@@ -260,6 +273,9 @@ std::string format_actions(const std::vector<swd_action>& actions, const format_
             break;
         case SWD_ACT_GOTO_TABLE:
             add(s, fmt::format("goto_table:{}", a.arg));
+            break;
+        case SWD_ACT_CT_COMMIT:
+            add(s, "ct(commit)");
             break;
         case SWD_ACT_LB: {
             std::string name = std::to_string(a.arg);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cstddef>
 #include <fmt/format.h>
+#include <span>
 #include <unordered_map>
 
 #include "parse_line.h"
@@ -43,6 +44,7 @@ enum field : int {
     f_tcp_flags,
     f_icmp_type,
     f_icmp_code,
+    f_ct_state,
     f_shorthand,
 };
 
@@ -75,7 +77,7 @@ constexpr field_def fields[] = {
     {"udp_src", f_udp_src, prereq::udp},        {"udp_dst", f_udp_dst, prereq::udp},
     {"tcp_flags", f_tcp_flags, prereq::tcp},    {"icmp_type", f_icmp_type, prereq::icmp},
     {"icmpv6_type", f_icmp_type, prereq::icmp}, {"icmp_code", f_icmp_code, prereq::icmp},
-    {"icmpv6_code", f_icmp_code, prereq::icmp},
+    {"icmpv6_code", f_icmp_code, prereq::icmp}, {"ct_state", f_ct_state, prereq::none},
 };
 
 // Field names and shorthands in one hash map: the parser looks a name up once per token.
@@ -385,6 +387,47 @@ bool match_parser::apply(const token& t) {
         return true;
     };
 
+    // "+a-b...": each named flag set (+) or clear (-); names[k] is bit k ("" for none).
+    auto signed_flags = [&](std::span<const std::string_view> names, const char* what,
+                            const char* expected, uint16_t& value, uint16_t& mask) -> bool {
+        size_t i = 0;
+        while (i < v.size()) {
+            const char sign = v[i];
+            size_t j = i + 1;
+            while (j < v.size() && v[j] != '+' && v[j] != '-') {
+                j++;
+            }
+            std::string_view flag = v.substr(i + 1, j - i - 1);
+            int bit = -1;
+            for (size_t k = 0; k < names.size(); k++) {
+                if (!flag.empty() && names[k] == flag) {
+                    bit = static_cast<int>(k);
+                }
+            }
+            if (sign != '+' && sign != '-') {
+                bit = -1;
+            }
+            if (bit < 0) {
+                rep_.error(vpos + i, j - i,
+                           fmt::format("{} {}", flag.empty() ? "empty" : "unknown", what),
+                           v.substr(i, j - i),
+                           flag.empty() ? fmt::format("nothing follows '{}'", sign) : "", expected);
+                return false;
+            }
+            if (mask & (1u << bit)) {
+                rep_.error(vpos + i, j - i, fmt::format("{} given twice", what), v.substr(i, j - i),
+                           "", "each flag at most once");
+                return false;
+            }
+            mask |= static_cast<uint16_t>(1u << bit);
+            if (sign == '+') {
+                value |= static_cast<uint16_t>(1u << bit);
+            }
+            i = j;
+        }
+        return true;
+    };
+
     switch (def->id) {
     case f_in_port: {
         const bool local = v == "LOCAL" || v == "local";
@@ -617,42 +660,11 @@ bool match_parser::apply(const token& t) {
                                                      "urg", "ece", "cwr", "ns"};
         uint16_t value = 0, mask = 0;
         if (!v.empty() && (v[0] == '+' || v[0] == '-')) {
-            size_t i = 0;
-            while (i < v.size()) {
-                char sign = v[i];
-                size_t j = i + 1;
-                while (j < v.size() && v[j] != '+' && v[j] != '-') {
-                    j++;
-                }
-                std::string_view flag = v.substr(i + 1, j - i - 1);
-                int bit = -1;
-                for (int k = 0; k < 9; k++) {
-                    if (names[k] == flag) {
-                        bit = k;
-                    }
-                }
-                if (sign != '+' && sign != '-') {
-                    bit = -1;
-                }
-                if (bit < 0) {
-                    rep_.error(vpos + i, j - i,
-                               flag.empty() ? "empty TCP flag" : "unknown TCP flag",
-                               v.substr(i, j - i),
-                               flag.empty() ? fmt::format("nothing follows '{}'", sign) : "",
-                               "+FLAG or -FLAG with FLAG one of fin, syn, rst, psh, ack, urg, "
-                               "ece, cwr, ns");
-                    return true;
-                }
-                if (mask & (1u << bit)) {
-                    rep_.error(vpos + i, j - i, "TCP flag given twice", v.substr(i, j - i), "",
-                               "each flag at most once");
-                    return true;
-                }
-                mask |= static_cast<uint16_t>(1u << bit);
-                if (sign == '+') {
-                    value |= static_cast<uint16_t>(1u << bit);
-                }
-                i = j;
+            if (!signed_flags(names, "TCP flag",
+                              "+FLAG or -FLAG with FLAG one of fin, syn, rst, psh, ack, urg, "
+                              "ece, cwr, ns",
+                              value, mask)) {
+                return true;
             }
         } else if (!v.empty() && ((v[0] >= 'a' && v[0] <= 'z') || v.find('|') != v.npos)) {
             // "syn|ack": exactly these flags set, every other flag clear (OVS's exact form).
@@ -691,6 +703,45 @@ bool match_parser::apply(const token& t) {
         uint16_t bv = htons(value), bm = htons(mask);
         set_field(t, f_tcp_flags, offsetof(swd_flow_key, tcp_flags),
                   reinterpret_cast<const uint8_t*>(&bv), reinterpret_cast<const uint8_t*>(&bm), 2);
+        return true;
+    }
+    case f_ct_state: {
+        // Open vSwitch's bits; swd tracks new, est, rpl and trk (datapath/conntrack.h).
+        static constexpr std::string_view names[] = {"new", "est", "", "rpl", "", "trk"};
+        static constexpr std::string_view untracked[] = {"rel", "inv", "snat", "dnat"};
+        uint16_t value = 0, mask = 0;
+        if (!v.empty() && (v[0] == '+' || v[0] == '-')) {
+            for (auto u : untracked) {
+                if (const size_t at = v.find(u);
+                    at != v.npos && at > 0 && (v[at - 1] == '+' || v[at - 1] == '-')) {
+                    rep_.error(vpos + at - 1, u.size() + 1, "untracked ct_state flag",
+                               v.substr(at - 1, u.size() + 1),
+                               "swd tracks no related, invalid or NAT state",
+                               "+FLAG or -FLAG with FLAG one of new, est, rpl, trk");
+                    return true;
+                }
+            }
+            if (!signed_flags(names, "ct_state flag",
+                              "+FLAG or -FLAG with FLAG one of new, est, rpl, trk", value, mask)) {
+                return true;
+            }
+        } else {
+            constexpr uint16_t tracked = SWD_CT_NEW | SWD_CT_EST | SWD_CT_RPL | SWD_CT_TRK;
+            if (!u16_masked(0xff, value, mask,
+                            "+flag-flag... (e.g. +trk+est) or VALUE/MASK of the bits new 0x01, "
+                            "est 0x02, rpl 0x08, trk 0x20")) {
+                return true;
+            }
+            if (const uint16_t other = value & ~tracked; other != 0) {
+                rep_.error(vpos, vlen, "untracked ct_state bits", v,
+                           fmt::format("{:#04x} is not new, est, rpl or trk", other),
+                           "bits of new 0x01, est 0x02, rpl 0x08, trk 0x20");
+                return true;
+            }
+            mask &= tracked; // bits swd never sets are 0 in every packet: nothing to match
+        }
+        const auto bv = static_cast<uint8_t>(value), bm = static_cast<uint8_t>(mask);
+        set_field(t, f_ct_state, offsetof(swd_flow_key, ct_state), &bv, &bm, 1);
         return true;
     }
     case f_shorthand:

@@ -11,6 +11,9 @@ const char* xdp_cannot_run(const rule& r, kind* k) {
     if (r.table != 0) {
         return "XDP searches table 0 only";
     }
+    if (r.match.mask.f.ct_state != 0) {
+        return "connection tracking runs in user space";
+    }
     *k = kind::drop;
     bool sent = false;
     for (const swd_action& a : r.actions) {
@@ -37,6 +40,8 @@ const char* xdp_cannot_run(const rule& r, kind* k) {
             break;
         case SWD_ACT_SET_QUEUE:
             return "set_queue runs in user space";
+        case SWD_ACT_CT_COMMIT:
+            return "connection tracking runs in user space";
         case SWD_ACT_GOTO_TABLE:
             return "goto_table runs in user space";
         case SWD_ACT_LB:

@@ -164,19 +164,30 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
         return fail(std::move(tables).err());
     }
     dp->tables_ = std::move(*tables);
-    dp::lb::session_table_config sc;
-    sc.capacity = cfg.lb_sessions;
-    sc.readers = static_cast<uint32_t>(n_threads);
-    sc.idle_timeout = cfg.lb_idle_timeout_ns;
-    auto sessions = dp::lb::session_table::create(sc);
-    if (!sessions) {
-        return fail(with_context(std::move(sessions).err(), "load-balancer sessions"));
+    auto table = [&](uint32_t capacity, uint64_t idle_ns,
+                     const char* what) -> result<std::unique_ptr<dp::lb::session_table>> {
+        dp::lb::session_table_config sc;
+        sc.capacity = capacity;
+        sc.readers = static_cast<uint32_t>(n_threads);
+        sc.idle_timeout = idle_ns;
+        auto t = dp::lb::session_table::create(sc);
+        if (!t) {
+            return fail(with_context(std::move(t).err(), what));
+        }
+        return std::move(*t);
+    };
+    auto sessions = table(cfg.lb_sessions, cfg.lb_idle_timeout_ns, "load-balancer sessions");
+    auto conntrack = table(cfg.ct_entries, cfg.ct_idle_timeout_ns, "connection table");
+    if (!sessions || !conntrack) {
+        return fail(!sessions ? std::move(sessions).err() : std::move(conntrack).err());
     }
     dp->sessions_ = std::move(*sessions);
+    dp->conntrack_ = std::move(*conntrack);
     for (size_t t = 0; t < n_threads; t++) {
         int cpu = t < cfg.pmd_cpus.size() ? cfg.pmd_cpus[t] : -1;
         dp->pmds_.push_back(std::make_unique<pmd>(t, cpu, dp->publisher_));
         dp->pmds_.back()->state().sessions = dp->sessions_.get();
+        dp->pmds_.back()->state().conntrack = dp->conntrack_.get();
         dp->pmds_.back()->state().reader = static_cast<uint32_t>(t);
     }
     std::vector<port_config> ports = cfg.ports;
@@ -443,21 +454,31 @@ void afxdp_datapath::tick() {
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     const uint64_t now =
         static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-    // A sweep of the whole table every ~64 ticks: an idle session ends within about a minute
-    // of its timeout, and a tick stays short (1024 buckets at the default size).
-    sessions_->expire(now, std::max<size_t>(256, sessions_->buckets() / 64));
+    // A sweep of the whole table every ~64 ticks: an idle entry ends within about a minute of
+    // its timeout, and a tick stays short (1024 buckets at the default size).
+    for (auto* t : {sessions_.get(), conntrack_.get()}) {
+        t->expire(now, std::max<size_t>(256, t->buckets() / 64));
+    }
 }
 
-std::vector<std::pair<std::string, uint64_t>> afxdp_datapath::lb_sessions() const {
-    const dp::lb::session_counters c = sessions_->counters();
-    return {{"live", sessions_->size()},
-            {"capacity", sessions_->capacity()},
-            {"hits", c.hits},
-            {"misses", c.misses},
-            {"inserts", c.inserts},
-            {"expirations", c.expirations},
-            {"evictions", c.evictions},
-            {"refused_full", c.full_no_victim + c.wait_grace}};
+namespace {
+
+dp::datapath::table_stats stats_of(const dp::lb::session_table& t) {
+    const dp::lb::session_counters c = t.counters();
+    return {{"live", t.size()},         {"capacity", t.capacity()},
+            {"hits", c.hits},           {"misses", c.misses},
+            {"inserts", c.inserts},     {"expirations", c.expirations},
+            {"evictions", c.evictions}, {"refused_full", c.full_no_victim + c.wait_grace}};
+}
+
+} // namespace
+
+dp::datapath::table_stats afxdp_datapath::lb_sessions() const {
+    return stats_of(*sessions_);
+}
+
+dp::datapath::table_stats afxdp_datapath::connections() const {
+    return stats_of(*conntrack_);
 }
 
 } // namespace swd::afxdp

@@ -52,6 +52,8 @@ struct datapath_config {
     uint32_t xdp_max_rules = xdp_tables::default_max_rules; // table 0 rules the dispatcher holds
     uint32_t lb_sessions = 1u << 16;               // load-balancer session entries (2 each)
     uint64_t lb_idle_timeout_ns = 300'000'000'000; // a session idle this long ends
+    uint32_t ct_entries = 1u << 16;                // tracked connections (ct(commit))
+    uint64_t ct_idle_timeout_ns = 120'000'000'000; // a connection idle this long ends
 };
 
 class afxdp_datapath final : public dp::datapath {
@@ -71,7 +73,8 @@ public:
     std::vector<dp::port_stats> ports() const override;
     std::vector<dp::thread_info> threads() const override;
     void tick() override;
-    std::vector<std::pair<std::string, uint64_t>> lb_sessions() const override;
+    table_stats lb_sessions() const override;
+    table_stats connections() const override;
 
 private:
     struct port {
@@ -90,9 +93,10 @@ private:
     result<void> grow_tables(const dp::pipeline& p, uint32_t capacity);
 
     dp::pipeline_publisher publisher_;
-    std::unique_ptr<dp::lb::session_table> sessions_; // outlives the threads that use it
-    std::unique_ptr<xdp_tables> tables_;              // outlives the programs that use its maps
-    std::unique_ptr<name_claim> local_claim_;         // released after the local port is gone
+    std::unique_ptr<dp::lb::session_table> sessions_;  // outlive the threads that use them
+    std::unique_ptr<dp::lb::session_table> conntrack_; // datapath/conntrack.h
+    std::unique_ptr<xdp_tables> tables_;               // outlives the programs that use its maps
+    std::unique_ptr<name_claim> local_claim_;          // released after the local port is gone
     std::unique_ptr<veth_pair> local_;
     std::vector<std::unique_ptr<port>> ports_;
     std::vector<std::unique_ptr<pmd>> pmds_; // destroyed first: threads stop, sockets close

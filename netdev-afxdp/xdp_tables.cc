@@ -400,6 +400,10 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
     }
     const table0 t = summary(p);
     const auto subs = t.subtables;
+    if (p.tracks) { // a ct_state rule's winner depends on state XDP does not have
+        disable("the table uses connection tracking, which runs in user space");
+        return {};
+    }
     if (!t.any_xdp) {
         disable("no rule of table 0 is placed in XDP");
         return {};

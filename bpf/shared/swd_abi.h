@@ -58,8 +58,19 @@ struct swd_flow_key {
 	__be16 tp_dst;	  /* TCP/UDP destination port; ICMP code */
 	__be32 nw_src[4]; /* IPv4 (in [0]) or IPv6 source; ARP SPA */
 	__be32 nw_dst[4]; /* IPv4 (in [0]) or IPv6 destination; ARP TPA */
-	__u8 pad[4];	  /* always zero */
+	__u8 ct_state;	  /* SWD_CT_*: set by the connection tracker, 0 from the
+			     parsers */
+	__u8 pad[3];	  /* always zero */
 };
+
+/* swd_flow_key.ct_state, Open vSwitch's bit values. The tracker (user space:
+ * datapath/conntrack.h) sets TRK on every TCP/UDP packet over IPv4 or IPv6
+ * when the table uses connection tracking, then EST (and RPL in the reply
+ * direction) when ct(commit) has committed its connection, NEW otherwise. */
+#define SWD_CT_NEW 0x01
+#define SWD_CT_EST 0x02
+#define SWD_CT_RPL 0x08
+#define SWD_CT_TRK 0x20
 
 #define SWD_FLOW_KEY_WORDS 8
 
@@ -111,6 +122,7 @@ enum swd_action_type {
 	SWD_ACT_DEC_TTL,      /* drop (counted) when the TTL reaches zero */
 	SWD_ACT_GOTO_TABLE,   /* arg = table; always the last action */
 	SWD_ACT_LB,	      /* arg = pool id */
+	SWD_ACT_CT_COMMIT,    /* commit the packet's connection (ct(commit)) */
 };
 
 struct swd_action {

@@ -438,7 +438,8 @@ std::string key_table(const flow_key& cc, const flow_key& bpf) {
         {"tp_dst", offsetof(swd_flow_key, tp_dst), 2},
         {"nw_src", offsetof(swd_flow_key, nw_src), 16},
         {"nw_dst", offsetof(swd_flow_key, nw_dst), 16},
-        {"pad", offsetof(swd_flow_key, pad), 4},
+        {"ct_state", offsetof(swd_flow_key, ct_state), 1},
+        {"pad", offsetof(swd_flow_key, pad), 3},
     };
     std::string s = "    field      C++ (key bytes as stored)         BPF\n";
     const auto* a = reinterpret_cast<const uint8_t*>(&cc.f);

@@ -306,7 +306,8 @@ protected:
     }
 
     std::unique_ptr<lb::session_table> sessions_ = make_sessions();
-    thread_state ts_{.sessions = sessions_.get()};
+    std::unique_ptr<lb::session_table> conntrack_ = make_sessions();
+    thread_state ts_{.sessions = sessions_.get(), .conntrack = conntrack_.get()};
     flows::pool_compiler pools_;
     fake_sink sink_;
     executor<fake_sink> exec_{ts_, sink_};
@@ -1120,6 +1121,76 @@ TEST_F(Executor, LbOverIpv6RewritesAddressesAndChecksums) {
     ASSERT_EQ(trace(0), "out:1 q0 take");
     want = frame6("2001:db8::100", "2001:db8::1", 443, 1234, vip_mac, client_mac);
     EXPECT_EQ(sent(0), want) << diff(want, sent(0));
+}
+
+// --- Connection tracking (conntrack.h) ----------------------------------------------------------
+
+TEST_F(Executor, CtStateTellsNewEstablishedReplyAndUntracked) {
+    auto p = compile("priority=20,in_port=1,tcp,ct_state=+trk+new,actions=ct(commit),output:3\n"
+                     "priority=20,ct_state=+trk+est-rpl,actions=output:4\n"
+                     "priority=20,ct_state=+trk+est+rpl,actions=output:5\n"
+                     "priority=20,ct_state=-trk,actions=output:6\n"
+                     "priority=10,actions=drop\n",
+                     1);
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE(p->tracks);
+    fields reply;
+    reply.src = "10.0.0.2";
+    reply.dst = "10.0.0.1";
+    reply.sport = 80;
+    reply.dport = 1000;
+    ipv4_opts later;
+    later.frag = 10;
+    run(*p, {{tcp4(), 1},                             // new: committed
+             {tcp4(), 1},                             // the same way again: established
+             {tcp4(reply), 2},                        // the reply
+             {udp4(), 1},                             // UDP, not committed: new, no rule
+             {ipv4_frame(icmp(8, 0)), 1},             // not TCP/UDP: untracked
+             {ipv4_frame(tcp(1000, 80), later), 1}}); // a later fragment: untracked
+    EXPECT_EQ(trace(0), "out:3 q0 take");
+    EXPECT_EQ(trace(1), "out:4 q0 take");
+    EXPECT_EQ(trace(2), "out:5 q0 take");
+    EXPECT_EQ(trace(3), "release");
+    EXPECT_EQ(trace(4), "out:6 q0 take");
+    EXPECT_EQ(trace(5), "out:6 q0 take");
+    EXPECT_EQ(conntrack_->size(), 1u);
+}
+
+TEST_F(Executor, StatefulFirewallAdmitsRepliesOfCommittedConnectionsOnly) {
+    auto p = compile("priority=10,in_port=1,tcp,actions=ct(commit),output:2\n"
+                     "priority=10,in_port=2,ct_state=+trk+est,actions=output:1\n"
+                     "priority=5,in_port=2,actions=drop\n",
+                     1);
+    ASSERT_NE(p, nullptr);
+    fields reply;
+    reply.src = "10.0.0.2";
+    reply.dst = "10.0.0.1";
+    reply.sport = 80;
+    reply.dport = 1000;
+    fields stranger = reply;
+    stranger.dport = 2000;
+    run(*p, {{tcp4(reply), 2}}, 1'000); // before the client's first packet: refused
+    EXPECT_EQ(trace(0), "release");
+    run(*p, {{tcp4(), 1}, {tcp4(reply), 2}, {tcp4(stranger), 2}}, 2'000);
+    EXPECT_EQ(trace(0), "out:2 q0 take");
+    EXPECT_EQ(trace(1), "out:1 q0 take");
+    EXPECT_EQ(trace(2), "release");
+    EXPECT_EQ(sent(1), tcp4(reply)) << "admitted unchanged";
+    run(*p, {{tcp4(reply), 2}}, 900'000'000); // idle < 1 s: still established
+    EXPECT_EQ(trace(0), "out:1 q0 take");
+    run(*p, {{tcp4(reply), 2}}, 2'000'000'000); // idle 1.1 s: the connection ended
+    EXPECT_EQ(trace(0), "release");
+    EXPECT_EQ(count(port_counter::drop_action), 3u);
+}
+
+TEST_F(Executor, NoTrackingWithoutCtRules) {
+    auto p = compile("priority=10,in_port=1,tcp,actions=output:2\n", 1);
+    ASSERT_NE(p, nullptr);
+    EXPECT_FALSE(p->tracks);
+    run(*p, {{tcp4(), 1}});
+    EXPECT_EQ(trace(0), "out:2 q0 take");
+    EXPECT_EQ(conntrack_->counters().misses + conntrack_->counters().hits, 0u)
+        << "no lookup when no rule uses ct_state";
 }
 
 } // namespace

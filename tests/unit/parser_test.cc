@@ -98,13 +98,14 @@ TEST(Parser, UnknownNamesGetHints) {
     EXPECT_EQ(headline("tcp,actions=dorp"),
               "flows.txt:1:13: error: unknown action 'dorp'; expected one of output:PORT, "
               "in_port, local, drop, set_queue:N, mod_dl_src:MAC, mod_dl_dst:MAC, mod_nw_src:IP, "
-              "mod_nw_dst:IP, mod_tp_src:PORT, mod_tp_dst:PORT, dec_ttl, goto_table:N, lb(POOL) "
+              "mod_nw_dst:IP, mod_tp_src:PORT, mod_tp_dst:PORT, dec_ttl, goto_table:N, lb(POOL), "
+              "ct(commit) "
               "(did you mean 'drop'?)");
     EXPECT_EQ(headline("actions=NORMAL"),
               "flows.txt:1:9: error: unsupported action 'NORMAL': swd does not implement OVS's "
               "normal; expected one of output:PORT, in_port, local, drop, set_queue:N, "
               "mod_dl_src:MAC, mod_dl_dst:MAC, mod_nw_src:IP, mod_nw_dst:IP, mod_tp_src:PORT, "
-              "mod_tp_dst:PORT, dec_ttl, goto_table:N, lb(POOL)");
+              "mod_tp_dst:PORT, dec_ttl, goto_table:N, lb(POOL), ct(commit)");
 }
 
 TEST(Parser, PortsAndPoolsMustExist) {
@@ -380,6 +381,45 @@ TEST(Parser, GotoTableOnlyForward) {
     EXPECT_EQ(headline("table=3,actions=goto_table:2"),
               "flows.txt:1:28: error: invalid argument of goto_table '2': this rule is in table "
               "3; expected a table after the rule's own (OpenFlow pipelines only go forward)");
+}
+
+TEST(Parser, ConnectionTracking) {
+    EXPECT_EQ(normal("priority=10,tcp,in_port=eth0,actions=ct(commit),output:eth1\n"
+                     "priority=10,in_port=eth1,ct_state=+trk+est,actions=output:eth0\n"
+                     "priority=9,ct_state=-est+trk,actions=drop\n"
+                     "priority=8,ct_state=+rpl-new,actions=drop\n"
+                     "priority=7,ct_state=0x22/0x22,actions=drop\n"
+                     "priority=6,ip,actions=CT(COMMIT),local\n"),
+              "priority=10,tcp,in_port=eth0 actions=ct(commit),output:eth1\n"
+              "priority=10,in_port=eth1,ct_state=+est+trk actions=output:eth0\n"
+              "priority=9,ct_state=-est+trk actions=drop\n"
+              "priority=8,ct_state=-new+rpl actions=drop\n"
+              "priority=7,ct_state=+est+trk actions=drop\n"
+              "priority=6,ip actions=ct(commit),local\n");
+    EXPECT_EQ(headline("ct_state=+trk+rel,actions=drop"),
+              "flows.txt:1:14: error: untracked ct_state flag '+rel': swd tracks no related, "
+              "invalid or NAT state; expected +FLAG or -FLAG with FLAG one of new, est, rpl, trk");
+    EXPECT_EQ(headline("ct_state=+trk+bogus,actions=drop"),
+              "flows.txt:1:14: error: unknown ct_state flag '+bogus'; expected +FLAG or -FLAG "
+              "with FLAG one of new, est, rpl, trk");
+    EXPECT_EQ(headline("ct_state=+est+est,actions=drop"),
+              "flows.txt:1:14: error: ct_state flag given twice '+est'; expected each flag at "
+              "most once");
+    EXPECT_EQ(headline("ct_state=0x04,actions=drop"),
+              "flows.txt:1:10: error: untracked ct_state bits '0x04': 0x04 is not new, est, rpl "
+              "or trk; expected bits of new 0x01, est 0x02, rpl 0x08, trk 0x20");
+    EXPECT_EQ(headline("ip,actions=ct(commit,zone=5)"),
+              "flows.txt:1:15: error: unsupported ct() argument 'commit,zone=5': swd tracks every "
+              "TCP/UDP packet before table 0; zones, NAT, recirculation and helpers are not "
+              "implemented; expected ct(commit)");
+    EXPECT_EQ(headline("ip,actions=ct"),
+              "flows.txt:1:12: error: unsupported ct() argument 'ct': swd tracks every TCP/UDP "
+              "packet before table 0; zones, NAT, recirculation and helpers are not implemented; "
+              "expected ct(commit)");
+    EXPECT_EQ(headline("arp,actions=ct(commit)"),
+              "flows.txt:1:13: error: missing prerequisite for action 'ct(commit)': connection "
+              "tracking applies to IPv4 and IPv6; expected 'ip' or 'ipv6' (or tcp, udp, tcp6, "
+              "udp6) in the match");
 }
 
 TEST(Parser, MalformedInputNeverCrashes) {

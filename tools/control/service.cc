@@ -618,10 +618,13 @@ json service::cmd_show(const json& req) {
                          {"backends", p.backends.size()},
                          {"text", flows::format_pool(p)}});
     }
-    json sessions = json::object();
-    for (const auto& [name, v] : datapath_->lb_sessions()) {
-        sessions[name] = v;
-    }
+    auto table_json = [](const dp::datapath::table_stats& stats) {
+        json j = json::object();
+        for (const auto& [name, v] : stats) {
+            j[name] = v;
+        }
+        return j;
+    };
     json res{{"version", "0.1.0"},
              {"pid", ::getpid()},
              {"uptime", std::chrono::duration<double>(flows::clock::now() - started_).count()},
@@ -636,7 +639,8 @@ json service::cmd_show(const json& req) {
              {"max_rules", table_.max_rules()},
              {"tables", std::move(tables)},
              {"pools", std::move(pools)},
-             {"lb_sessions", std::move(sessions)},
+             {"lb_sessions", table_json(datapath_->lb_sessions())},
+             {"connections", table_json(datapath_->connections())},
              {"memory",
               {{"resident_bytes", resident_bytes()},
                {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};

@@ -187,12 +187,15 @@ int cmd_show(const cli& c) {
     for (const auto& p : s["pools"]) {
         fmt::print("  {}\n", p.value("text", ""));
     }
-    if (s.contains("lb_sessions") && !s["lb_sessions"].empty()) {
-        std::string line;
-        for (const auto& [k, v] : s["lb_sessions"].items()) {
-            line += fmt::format(" {}={}", k, v.get<uint64_t>());
+    for (auto [key, title] :
+         {std::pair{"lb_sessions", "lb sessions"}, std::pair{"connections", "connections"}}) {
+        if (s.contains(key) && !s[key].empty()) {
+            std::string line;
+            for (const auto& [k, v] : s[key].items()) {
+                line += fmt::format(" {}={}", k, v.get<uint64_t>());
+            }
+            fmt::print("{}:{}\n", title, line);
         }
-        fmt::print("lb sessions:{}\n", line);
     }
     fmt::print("memory: resident {:.1f} MiB, compiled pipeline {:.1f} MiB\n",
                s["memory"].value("resident_bytes", 0) / 1048576.0,

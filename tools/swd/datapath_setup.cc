@@ -69,6 +69,8 @@ result<std::unique_ptr<dp::datapath>> open_datapath(const datapath_setup& s) {
     cfg.xdp_max_rules = s.xdp_max_rules;
     cfg.lb_sessions = s.lb_sessions;
     cfg.lb_idle_timeout_ns = s.lb_idle_timeout_ns;
+    cfg.ct_entries = s.ct_entries;
+    cfg.ct_idle_timeout_ns = s.ct_idle_timeout_ns;
     auto d = afxdp::afxdp_datapath::open(cfg);
     if (!d) {
         return fail(std::move(d).err());

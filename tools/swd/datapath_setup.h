@@ -20,6 +20,8 @@ struct datapath_setup {
     uint32_t xdp_max_rules = 1u << 20;
     uint32_t lb_sessions = 1u << 16;
     uint64_t lb_idle_timeout_ns = 300'000'000'000;
+    uint32_t ct_entries = 1u << 16;
+    uint64_t ct_idle_timeout_ns = 120'000'000'000;
 };
 
 // Opens every port (no thread runs yet); start() must follow once the first table is published.

@@ -41,6 +41,8 @@ struct cli {
     uint32_t xdp_max_rules = 1u << 20;
     uint32_t lb_sessions = 1u << 16;
     uint32_t lb_idle_timeout = 300; // s
+    uint32_t ct_entries = 1u << 16;
+    uint32_t ct_idle_timeout = 120; // s
     bool check = false;
 };
 
@@ -85,7 +87,12 @@ int parse_cli(int argc, char** argv, cli& c) {
          "load-balancer session entries (default 65536; a session takes two, one per "
          "direction); when full, the least recently used of a sample makes room")
         ("lb-idle-timeout", po::value(&c.lb_idle_timeout)->value_name("S"),
-         "seconds after which an idle load-balancer session ends (default 300)");
+         "seconds after which an idle load-balancer session ends (default 300)")
+        ("ct-entries", po::value(&c.ct_entries)->value_name("N"),
+         "connections that ct(commit) can track (default 65536); when full, the least "
+         "recently used of a sample makes room")
+        ("ct-idle-timeout", po::value(&c.ct_idle_timeout)->value_name("S"),
+         "seconds after which an idle tracked connection ends (default 120)");
     // clang-format on
     po::variables_map vm;
     try {
@@ -142,9 +149,10 @@ int parse_cli(int argc, char** argv, cli& c) {
         fmt::print(stderr, "swd: --xdp-max-rules must be at least 1\n");
         return 2;
     }
-    if (c.lb_sessions == 0 || c.lb_sessions > (1u << 30) || c.lb_idle_timeout == 0) {
-        fmt::print(stderr, "swd: --lb-sessions is 1-1073741824 and --lb-idle-timeout at least "
-                           "1 second\n");
+    if (c.lb_sessions == 0 || c.lb_sessions > (1u << 30) || c.lb_idle_timeout == 0 ||
+        c.ct_entries == 0 || c.ct_entries > (1u << 30) || c.ct_idle_timeout == 0) {
+        fmt::print(stderr, "swd: --lb-sessions and --ct-entries are 1-1073741824, "
+                           "--lb-idle-timeout and --ct-idle-timeout at least 1 second\n");
         return 2;
     }
     if (c.max_rules == 0) {
@@ -246,6 +254,8 @@ int main(int argc, char** argv) {
     setup.xdp_max_rules = c.xdp_max_rules;
     setup.lb_sessions = c.lb_sessions;
     setup.lb_idle_timeout_ns = uint64_t{c.lb_idle_timeout} * 1'000'000'000u;
+    setup.ct_entries = c.ct_entries;
+    setup.ct_idle_timeout_ns = uint64_t{c.ct_idle_timeout} * 1'000'000'000u;
     auto dp = open_datapath(setup);
     if (!dp) {
         fmt::print(stderr, "swd: {}\n", dp.err().message());
