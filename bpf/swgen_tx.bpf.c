@@ -8,9 +8,11 @@
  * transmission out of the ingress_ifindex device. For frame number i it
  * writes flow (i mod cfg_n_flows) into the fields selected by cfg_vary_*:
  * each varied field becomes base + flow (addresses in host order, ports
- * modulo 2^16), so flow 0 is the template itself. The checksums are updated
- * incrementally from the values the frame holds (RFC 1624), never from the
- * template's, because a recycled page-pool frame may still carry the fields
+ * modulo 2^16), so flow 0 is the template itself; the other address and port
+ * fields are written back to their base, in case a receiver rewrote them in
+ * a recycled page (MAC addresses are left as they are). The checksums are
+ * updated incrementally from the values the frame holds (RFC 1624), never from
+ * the template's, because a recycled page-pool frame may still carry the fields
  * an earlier repetition wrote. A UDP checksum of 0 (none) stays 0.
  *
  * swd_xdp_sink and swd_xdp_sink_drop are the receiving side of lab tests and
@@ -126,26 +128,33 @@ static __always_inline void set_flow(void *data, void *data_end, __u32 flow)
 		return;
 	}
 
-	if (cfg_vary_src_ip) {
-		addr = bpf_htonl(cfg_src_ip + flow);
+	/* Every field, varied or not: the receiver may have rewritten any of
+	 * them in this page (a load balancer, a NAT), and the page comes back.
+	 */
+	addr = bpf_htonl(cfg_src_ip + (cfg_vary_src_ip ? flow : 0));
+	if (ip->saddr != addr) {
 		ip_delta += csum_word32_delta(ip->saddr, addr);
 		ip->saddr = addr;
 	}
-	if (cfg_vary_dst_ip) {
-		addr = bpf_htonl(cfg_dst_ip + flow);
+	addr = bpf_htonl(cfg_dst_ip + (cfg_vary_dst_ip ? flow : 0));
+	if (ip->daddr != addr) {
 		ip_delta += csum_word32_delta(ip->daddr, addr);
 		ip->daddr = addr;
 	}
-	if (cfg_vary_src_port) {
-		port = bpf_htons((__u16)(cfg_src_port + flow));
+	port =
+	    bpf_htons((__u16)(cfg_src_port + (cfg_vary_src_port ? flow : 0)));
+	if (ports[0] != port) {
 		port_delta += csum_word_delta(ports[0], port);
 		ports[0] = port;
 	}
-	if (cfg_vary_dst_port) {
-		port = bpf_htons((__u16)(cfg_dst_port + flow));
+	port =
+	    bpf_htons((__u16)(cfg_dst_port + (cfg_vary_dst_port ? flow : 0)));
+	if (ports[1] != port) {
 		port_delta += csum_word_delta(ports[1], port);
 		ports[1] = port;
 	}
+	if (!ip_delta && !port_delta)
+		return;
 	if (ip_delta)
 		ip->check = csum_apply(ip->check, ip_delta);
 	/* The L4 checksum covers the addresses through the pseudo-header. */
@@ -174,8 +183,7 @@ int swd_xdp_tx(struct xdp_md *ctx)
 	if (flow >= cfg_n_flows)
 		flow = 0;
 	*cursor = flow + 1 < cfg_n_flows ? flow + 1 : 0;
-	if (cfg_n_flows > 1)
-		set_flow(data, data_end, flow);
+	set_flow(data, data_end, flow);
 	*frames += 1;
 	return XDP_TX;
 }

@@ -352,6 +352,7 @@ fi
 if [[ $only == *" lb "* ]]; then
     echo
     echo "== (5) load balancer: S sessions to vip 10.77.0.1:9/udp, 3 backends behind $dev_b =="
+    detach "$ns_sink" "$dev_sink" # (4) leaves its counter there
     attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
     mac_s=$(ip -n "$ns_sink" -j link show dev "$dev_sink" | jq -r '.[0].address')
     {
@@ -362,8 +363,8 @@ if [[ $only == *" lb "* ]]; then
         for n in 1 1000 100000 1000000; do
             start_swd "$tmp/rules.txt" "$profile" --lb-sessions $((2 * n + 4096))
             measure "lb: swd $profile S=$(label "$n")" "$n" src-ip,src-port count_of "$ns_sink" "$dev_sink"
-            echo "    drops: $("$swctl" --control "$sock" --format json dump-ports |
-                jq -c '[.ports[] | select(.ofport == 1) | .xdp | to_entries[] | select((.key | startswith("drop")) and .value > 0)] | from_entries')"
+            echo "    port 1's dispatcher: $("$swctl" --control "$sock" --format json dump-ports |
+                jq -c '[.ports[] | select(.ofport == 1) | .xdp | to_entries[] | select(.value > 0)] | from_entries')"
             stop_swd
         done
     done
