@@ -119,7 +119,8 @@ static __always_inline int swd_lb_run(struct xdp_md *ctx, __u32 pool_id,
 	    (k->nw_proto != IPPROTO_TCP && k->nw_proto != IPPROTO_UDP) ||
 	    (pool->ipv6 ? !w->ipv6 : !w->ipv4))
 		return SWD_LBR_NOT_BALANCED;
-	__builtin_memset(sc, 0, sizeof(*sc));
+	__builtin_memset(&sc->t, 0,
+			 sizeof(sc->t)); /* the rest only on a miss */
 	__builtin_memcpy(sc->t.src_ip, k->nw_src, sizeof(sc->t.src_ip));
 	__builtin_memcpy(sc->t.dst_ip, k->nw_dst, sizeof(sc->t.dst_ip));
 	sc->t.src_port = k->tp_src;
@@ -159,6 +160,9 @@ static __always_inline int swd_lb_run(struct xdp_md *ctx, __u32 pool_id,
 
 	/* The two entries, as datapath/lb/session_table.cc's
 	 * make_session_pair builds them. */
+	__builtin_memset(&sc->rt, 0, sizeof(sc->rt));
+	__builtin_memset(&sc->e, 0, sizeof(sc->e));
+	__builtin_memset(&sc->r, 0, sizeof(sc->r));
 	__builtin_memcpy(sc->e.s.addr, b->addr, sizeof(sc->e.s.addr));
 	sc->e.s.port = b->port;
 	sc->e.s.backend = (__u16)bi;
