@@ -12,7 +12,8 @@
 // then send the frame itself instead of a copy (zero copy). After a take the executor does not
 // touch the packet again; otherwise it calls release() once it is finished with it.
 //
-// No allocation, no lock, no syscall; one clock value per batch, given by the caller.
+// No allocation, no lock, no syscall (but for the bucket spinlock of a load-balancer session or a
+// tracked connection being created); one clock value per batch, given by the caller.
 #pragma once
 
 #include <cstdint>
