@@ -122,6 +122,33 @@ TEST_F(Service, ShowDescribesTheSwitch) {
     EXPECT_GT(s["memory"]["resident_bytes"].get<uint64_t>(), 0u);
 }
 
+TEST_F(Service, SetPlacementMovesRulesAndSaysWhy) {
+    json r = call({{"cmd", "add-flows"}, {"text", "priority=5,in_port=1,actions=output:2\n"}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    auto why = [&] {
+        json d = call({{"cmd", "dump-flows"}, {"format", "json"}});
+        return d["result"]["flows"][0]["why"].get<std::string>();
+    };
+    const std::string hybrid_why = why();
+    r = call({{"cmd", "set"}, {"placement", "all-xdp"}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_TRUE(r["result"]["changed"].get<bool>());
+    EXPECT_EQ(call({{"cmd", "show"}})["result"]["profile"], "all-xdp");
+    EXPECT_NE(why(), hybrid_why) << "pass-through is placed in XDP under all-xdp";
+    r = call({{"cmd", "set"}, {"placement", "all-xdp"}});
+    EXPECT_FALSE(r["result"]["changed"].get<bool>());
+    r = call({{"cmd", "set"}, {"placement", "adaptive"}});
+    EXPECT_EQ(r["error"]["code"], "invalid_input");
+    EXPECT_EQ(r["error"]["message"], "<set>: not yet implemented placement 'adaptive'; expected "
+                                     "hybrid, all-xdp or all-user");
+    r = call({{"cmd", "set"}, {"placement", "fast"}});
+    EXPECT_EQ(r["error"]["message"],
+              "<set>: unknown placement 'fast'; expected hybrid, all-xdp or all-user");
+    EXPECT_EQ(call({{"cmd", "show"}})["result"]["profile"], "all-xdp") << "errors change nothing";
+    r = call({{"cmd", "set"}});
+    EXPECT_EQ(r["error"]["code"], "invalid_input");
+}
+
 // Run-time pool changes: add-backend, del-backend, set-backend, dump-pools.
 class Pools : public Service {
 protected:

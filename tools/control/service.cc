@@ -206,6 +206,9 @@ json service::handle(const json& request, std::string_view attachment) {
         if (cmd == "dump-pools") {
             return cmd_dump_pools(request);
         }
+        if (cmd == "set") {
+            return cmd_set(request);
+        }
         return error_response(id, "unknown_command",
                               cmd.empty() ? "the request has no \"cmd\""
                                           : fmt::format("unknown command '{}'", cmd));
@@ -543,6 +546,34 @@ json service::cmd_backend(const json& req) {
     res["changed"] = *r;
     res["version"] = snap->version;
     return ok_response(id_of(req), std::move(res));
+}
+
+// set: the placement profile at run time (flows/placement.h); every rule whose place changes
+// moves with the next publication (a new version, as for a flow change).
+json service::cmd_set(const json& req) {
+    const json id = id_of(req);
+    if (!req.contains("placement") || !req["placement"].is_string()) {
+        return error_response(id, "invalid_input",
+                              "<set>: nothing to set; expected placement=hybrid|all-xdp|all-user");
+    }
+    const std::string name = req["placement"].get<std::string>();
+    const auto p = flows::parse_profile(name);
+    if (!p) {
+        const bool later = name == "adaptive" || name == "calibrated";
+        return error_response(
+            id, "invalid_input",
+            fmt::format("<set>: {} placement '{}'; expected hybrid, all-xdp or all-user",
+                        later ? "not yet implemented" : "unknown", name));
+    }
+    const bool changed = *p != table_.current_profile();
+    if (changed) {
+        table_.set_profile(*p);
+        published();
+        log::info("placement {} (version {})", name, table_.current()->version);
+    }
+    return ok_response(
+        id,
+        {{"placement", name}, {"changed", changed}, {"table_version", table_.current()->version}});
 }
 
 json service::cmd_dump_pools(const json& req) {

@@ -57,6 +57,7 @@ private:
     // add-backend, del-backend, set-backend: one backend of one pool (rule_table::set_pool).
     json cmd_backend(const json& req);
     json cmd_dump_pools(const json& req);
+    json cmd_set(const json& req);
     json change(const json& req, std::string_view text, const std::string& source,
                 flows::parse_mode mode, bool strict);
 

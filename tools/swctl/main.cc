@@ -43,6 +43,8 @@ Commands:
   set-backend POOL ADDR:PORT [weight=N] [state=up|drain|down]
                              change a backend's weight or state (drain: no new sessions)
   dump-pools [POOL]          print the pools (or POOL) in flow-file syntax
+  set placement=PROFILE      where placement=auto rules run from now on: hybrid, all-xdp
+                             or all-user (as swd --profile)
   show                       ports, threads, tables, pools and memory of the switch
   dump-ports [PORT]          per port and queue: packets, drops by cause, ring events
   ping                       check that swd answers
@@ -536,6 +538,29 @@ int run(const cli& c) {
     }
     if (cmd == "dump-pools") {
         return need(0, 1, "dump-pools [POOL]") ? cmd_dump_pools(c) : 2;
+    }
+    if (cmd == "set") {
+        constexpr std::string_view key = "placement=";
+        if (!need(1, 1, "set placement=hybrid|all-xdp|all-user")) {
+            return 2;
+        }
+        if (!c.args[1].starts_with(key)) {
+            fmt::print(stderr, "swctl: set: '{}' is not a setting; expected placement=PROFILE\n",
+                       c.args[1]);
+            return 2;
+        }
+        auto r = call(c, {{"cmd", "set"}, {"placement", c.args[1].substr(key.size())}});
+        if (!r) {
+            return 1;
+        }
+        if (c.format == "json") {
+            fmt::print("{}\n", r->dump(2));
+        } else {
+            fmt::print("placement {}{} (table version {})\n",
+                       r->value("changed", false) ? "" : "already ", r->value("placement", ""),
+                       r->value("table_version", 0));
+        }
+        return 0;
     }
     if (cmd == "show") {
         return need(0, 0, "show") ? cmd_show(c) : 2;
