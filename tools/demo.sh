@@ -3,7 +3,8 @@
 # own and drives it with swctl while real traffic flows:
 #   client (10.9.0.1) -- port 1 [swd on AF_XDP] port 2 -- server (10.9.0.2)
 # ping and TCP through swd, a drop rule added and removed at run time, a stateless NAT by flow
-# rules, the traffic generator at full speed, counters, and a clean stop. Everything it creates
+# rules, a load balancer over three backends (one drained at run time), the traffic generator at
+# full speed, counters, and a clean stop. Everything it creates
 # (namespaces, veths, XDP programs, processes) is removed on exit, also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +75,38 @@ echo "\$ nc 10.9.0.99 80   (in the client namespace)"
 echo "hello" | ip netns exec "$client" timeout 10 nc -q 2 10.9.0.99 80
 wait "${lab_pids[-1]}" || true
 ctl dump-flows tcp
+
+say "a load balancer: vip 10.9.0.100:80 over three backends on the server, 10.9.1.1-3:8080"
+mac_server=$(ip -n "$server" -j link show dev "$dev_b_peer" | jq -r '.[0].address')
+ip netns exec "$client" ip neigh add 10.9.0.100 lladdr "$mac_server" dev "$dev_a_peer"
+for i in 1 2 3; do
+    ip -n "$server" addr add "10.9.1.$i/32" dev "$dev_b_peer"
+    # One answer per connection, for a bounded time: each listener ends by itself.
+    ip netns exec "$server" timeout 60 bash -c "for k in \$(seq 20); do
+        echo 'answered by backend $i (10.9.1.$i)' | timeout 20 nc -l -s 10.9.1.$i -p 8080 -q 0 >/dev/null
+        done" &
+    lab_pids+=("$!")
+done
+cat >"$lab_tmp/lb.txt" <<EOF
+lb_pool=web, vip=10.9.0.100:80/tcp, backend=10.9.1.1:8080/$mac_server, backend=10.9.1.2:8080/$mac_server, backend=10.9.1.3:8080/$mac_server
+priority=40,tcp,in_port=1,nw_dst=10.9.0.100,tp_dst=80,actions=lb(web),output:2
+priority=40,tcp,in_port=2,nw_src=10.9.1.0/24,tp_src=8080,actions=lb(web),output:1
+EOF
+cat "$lab_tmp/lb.txt"
+ctl add-flows "$lab_tmp/lb.txt"
+sleep 0.3
+connect() { # N: N connections to the vip, each prints who answered
+    local n=$1
+    while ((n-- > 0)); do
+        ip netns exec "$client" timeout 5 nc -w 2 10.9.0.100 80 </dev/null || true
+        sleep 0.2 # the backend that answered listens again
+    done
+}
+connect 6
+ctl set-backend web 10.9.1.1:8080 state=drain
+echo "(backend 1 drains: established sessions stay, new ones go to backends 2 and 3)"
+connect 6
+ctl show
 
 say "the traffic generator: 2 million UDP frames of 1000 flows, at full speed, into port 1"
 sink_attach "$server" "$dev_b_peer" swd_xdp_sink_drop
