@@ -3,8 +3,7 @@
 // and text -> rules -> compiled pipeline -> xdp_tables, as swd does it. The tests load their own
 // programs on tables_.
 //
-// Needs root (BPF). Not root: SetUp() skips the test, unless SWD_REQUIRE_ROOT_TESTS=1 (CI) turns
-// that into a failure.
+// Needs root (BPF): see root_test.h.
 #pragma once
 
 #include <cstdint>
@@ -21,20 +20,12 @@
 #include "flows/placement.h"
 #include "flows/pools.h"
 #include "netdev-afxdp/xdp_tables.h"
+#include "root_test.h"
 
 namespace swd::test {
 
-class bpf_flow_test : public ::testing::Test {
+class bpf_flow_test : public root_test {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) {
-            if (const char* r = std::getenv("SWD_REQUIRE_ROOT_TESTS"); r && std::string(r) == "1") {
-                FAIL() << "needs root (BPF) and SWD_REQUIRE_ROOT_TESTS=1";
-            }
-            GTEST_SKIP() << "needs root (BPF)";
-        }
-    }
-
     // Parses text (config mode) into rules_ (ids 1, 2, ... in text order), compiles them in
     // profile as a new pipeline version (a stale exact-match entry must never match a new
     // pipeline), and writes it to new tables_ of 4096 rules on which each ofport of ports is lo

@@ -39,6 +39,7 @@
 #include "frames.h"
 #include "parse_probe.skel.h"
 #include "random_frames.h"
+#include "root_test.h"
 
 namespace swd::dp {
 namespace {
@@ -518,16 +519,12 @@ std::string compare(const outcome& cc, const outcome& bpf, const rewrite& r, con
 
 // ---- the comparison driver ---------------------------------------------------------------------
 
-class BpfParse : public ::testing::Test {
+class BpfParse : public test::root_test {
 protected:
     void SetUp() override {
-        if (geteuid() != 0) {
-            const char* req = std::getenv("SWD_REQUIRE_ROOT_TESTS");
-            if (req != nullptr && std::string(req) == "1") {
-                FAIL() << "needs root (BPF program load, BPF_PROG_TEST_RUN) and "
-                          "SWD_REQUIRE_ROOT_TESTS=1";
-            }
-            GTEST_SKIP() << "needs root (BPF program load, BPF_PROG_TEST_RUN)";
+        root_test::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
         }
         p_ = &probe::get();
         ASSERT_TRUE(p_->error().empty()) << p_->error();

@@ -20,6 +20,7 @@
 #include "datapath/lb/maglev.h"
 #include "lb_probe.skel.h"
 #include "lb_tuples.h"
+#include "root_test.h"
 
 namespace swd::dp::lb {
 namespace {
@@ -28,16 +29,12 @@ using test::random_tuple;
 
 using probe_skel = std::unique_ptr<swd_lb_probe, decltype(&swd_lb_probe__destroy)>;
 
-class LbBpf : public ::testing::Test {
+class LbBpf : public test::root_test {
 protected:
     void SetUp() override {
-        if (geteuid() != 0) {
-            const char* req = std::getenv("SWD_REQUIRE_ROOT_TESTS");
-            if (req != nullptr && std::string(req) == "1") {
-                FAIL() << "needs root (BPF program load, BPF_PROG_TEST_RUN) and "
-                          "SWD_REQUIRE_ROOT_TESTS=1";
-            }
-            GTEST_SKIP() << "needs root (BPF program load, BPF_PROG_TEST_RUN)";
+        root_test::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
         }
         skel_.reset(swd_lb_probe__open_and_load());
         ASSERT_TRUE(skel_) << "load lb_probe: " << std::strerror(errno);

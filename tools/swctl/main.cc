@@ -142,74 +142,23 @@ std::string joined(const std::vector<std::string>& args, size_t from) {
     return s;
 }
 
-int cmd_show(const cli& c) {
-    auto r = call(c, {{"cmd", "show"}});
-    if (!r) {
-        return 1;
-    }
-    if (c.format == "json") {
-        fmt::print("{}\n", r->dump(2));
-        return 0;
-    }
-    const json& s = *r;
-    fmt::print("swd {} (pid {}), up {:.0f}s, table version {}, datapath {}\n",
-               s.value("version", ""), s.value("pid", 0), s.value("uptime", 0.0),
-               s.value("table_version", 0), s.value("datapath", ""));
-    if (!s.value("config", "").empty()) {
-        fmt::print("config: {}\n", s.value("config", ""));
-    }
-    fmt::print("placement profile: {}; XDP dispatcher: {}\n", s.value("profile", ""),
-               s.value("xdp", ""));
-    fmt::print("ports:{}\n", s["ports"].empty() ? " none" : "");
-    for (const auto& p : s["ports"]) {
-        const json& of = p["ofport"];
-        std::string mode = p.value("mode", "");
-        fmt::print("  {} {}{}\n",
-                   of.is_string() ? of.get<std::string>() : std::to_string(of.get<int>()),
-                   p.value("name", ""), mode.empty() ? "" : " (" + mode + ")");
-    }
-    if (s.contains("threads") && !s["threads"].empty()) {
-        fmt::print("datapath threads:\n");
-        for (const auto& t : s["threads"]) {
-            std::string queues;
-            for (const auto& q : t["queues"]) {
-                queues += (queues.empty() ? "" : ", ") + q.get<std::string>();
-            }
-            int cpu = t.value("cpu", -1);
-            fmt::print("  pmd{} ({}): {}\n", t.value("index", 0),
-                       cpu < 0 ? std::string("not pinned") : "cpu " + std::to_string(cpu), queues);
+// " name=value" for each counter of obj, all of them or those that are not zero.
+std::string counter_line(const json& obj, bool nonzero_only = true) {
+    std::string line;
+    for (const auto& [k, v] : obj.items()) {
+        if (!nonzero_only || v.get<uint64_t>() != 0) {
+            line += fmt::format(" {}={}", k, v.get<uint64_t>());
         }
     }
-    fmt::print("rules: {} (limit {})\n", s.value("rules", 0), s.value("max_rules", 0));
-    for (const auto& t : s["tables"]) {
-        fmt::print("  table {}: {} rules in {} subtables\n", t.value("table", 0),
-                   t.value("rules", 0), t.value("subtables", 0));
-    }
-    fmt::print("pools:{}\n", s["pools"].empty() ? " none" : "");
-    for (const auto& p : s["pools"]) {
-        fmt::print("  {}\n", p.value("text", ""));
-    }
-    for (auto [key, title] :
-         {std::pair{"lb_sessions", "lb sessions"}, std::pair{"connections", "connections"}}) {
-        if (s.contains(key) && !s[key].empty()) {
-            std::string line;
-            for (const auto& [k, v] : s[key].items()) {
-                line += fmt::format(" {}={}", k, v.get<uint64_t>());
-            }
-            fmt::print("{}:{}\n", title, line);
-        }
-    }
-    fmt::print("memory: resident {:.1f} MiB, compiled pipeline {:.1f} MiB\n",
-               s["memory"].value("resident_bytes", 0) / 1048576.0,
-               s["memory"].value("pipeline_bytes", 0) / 1048576.0);
-    return 0;
+    return line;
 }
 
-// Per port and queue: traffic, drops by cause, ring events; zero counters are left out.
-int cmd_dump_ports(const cli& c) {
-    json req = {{"cmd", "dump-ports"}};
-    if (c.args.size() > 1) {
-        req["port"] = c.args[1];
+// Sends req, with the command's optional argument as field `key` when given; prints the answer
+// as JSON with --format json, else hands it to text(). The exit code.
+template <class Text>
+int query(const cli& c, json req, const char* key, Text&& text) {
+    if (key != nullptr && c.args.size() > 1) {
+        req[key] = c.args[1];
     }
     auto r = call(c, req);
     if (!r) {
@@ -219,44 +168,93 @@ int cmd_dump_ports(const cli& c) {
         fmt::print("{}\n", r->dump(2));
         return 0;
     }
-    for (const auto& p : (*r)["ports"]) {
-        fmt::print("port {} {}: {}\n", p.value("ofport", 0), p.value("name", ""),
-                   p.value("mode", ""));
-        if (p.contains("xdp")) {
-            std::string line;
-            for (const auto& [k, v] : p["xdp"].items()) {
-                if (v.get<uint64_t>() != 0) {
-                    line += fmt::format(" {}={}", k, v.get<uint64_t>());
-                }
-            }
-            fmt::print("  xdp dispatcher:{}\n", line.empty() ? " no packets" : line);
-        }
-        if (p.contains("egress")) {
-            std::string line;
-            for (const auto& [k, v] : p["egress"].items()) {
-                if (v.get<uint64_t>() != 0) {
-                    line += fmt::format(" {}={}", k, v.get<uint64_t>());
-                }
-            }
-            fmt::print("  tc egress:{}\n", line.empty() ? " no packets" : line);
-        }
-        for (const auto& q : p["queues"]) {
-            std::string line;
-            for (const auto& [k, v] : q["counters"].items()) {
-                if (v.get<uint64_t>() != 0 || k == "rx_packets" || k == "tx_packets") {
-                    line += fmt::format(" {}={}", k, v.get<uint64_t>());
-                }
-            }
-            for (const auto& [k, v] : q["kernel"].items()) {
-                if (v.get<uint64_t>() != 0) {
-                    line += fmt::format(" kernel.{}={}", k, v.get<uint64_t>());
-                }
-            }
-            fmt::print("  queue {}{} (pmd{}):{}\n", q.value("queue", 0),
-                       q.value("rx", true) ? "" : " tx-only", q.value("thread", 0), line);
-        }
-    }
+    text(*r);
     return 0;
+}
+
+int cmd_show(const cli& c) {
+    return query(c, {{"cmd", "show"}}, nullptr, [](const json& s) {
+        fmt::print("swd {} (pid {}), up {:.0f}s, table version {}, datapath {}\n",
+                   s.value("version", ""), s.value("pid", 0), s.value("uptime", 0.0),
+                   s.value("table_version", 0), s.value("datapath", ""));
+        if (!s.value("config", "").empty()) {
+            fmt::print("config: {}\n", s.value("config", ""));
+        }
+        fmt::print("placement profile: {}; XDP dispatcher: {}\n", s.value("profile", ""),
+                   s.value("xdp", ""));
+        fmt::print("ports:{}\n", s["ports"].empty() ? " none" : "");
+        for (const auto& p : s["ports"]) {
+            const json& of = p["ofport"];
+            std::string mode = p.value("mode", "");
+            fmt::print("  {} {}{}\n",
+                       of.is_string() ? of.get<std::string>() : std::to_string(of.get<int>()),
+                       p.value("name", ""), mode.empty() ? "" : " (" + mode + ")");
+        }
+        if (s.contains("threads") && !s["threads"].empty()) {
+            fmt::print("datapath threads:\n");
+            for (const auto& t : s["threads"]) {
+                std::string queues;
+                for (const auto& q : t["queues"]) {
+                    queues += (queues.empty() ? "" : ", ") + q.get<std::string>();
+                }
+                int cpu = t.value("cpu", -1);
+                fmt::print("  pmd{} ({}): {}\n", t.value("index", 0),
+                           cpu < 0 ? std::string("not pinned") : "cpu " + std::to_string(cpu),
+                           queues);
+            }
+        }
+        fmt::print("rules: {} (limit {})\n", s.value("rules", 0), s.value("max_rules", 0));
+        for (const auto& t : s["tables"]) {
+            fmt::print("  table {}: {} rules in {} subtables\n", t.value("table", 0),
+                       t.value("rules", 0), t.value("subtables", 0));
+        }
+        fmt::print("pools:{}\n", s["pools"].empty() ? " none" : "");
+        for (const auto& p : s["pools"]) {
+            fmt::print("  {}\n", p.value("text", ""));
+        }
+        for (auto [key, title] :
+             {std::pair{"lb_sessions", "lb sessions"}, std::pair{"connections", "connections"}}) {
+            if (s.contains(key) && !s[key].empty()) {
+                fmt::print("{}:{}\n", title, counter_line(s[key], false));
+            }
+        }
+        fmt::print("memory: resident {:.1f} MiB, compiled pipeline {:.1f} MiB\n",
+                   s["memory"].value("resident_bytes", 0) / 1048576.0,
+                   s["memory"].value("pipeline_bytes", 0) / 1048576.0);
+    });
+}
+
+// Per port and queue: traffic, drops by cause, ring events; zero counters are left out.
+int cmd_dump_ports(const cli& c) {
+    return query(c, {{"cmd", "dump-ports"}}, "port", [](const json& r) {
+        for (const auto& p : r["ports"]) {
+            fmt::print("port {} {}: {}\n", p.value("ofport", 0), p.value("name", ""),
+                       p.value("mode", ""));
+            if (p.contains("xdp")) {
+                const std::string line = counter_line(p["xdp"]);
+                fmt::print("  xdp dispatcher:{}\n", line.empty() ? " no packets" : line);
+            }
+            if (p.contains("egress")) {
+                const std::string line = counter_line(p["egress"]);
+                fmt::print("  tc egress:{}\n", line.empty() ? " no packets" : line);
+            }
+            for (const auto& q : p["queues"]) {
+                std::string line;
+                for (const auto& [k, v] : q["counters"].items()) {
+                    if (v.get<uint64_t>() != 0 || k == "rx_packets" || k == "tx_packets") {
+                        line += fmt::format(" {}={}", k, v.get<uint64_t>());
+                    }
+                }
+                for (const auto& [k, v] : q["kernel"].items()) {
+                    if (v.get<uint64_t>() != 0) {
+                        line += fmt::format(" kernel.{}={}", k, v.get<uint64_t>());
+                    }
+                }
+                fmt::print("  queue {}{} (pmd{}):{}\n", q.value("queue", 0),
+                           q.value("rx", true) ? "" : " tx-only", q.value("thread", 0), line);
+            }
+        }
+    });
 }
 
 // add-backend, del-backend, set-backend: the backend text is everything after POOL, parsed by
@@ -293,22 +291,11 @@ int cmd_backend(const cli& c) {
 }
 
 int cmd_dump_pools(const cli& c) {
-    json req = {{"cmd", "dump-pools"}};
-    if (c.args.size() > 1) {
-        req["pool"] = c.args[1];
-    }
-    auto r = call(c, req);
-    if (!r) {
-        return 1;
-    }
-    if (c.format == "json") {
-        fmt::print("{}\n", r->dump(2));
-        return 0;
-    }
-    for (const auto& p : (*r)["pools"]) {
-        fmt::print("{}\n", p.value("text", ""));
-    }
-    return 0;
+    return query(c, {{"cmd", "dump-pools"}}, "pool", [](const json& r) {
+        for (const auto& p : r["pools"]) {
+            fmt::print("{}\n", p.value("text", ""));
+        }
+    });
 }
 
 // diff-flows: one source's rules and pools, parsed with the switch's ports when it runs.
