@@ -74,18 +74,19 @@ check "swd survived the replay" kill -0 "$swd_pid"
 check "swd answers (swctl show)" swctl show
 read -r rx hits miss < <(counts)
 rx=$((rx - rx0)) hits=$((hits - hits0)) miss=$((miss - miss0))
-tx=$(($(port_sum 2 tx_packets) - tx0))
 malformed=$(port_sum 1 malformed)
 skipped=$(port_sum 1 rewrite_skipped)
 ttl=$(port_sum 1 drop_ttl_expired)
-received=$(($(b_rx) - b_rx0))
-dropped=$(($(veth_drops) - drops0))
-for _ in $(seq 30); do # the last frames may still be on their way out of port 2
-    ((received + dropped < tx)) || break
-    sleep 0.1
+# Read port 2's tx, host B's rx and the veth's drops until two reads agree: the last frames may
+# still be on their way, and swd counts a flush's frames just after it kicks them out.
+prev=""
+for _ in $(seq 30); do
     tx=$(($(port_sum 2 tx_packets) - tx0))
     received=$(($(b_rx) - b_rx0))
     dropped=$(($(veth_drops) - drops0))
+    [[ "$tx $received $dropped" == "$prev" ]] && break
+    prev="$tx $received $dropped"
+    sleep 0.2
 done
 echo "swreplay sent $sent; port 1: rx $rx, rule hits $hits, table misses $miss, malformed $malformed, rewrites skipped $skipped, TTL expired $ttl; port 2 tx $tx; host B's veth received $received, the veth dropped $dropped"
 echo "kernel counters of port 1: $(ports_json | jq -c '.ports[0].queues[0].kernel'), port 2: $(ports_json | jq -c '.ports[1].queues[0].kernel')"
