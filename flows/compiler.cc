@@ -7,12 +7,16 @@ namespace swd::flows {
 
 namespace {
 
+// offloaded: by rule id, the adaptive profile's choices (null: none).
 std::shared_ptr<const dp::subtable> build_group(uint8_t table, const dp::flow_key& mask,
-                                                std::span<const rule* const> rules, profile p) {
+                                                std::span<const rule* const> rules, profile p,
+                                                const std::vector<bool>* offloaded) {
     std::vector<dp::subtable_rule> in;
     in.reserve(rules.size());
     for (const rule* r : rules) {
-        in.push_back({r->match.value, r->id, r->priority, r->actions, decide_placement(*r, p).xdp});
+        const bool off = offloaded && r->id < offloaded->size() && (*offloaded)[r->id];
+        in.push_back(
+            {r->match.value, r->id, r->priority, r->actions, decide_placement(*r, p, off).xdp});
     }
     return dp::subtable::build(table, mask, in);
 }
@@ -47,10 +51,19 @@ void compiler::insert(const rule& r) {
     g.compiled.reset();
 }
 
+compiler::group* compiler::group_of(const rule& r) {
+    auto it = groups_.find(group_key{r.match.mask, r.table});
+    return it == groups_.end() ? nullptr : &it->second;
+}
+
 void compiler::remove(const rule& r) {
     auto it = groups_.find(group_key{r.match.mask, r.table});
     if (it == groups_.end()) {
         return;
+    }
+    if (offloaded(r.id)) {
+        offloaded_[r.id] = false;
+        n_offloaded_--;
     }
     group& g = it->second;
     uint32_t at = pos_[r.id];
@@ -65,9 +78,8 @@ void compiler::remove(const rule& r) {
 }
 
 void compiler::changed(const rule& r) {
-    auto it = groups_.find(group_key{r.match.mask, r.table});
-    if (it != groups_.end()) {
-        it->second.compiled.reset();
+    if (group* g = group_of(r)) {
+        g->compiled.reset();
     }
 }
 
@@ -76,9 +88,27 @@ void compiler::set_profile(profile p) {
         return;
     }
     profile_ = p;
+    offloaded_.clear();
+    n_offloaded_ = 0;
     for (auto& [key, g] : groups_) {
         g.compiled.reset();
     }
+}
+
+void compiler::set_offloaded(const rule& r, bool on) {
+    if (offloaded(r.id) == on) {
+        return;
+    }
+    if (offloaded_.size() <= r.id) {
+        offloaded_.resize(std::max<size_t>(r.id + 1, offloaded_.size() * 2));
+    }
+    offloaded_[r.id] = on;
+    if (on) {
+        n_offloaded_++;
+    } else {
+        n_offloaded_--;
+    }
+    changed(r);
 }
 
 std::shared_ptr<const dp::pipeline>
@@ -93,7 +123,7 @@ compiler::compile(const rule_lookup& lookup, uint64_t version,
             for (uint32_t id : g.ids) {
                 rules.push_back(lookup(id));
             }
-            g.compiled = build_group(key.table, key.mask, rules, profile_);
+            g.compiled = build_group(key.table, key.mask, rules, profile_, &offloaded_);
         }
         by_table[key.table].push_back(g.compiled);
     }
@@ -109,7 +139,7 @@ compiler::compile_all(std::span<const rule* const> rules, uint64_t version, prof
     }
     std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
     for (auto& [key, list] : groups) {
-        by_table[key.table].push_back(build_group(key.table, key.mask, list, p));
+        by_table[key.table].push_back(build_group(key.table, key.mask, list, p, nullptr));
     }
     return assemble(std::move(by_table), version, std::move(pools));
 }

@@ -29,6 +29,11 @@ public:
     // changes).
     void set_profile(profile p);
     profile current_profile() const { return profile_; }
+    // The adaptive profile's choice of rule r (flows/adaptive.h); the next compile() rebuilds r's
+    // group. Cleared when r is removed and when the profile changes.
+    void set_offloaded(const rule& r, bool on);
+    bool offloaded(uint32_t id) const { return id < offloaded_.size() && offloaded_[id]; }
+    size_t n_offloaded() const { return n_offloaded_; }
 
     // A pipeline for the current rules and these pools (by id); groups untouched since the last
     // call are reused.
@@ -59,8 +64,12 @@ private:
         std::shared_ptr<const dp::subtable> compiled; // null when dirty
     };
 
+    group* group_of(const rule& r); // null when r is in none
+
     std::unordered_map<group_key, group, group_key_hash> groups_;
-    std::vector<uint32_t> pos_; // rule id -> index in its group's ids
+    std::vector<uint32_t> pos_;   // rule id -> index in its group's ids
+    std::vector<bool> offloaded_; // rule id -> the adaptive profile put it in XDP
+    size_t n_offloaded_ = 0;
     profile profile_ = profile::hybrid;
 };
 

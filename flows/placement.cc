@@ -60,6 +60,10 @@ const char* xdp_cannot_run(const rule& r, kind* k) {
     return nullptr;
 }
 
+bool names_local_in_port(const rule& r) {
+    return r.match.mask.f.in_port == 0xffff && r.match.value.f.in_port == ofport_local;
+}
+
 } // namespace
 
 const char* profile_name(profile p) {
@@ -70,12 +74,14 @@ const char* profile_name(profile p) {
         return "all-xdp";
     case profile::all_user:
         return "all-user";
+    case profile::adaptive:
+        return "adaptive";
     }
     return "?";
 }
 
 std::optional<profile> parse_profile(std::string_view s) {
-    for (profile p : {profile::hybrid, profile::all_xdp, profile::all_user}) {
+    for (profile p : {profile::hybrid, profile::all_xdp, profile::all_user, profile::adaptive}) {
         if (s == profile_name(p)) {
             return p;
         }
@@ -83,7 +89,13 @@ std::optional<profile> parse_profile(std::string_view s) {
     return std::nullopt;
 }
 
-placement_decision decide_placement(const rule& r, profile p) {
+bool offloadable_drop(const rule& r) {
+    kind k = kind::drop;
+    return xdp_cannot_run(r, &k) == nullptr && k == kind::drop && r.place == placement::automatic &&
+           !names_local_in_port(r);
+}
+
+placement_decision decide_placement(const rule& r, profile p, bool offloaded) {
     kind k = kind::drop;
     if (const char* why = xdp_cannot_run(r, &k)) {
         return {false, why};
@@ -99,7 +111,7 @@ placement_decision decide_placement(const rule& r, profile p) {
     if (k == kind::local) {
         return {true, "local traffic: XDP_PASS to the kernel stack"};
     }
-    if (r.match.mask.f.in_port == 0xffff && r.match.value.f.in_port == ofport_local) {
+    if (names_local_in_port(r)) {
         // The host's own traffic: only the TC egress program (and the local port's dispatcher)
         // sees it; a rule left to user space would not act on what leaves by a port.
         return {true, "in_port=LOCAL: the TC egress program runs it"};
@@ -109,6 +121,14 @@ placement_decision decide_placement(const rule& r, profile p) {
         return {true, "profile all-xdp"};
     case profile::all_user:
         return {false, "profile all-user"};
+    case profile::adaptive:
+        if (k == kind::drop) {
+            return offloaded ? placement_decision{true, "adaptive: a hot drop rule while drops "
+                                                        "dominate the traffic"}
+                             : placement_decision{false, "drop: user space until drops dominate "
+                                                         "(adaptive)"};
+        }
+        return {false, "pass-through: user space (adaptive)"};
     case profile::hybrid:
         break;
     }

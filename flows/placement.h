@@ -17,6 +17,8 @@
 //               and pass-through in user space;
 //      all-xdp  everything XDP can run, in XDP;
 //      all-user only local rules in XDP; the rest goes to user space.
+//      adaptive as hybrid, but the drop rules that flows/adaptive.h chose while drops dominated
+//               the traffic (the compiler marks them "offloaded") run in XDP (Takeaway 4).
 #pragma once
 
 #include <optional>
@@ -26,7 +28,7 @@
 
 namespace swd::flows {
 
-enum class profile : uint8_t { hybrid, all_xdp, all_user };
+enum class profile : uint8_t { hybrid, all_xdp, all_user, adaptive };
 
 const char* profile_name(profile p);
 std::optional<profile> parse_profile(std::string_view s);
@@ -36,6 +38,11 @@ struct placement_decision {
     const char* reason = ""; // why, in a few words, for dump-flows
 };
 
-placement_decision decide_placement(const rule& r, profile p);
+// offloaded: the adaptive profile chose this rule for XDP (ignored by the other profiles).
+placement_decision decide_placement(const rule& r, profile p, bool offloaded = false);
+
+// Whether the adaptive profile may move this rule: a drop rule of table 0 that XDP can run,
+// with placement=auto and not in_port=LOCAL (those are in XDP in every profile).
+bool offloadable_drop(const rule& r);
 
 } // namespace swd::flows

@@ -510,6 +510,21 @@ void rule_table::set_profile(profile p) {
     }
 }
 
+size_t rule_table::set_offloaded(std::span<const uint32_t> ids, bool on) {
+    size_t n = 0;
+    for (uint32_t id : ids) {
+        const rule* r = current_->find(id);
+        if (r && compiler_.offloaded(id) != on) {
+            compiler_.set_offloaded(*r, on);
+            n++;
+        }
+    }
+    if (n) {
+        publish();
+    }
+    return n;
+}
+
 void rule_table::publish() {
     auto s = std::make_shared<table_snapshot>();
     s->version = ++version_;

@@ -115,6 +115,12 @@ public:
     // Changes the placement profile (flows/placement.h) and publishes the table marked with it.
     void set_profile(profile p);
     profile current_profile() const { return compiler_.current_profile(); }
+    // The adaptive profile's moves (flows/adaptive.h): marks these rules offloaded to XDP (on)
+    // or not, and publishes when any changed. Ids of rules no longer present are skipped.
+    // Returns how many changed.
+    size_t set_offloaded(std::span<const uint32_t> ids, bool on);
+    bool offloaded(uint32_t id) const { return compiler_.offloaded(id); }
+    size_t n_offloaded() const { return compiler_.n_offloaded(); }
 
     // Deletes rules whose idle or hard timeout has passed. last_hit(id) gives the time a packet
     // last matched the rule (or a default-constructed time_point when never).

@@ -137,13 +137,13 @@ TEST_F(Service, SetPlacementMovesRulesAndSaysWhy) {
     EXPECT_NE(why(), hybrid_why) << "pass-through is placed in XDP under all-xdp";
     r = call({{"cmd", "set"}, {"placement", "all-xdp"}});
     EXPECT_FALSE(r["result"]["changed"].get<bool>());
-    r = call({{"cmd", "set"}, {"placement", "adaptive"}});
+    r = call({{"cmd", "set"}, {"placement", "calibrated"}});
     EXPECT_EQ(r["error"]["code"], "invalid_input");
-    EXPECT_EQ(r["error"]["message"], "<set>: not yet implemented placement 'adaptive'; expected "
-                                     "hybrid, all-xdp or all-user");
+    EXPECT_EQ(r["error"]["message"], "<set>: not yet implemented placement 'calibrated'; "
+                                     "expected hybrid, all-xdp, all-user or adaptive");
     r = call({{"cmd", "set"}, {"placement", "fast"}});
     EXPECT_EQ(r["error"]["message"],
-              "<set>: unknown placement 'fast'; expected hybrid, all-xdp or all-user");
+              "<set>: unknown placement 'fast'; expected hybrid, all-xdp, all-user or adaptive");
     EXPECT_EQ(call({{"cmd", "show"}})["result"]["profile"], "all-xdp") << "errors change nothing";
     r = call({{"cmd", "set"}});
     EXPECT_EQ(r["error"]["code"], "invalid_input");

@@ -126,7 +126,7 @@ result<std::string> read_file(const std::string& path) {
 
 service::service(service_options opts, std::unique_ptr<dp::datapath> datapath)
     : opts_(std::move(opts)), datapath_(std::move(datapath)), table_(opts_.max_rules),
-      started_(flows::clock::now()) {
+      adaptive_(opts_.adaptive), started_(flows::clock::now()) {
     table_.set_ports(opts_.ports);
     table_.set_profile(opts_.profile);
     published();
@@ -553,21 +553,23 @@ json service::cmd_backend(const json& req) {
 json service::cmd_set(const json& req) {
     const json id = id_of(req);
     if (!req.contains("placement") || !req["placement"].is_string()) {
-        return error_response(id, "invalid_input",
-                              "<set>: nothing to set; expected placement=hybrid|all-xdp|all-user");
+        return error_response(
+            id, "invalid_input",
+            "<set>: nothing to set; expected placement=hybrid|all-xdp|all-user|adaptive");
     }
     const std::string name = req["placement"].get<std::string>();
     const auto p = flows::parse_profile(name);
     if (!p) {
-        const bool later = name == "adaptive" || name == "calibrated";
+        const bool later = name == "calibrated";
         return error_response(
             id, "invalid_input",
-            fmt::format("<set>: {} placement '{}'; expected hybrid, all-xdp or all-user",
+            fmt::format("<set>: {} placement '{}'; expected hybrid, all-xdp, all-user or adaptive",
                         later ? "not yet implemented" : "unknown", name));
     }
     const bool changed = *p != table_.current_profile();
     if (changed) {
         table_.set_profile(*p);
+        adaptive_.restart();
         published();
         log::info("placement {} (version {})", name, table_.current()->version);
     }
@@ -598,7 +600,7 @@ json service::cmd_dump_pools(const json& req) {
 }
 
 std::string service::placement_why(const flows::rule& r) const {
-    const auto d = flows::decide_placement(r, table_.current_profile());
+    const auto d = flows::decide_placement(r, table_.current_profile(), table_.offloaded(r.id));
     if (d.xdp && datapath_->where(r.id) != dp::rule_location::xdp) {
         return fmt::format("{}, but {}", d.reason, datapath_->xdp_status());
     }
@@ -672,6 +674,9 @@ json service::cmd_show(const json& req) {
              {"pools", std::move(pools)},
              {"lb_sessions", table_json(datapath_->lb_sessions())},
              {"connections", table_json(datapath_->connections())},
+             {"adaptive", table_.current_profile() == flows::profile::adaptive
+                              ? adaptive_.status(table_)
+                              : json()},
              {"memory",
               {{"resident_bytes", resident_bytes()},
                {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};
@@ -687,6 +692,10 @@ void service::tick(flows::clock::time_point now) {
         return c[0].last_hit;
     };
     datapath_->tick();
+    if (table_.current_profile() == flows::profile::adaptive &&
+        adaptive_.tick(table_, *datapath_)) {
+        published();
+    }
     auto sum = table_.expire(now, last_hit);
     if (sum.deleted) {
         published();

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "adaptive_mover.h"
 #include "datapath/datapath.h"
+#include "flows/adaptive.h"
 #include "flows/parser.h"
 #include "flows/placement.h"
 #include "flows/rule_table.h"
@@ -25,6 +27,7 @@ struct service_options {
     std::vector<flows::port_decl> ports; // resolved: every port has its ofport
     size_t max_rules = 16u << 20;
     flows::profile profile = flows::profile::hybrid;
+    flows::adaptive_options adaptive; // the adaptive profile's thresholds and budget
 };
 
 class service {
@@ -38,7 +41,7 @@ public:
     // throws; malformed requests get an error answer.
     json handle(const json& request, std::string_view attachment = {});
 
-    // Periodic work (rule expiry); call about once a second.
+    // Periodic work (rule expiry, the adaptive profile's moves); call about once a second.
     void tick(flows::clock::time_point now);
 
     // Re-reads the configuration file as replace-flows (SIGHUP).
@@ -75,6 +78,7 @@ private:
     service_options opts_;
     std::unique_ptr<dp::datapath> datapath_;
     flows::rule_table table_;
+    adaptive_mover adaptive_;
     flows::clock::time_point started_;
     std::string_view attachment_; // of the request being handled
     std::string text_storage_;

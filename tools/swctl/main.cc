@@ -43,8 +43,8 @@ Commands:
   set-backend POOL ADDR:PORT [weight=N] [state=up|drain|down]
                              change a backend's weight or state (drain: no new sessions)
   dump-pools [POOL]          print the pools (or POOL) in flow-file syntax
-  set placement=PROFILE      where placement=auto rules run from now on: hybrid, all-xdp
-                             or all-user (as swd --profile)
+  set placement=PROFILE      where placement=auto rules run from now on: hybrid, all-xdp,
+                             all-user or adaptive (as swd --profile)
   show                       ports, threads, tables, pools and memory of the switch
   dump-ports [PORT]          per port and queue: packets, drops by cause, ring events
   ping                       check that swd answers
@@ -182,6 +182,20 @@ int cmd_show(const cli& c) {
         }
         fmt::print("placement profile: {}; XDP dispatcher: {}\n", s.value("profile", ""),
                    s.value("xdp", ""));
+        if (s.contains("adaptive") && s["adaptive"].is_object()) {
+            const json& a = s["adaptive"];
+            const json& share = a["drop_share"];
+            fmt::print("adaptive: drops {} of the traffic in the last second; drop rules move "
+                       "to XDP at {:.0f}% and back below {:.0f}% ({} s in a row); {} of {} "
+                       "offloaded, {} moves{}\n",
+                       share.is_number() ? fmt::format("{:.0f}%", share.get<double>() * 100)
+                                         : std::string("n/a (little traffic)"),
+                       a.value("offload_share", 0.0) * 100, a.value("return_share", 0.0) * 100,
+                       a.value("sustain_ticks", 0), a.value("offloaded", 0), a.value("budget", 0),
+                       a.value("moves", 0),
+                       a.value("last_move", "").empty() ? ""
+                                                        : "; last: " + a.value("last_move", ""));
+        }
         fmt::print("ports:{}\n", s["ports"].empty() ? " none" : "");
         for (const auto& p : s["ports"]) {
             const json& of = p["ofport"];
@@ -528,7 +542,7 @@ int run(const cli& c) {
     }
     if (cmd == "set") {
         constexpr std::string_view key = "placement=";
-        if (!need(1, 1, "set placement=hybrid|all-xdp|all-user")) {
+        if (!need(1, 1, "set placement=hybrid|all-xdp|all-user|adaptive")) {
             return 2;
         }
         if (!c.args[1].starts_with(key)) {

@@ -43,6 +43,7 @@ struct cli {
     uint32_t lb_idle_timeout = 300; // s
     uint32_t ct_entries = 1u << 16;
     uint32_t ct_idle_timeout = 120; // s
+    flows::adaptive_options adaptive;
     bool check = false;
 };
 
@@ -79,7 +80,17 @@ int parse_cli(int argc, char** argv, cli& c) {
          "largest number of rules the table accepts (default 16777216)")
         ("profile", po::value(&c.profile)->value_name("P"),
          "where placement=auto rules run: hybrid (default: local in XDP, the rest in user "
-         "space), all-xdp (everything XDP can run) or all-user (all but local in user space)")
+         "space), all-xdp (everything XDP can run), all-user (all but local in user space) "
+         "or adaptive (hybrid, and the hottest drop rules in XDP while drops dominate)")
+        ("adaptive-offload-share", po::value(&c.adaptive.offload_share)->value_name("F"),
+         "adaptive: move drop rules to XDP when rules drop at least this share of the "
+         "traffic (default 0.75)...")
+        ("adaptive-return-share", po::value(&c.adaptive.return_share)->value_name("F"),
+         "...and back to user space when they drop less than this share (default 0.60)...")
+        ("adaptive-sustain", po::value(&c.adaptive.sustain)->value_name("S"),
+         "...for this many seconds in a row (default 3)")
+        ("adaptive-budget", po::value(&c.adaptive.budget)->value_name("N"),
+         "adaptive: drop rules in XDP at most (default 1024)")
         ("xdp-max-rules", po::value(&c.xdp_max_rules)->value_name("N"),
          "table 0 rules the XDP dispatcher's maps may grow to (default 1048576; they start "
          "at 65536); with more, XDP sends every packet to user space")
@@ -142,7 +153,17 @@ int parse_cli(int argc, char** argv, cli& c) {
         return 2;
     }
     if (!flows::parse_profile(c.profile)) {
-        fmt::print(stderr, "swd: --profile is hybrid, all-xdp or all-user, not '{}'\n", c.profile);
+        fmt::print(stderr, "swd: --profile is hybrid, all-xdp, all-user or adaptive, not '{}'\n",
+                   c.profile);
+        return 2;
+    }
+    const auto& a = c.adaptive;
+    if (!(a.offload_share > 0 && a.offload_share <= 1 && a.return_share >= 0 &&
+          a.return_share < a.offload_share) ||
+        a.sustain == 0 || a.budget == 0) {
+        fmt::print(stderr, "swd: the adaptive options need 0 <= --adaptive-return-share < "
+                           "--adaptive-offload-share <= 1, --adaptive-sustain >= 1 and "
+                           "--adaptive-budget >= 1\n");
         return 2;
     }
     if (c.xdp_max_rules == 0) {
@@ -267,6 +288,7 @@ int main(int argc, char** argv) {
     opts.ports = config.ports;
     opts.max_rules = c.max_rules;
     opts.profile = *flows::parse_profile(c.profile);
+    opts.adaptive = c.adaptive;
     ctl::service svc(opts, std::move(*dp));
     const size_t n_ports = config.ports.size();
     auto loaded = svc.load(std::move(config));

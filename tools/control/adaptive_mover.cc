@@ -1,0 +1,145 @@
+#include "adaptive_mover.h"
+
+#include <fmt/format.h>
+
+#include "datapath/util/log.h"
+
+namespace swd::ctl {
+
+namespace {
+
+// Frames the dispatchers received, and frames rules dropped (in XDP and in user space), since
+// the datapath started.
+std::pair<uint64_t, uint64_t> traffic(const dp::datapath& dp) {
+    uint64_t received = 0, dropped = 0;
+    for (const auto& p : dp.ports()) {
+        received += p.xdp[SWD_XC_RX];
+        dropped += p.xdp[SWD_XC_DROP_RULE];
+        for (const auto& q : p.queues) {
+            dropped += q.counters[static_cast<size_t>(dp::port_counter::drop_action)];
+        }
+    }
+    return {received, dropped};
+}
+
+std::vector<uint64_t> packets_of(const dp::datapath& dp, std::span<const uint32_t> ids) {
+    std::vector<dp::rule_counters> c(ids.size());
+    dp.read_counters(ids, c);
+    std::vector<uint64_t> out(ids.size());
+    for (size_t i = 0; i < ids.size(); i++) {
+        out[i] = c[i].packets;
+    }
+    return out;
+}
+
+} // namespace
+
+void adaptive_mover::restart() {
+    policy_ = flows::adaptive_policy(policy_.options());
+    have_totals_ = false;
+    sample_.clear();
+}
+
+adaptive_mover::hits adaptive_mover::sample(const flows::rule_table& table,
+                                            const dp::datapath& dp) const {
+    std::vector<uint32_t> ids;
+    table.current()->for_each([&](const flows::rule& r) {
+        if (flows::offloadable_drop(r) && !table.offloaded(r.id)) {
+            ids.push_back(r.id);
+        }
+    });
+    const auto packets = packets_of(dp, ids);
+    hits h(ids.size());
+    for (size_t i = 0; i < ids.size(); i++) {
+        h[i] = {ids[i], packets[i]};
+    }
+    return h;
+}
+
+void adaptive_mover::moved(std::string what) {
+    log::info("adaptive: {}", what);
+    last_move_ = std::move(what);
+    moves_++;
+}
+
+bool adaptive_mover::tick(flows::rule_table& table, const dp::datapath& dp) {
+    const auto [received, dropped] = traffic(dp);
+    if (!have_totals_) {
+        have_totals_ = true;
+        received_ = received;
+        dropped_ = dropped;
+        return false;
+    }
+    const uint64_t d_received = received - received_, d_dropped = dropped - dropped_;
+    received_ = received;
+    dropped_ = dropped;
+    const size_t before = table.n_offloaded();
+    const auto& o = policy_.options();
+    switch (policy_.observe(d_received, d_dropped, before > 0)) {
+    case flows::adaptive_policy::step::none:
+        return false;
+    case flows::adaptive_policy::step::sample:
+        sample_ = sample(table, dp);
+        return false;
+    case flows::adaptive_policy::step::offload: {
+        std::vector<uint32_t> ids(sample_.size());
+        for (size_t i = 0; i < ids.size(); i++) {
+            ids[i] = sample_[i].first;
+        }
+        const auto now = packets_of(dp, ids);
+        for (size_t i = 0; i < ids.size(); i++) {
+            // A rule deleted since the sample may have given its id to a new rule: its count
+            // restarted, and it is skipped below unless it is still an offloadable drop.
+            sample_[i].second = now[i] >= sample_[i].second ? now[i] - sample_[i].second : 0;
+        }
+        const size_t room = o.budget > before ? o.budget - before : 0;
+        auto chosen = flows::hottest(sample_, room);
+        std::erase_if(chosen, [&](uint32_t id) {
+            const flows::rule* r = table.current()->find(id);
+            return !r || !flows::offloadable_drop(*r);
+        });
+        const size_t n = table.set_offloaded(chosen, true);
+        sample_ = sample(table, dp);
+        if (n == 0) {
+            return false;
+        }
+        moved(fmt::format("drops {:.0f}% of the traffic for {} s: {} drop rule{} to XDP, {} of "
+                          "{} offloaded",
+                          policy_.last_share() * 100, policy_.high_streak(), n, n == 1 ? "" : "s",
+                          table.n_offloaded(), o.budget));
+        return true;
+    }
+    case flows::adaptive_policy::step::take_back: {
+        std::vector<uint32_t> ids;
+        table.current()->for_each([&](const flows::rule& r) {
+            if (table.offloaded(r.id)) {
+                ids.push_back(r.id);
+            }
+        });
+        const size_t n = table.set_offloaded(ids, false);
+        moved(fmt::format("drops {:.0f}% of the traffic, below {:.0f}% for {} s: {} drop rule{} "
+                          "back to user space",
+                          policy_.last_share() * 100, o.return_share * 100, o.sustain, n,
+                          n == 1 ? "" : "s"));
+        return n > 0;
+    }
+    }
+    return false;
+}
+
+json adaptive_mover::status(const flows::rule_table& table) const {
+    const auto& o = policy_.options();
+    json j{{"offloaded", table.n_offloaded()},
+           {"budget", o.budget},
+           {"offload_share", o.offload_share},
+           {"return_share", o.return_share},
+           {"sustain_ticks", o.sustain},
+           {"high_streak", policy_.high_streak()},
+           {"low_streak", policy_.low_streak()},
+           {"moves", moves_},
+           {"last_move", last_move_}};
+    j["drop_share"] = policy_.last_share() >= 0 ? json(policy_.last_share()) : json();
+    return j;
+}
+
+} // namespace swd::ctl
