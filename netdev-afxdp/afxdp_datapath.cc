@@ -272,6 +272,7 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
         }
     }
     reserved_ids_ = max_id;
+    tables_->forget(born);
     publisher_.publish(p);
     // User space has the new table; now the dispatcher's maps. They grow when the table has
     // outgrown them (new maps and programs); a failure leaves the dispatcher sending every frame

@@ -132,12 +132,14 @@ bool xdp_tables::read_counts(uint32_t rule_id, uint64_t& packets, uint64_t& byte
 
 void xdp_tables::add_counters(std::span<const uint32_t> ids,
                               std::span<dp::rule_counters> out) const {
-    if (!searching_) {
-        return;
-    }
     for (size_t i = 0; i < ids.size(); i++) {
         uint64_t packets = 0, bytes = 0;
-        if (!read_counts(ids[i], packets, bytes)) {
+        if (auto d = departed_.find(ids[i]); d != departed_.end()) {
+            out[i].packets += d->second.first;
+            out[i].bytes += d->second.second;
+            out[i].xdp_packets += d->second.first;
+        }
+        if (!searching_ || !read_counts(ids[i], packets, bytes)) {
             continue;
         }
         out[i].packets += packets;
@@ -156,7 +158,17 @@ void xdp_tables::add_counters(std::span<const uint32_t> ids,
     }
 }
 
+void xdp_tables::forget(std::span<const uint32_t> born) {
+    if (departed_.empty()) {
+        return;
+    }
+    for (uint32_t id : born) {
+        departed_.erase(id);
+    }
+}
+
 void xdp_tables::carry_counters(const xdp_tables& old) {
+    departed_ = old.departed_;
     for (auto& [id, place] : xdp_rules_) {
         uint64_t packets = 0, bytes = 0;
         if (old.read_counts(id, packets, bytes)) {
@@ -273,10 +285,15 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
     return v;
 }
 
-void xdp_tables::release_rule(uint32_t rule_id) {
+void xdp_tables::release_rule(uint32_t rule_id, bool keep_counts) {
     auto it = xdp_rules_.find(rule_id);
     if (it == xdp_rules_.end()) {
         return;
+    }
+    if (uint64_t packets = 0, bytes = 0; keep_counts && read_counts(rule_id, packets, bytes)) {
+        auto& d = departed_[rule_id];
+        d.first += packets;
+        d.second += bytes;
     }
     free_slots_.push_back(it->second.slot);
     release_action_list(it->second.action_id);
@@ -326,7 +343,7 @@ result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id
                 release_rule(o->rule_id);
             }
             if (!r.xdp) {
-                release_rule(r.rule_id); // it ran in XDP before this change
+                release_rule(r.rule_id, true); // it ran in XDP before this change
             }
         });
     if (!status || !old) {
@@ -376,6 +393,9 @@ void xdp_tables::disable(std::string why) {
     // User space has the whole table: sending every frame there first is always correct. Then
     // the maps are emptied, whatever a failed sync left in them.
     (void)switch_masks({}, false);
+    while (!xdp_rules_.empty()) { // their rules may live on in user space
+        release_rule(xdp_rules_.begin()->first, true);
+    }
     swd_xdp_rule_key k{};
     while (bpf_map_get_next_key(rules_.get(), nullptr, &k) == 0) {
         bpf_map_delete_elem(rules_.get(), &k);

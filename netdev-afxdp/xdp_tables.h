@@ -72,8 +72,11 @@ public:
 
     // Whether the rule runs in XDP now (placed there, and the search is on).
     bool runs_in_xdp(uint32_t rule_id) const;
-    // Adds XDP's per-CPU counts of these rules to out.
+    // Adds XDP's per-CPU counts of these rules to out, with what they counted in XDP before
+    // they left it (moved to user space, or the search switched off).
     void add_counters(std::span<const uint32_t> ids, std::span<dp::rule_counters> out) const;
+    // These ids now name new rules (datapath::publish's born): their XDP counts start at zero.
+    void forget(std::span<const uint32_t> born);
 
     // The port map (ofport -> interface) for output to another port.
     result<void> set_port(uint16_t ofport, int ifindex);
@@ -125,7 +128,8 @@ private:
     xdp_tables() = default;
     result<void> write_subtable(const dp::subtable& st, uint32_t mask_id, const dp::subtable* old);
     result<swd_xdp_rule> entry_for(const dp::compiled_rule& r, std::span<const swd_action> acts);
-    void release_rule(uint32_t rule_id);
+    // Frees the rule's slot; keep_counts: the rule lives on elsewhere, its counts go to departed_.
+    void release_rule(uint32_t rule_id, bool keep_counts = false);
     void release_action_list(uint32_t id);
     result<void> switch_masks(const std::vector<installed_mask>& list, bool search,
                               bool egress = false);
@@ -138,6 +142,9 @@ private:
     bool out_of_room_ = false; // the last sync() found the maps full
     uint32_t active_list_ = 0; // which half of the mask array the config names
     bool searching_ = false;
+    // (packets, bytes) that rules counted in XDP before they left it, by rule id; dropped when
+    // the id is given to a new rule (forget()).
+    std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> departed_;
     bool egress_ = false;
     std::string why_not_ = "no rules yet";
     size_t installed_rules_ = 0;
