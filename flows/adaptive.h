@@ -5,8 +5,9 @@
 // (tools/control/service.cc), which reads the counters and applies the moves:
 //
 //  - the drop share of a tick: frames that rules dropped (in XDP and in user space) over frames
-//    the dispatchers received; a tick with fewer than min_packets frames says nothing and
-//    breaks a streak;
+//    that met the rules (XDP ran a rule on them, or user space received them: under overload
+//    the frames lost on a full AF_XDP ring are a sample neither way); a tick with fewer than
+//    min_packets frames says nothing and breaks a streak;
 //  - at or above offload_share: a streak begins, and the service samples the counters of the
 //    offloadable drop rules (flows/placement.h). When the share has stayed there `sustain`
 //    more ticks: offload. The service ranks those rules by the packets they matched since the

@@ -8,18 +8,22 @@ namespace swd::ctl {
 
 namespace {
 
-// Frames the dispatchers received, and frames rules dropped (in XDP and in user space), since
-// the datapath started.
+// Frames that met the rules (XDP ran a rule on them, or user space received them), and frames
+// rules dropped (in XDP and in user space), since the datapath started. Not the frames the
+// dispatchers received: under overload most of those are lost on a full AF_XDP ring before any
+// rule sees them, and the share would say little about the rules.
 std::pair<uint64_t, uint64_t> traffic(const dp::datapath& dp) {
-    uint64_t received = 0, dropped = 0;
+    uint64_t met = 0, dropped = 0;
     for (const auto& p : dp.ports()) {
-        received += p.xdp[SWD_XC_RX];
+        met += p.xdp[SWD_XC_DROP_RULE] + p.xdp[SWD_XC_PASS] + p.xdp[SWD_XC_TX] +
+               p.xdp[SWD_XC_REDIRECT];
         dropped += p.xdp[SWD_XC_DROP_RULE];
         for (const auto& q : p.queues) {
+            met += q.counters[static_cast<size_t>(dp::port_counter::rx_packets)];
             dropped += q.counters[static_cast<size_t>(dp::port_counter::drop_action)];
         }
     }
-    return {received, dropped};
+    return {met, dropped};
 }
 
 std::vector<uint64_t> packets_of(const dp::datapath& dp, std::span<const uint32_t> ids) {
