@@ -35,6 +35,12 @@
 #                   issue 3) against swd --profile all-xdp (XDP_REDIRECT through the devmap);
 #                   and in_port=1,actions=in_port in all-xdp (XDP_TX back to swdd-g, counted
 #                   there by swd_xdp_count_drop)
+#  (6) mixed:       the study's Figure 21 on veth: 20 flows (source ports 1024-1043), of which
+#                   D% are dropped by exact rules udp,in_port=1,tp_src=P,actions=drop and the
+#                   rest forwarded by in_port=1,actions=output:2, D = 0, 25, 50, 75, 90, 100;
+#                   profiles all-user, hybrid, all-xdp and adaptive (--adaptive-sustain 1, its
+#                   warm-up long enough for the move: max(WARMUP, 5) s); rate = frames handled
+#                   = counted on swdd-s + dropped by rules in XDP + dropped in user space
 #  (5) lb:          lb_pool=web, vip=10.77.0.1:9/udp, 3 backends behind swdd-b; the rule
 #                   udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2 with S = 1, 1K,
 #                   100K, 1M sessions (swgen flows): in XDP (all-xdp) and in user space
@@ -43,7 +49,8 @@
 #                   comes round again every S / rate seconds
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
-# MAX_OTHER (%, 5), ONLY (any of "min drop prefix local pass lb"). Holds the lab lock for the
+# MAX_OTHER (%, 5), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
+# tests/bench/plot.sh), ONLY (any of "min drop prefix local pass lb mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -63,7 +70,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min drop prefix local pass lb} "
+only=" ${ONLY:-min drop prefix local pass lb mixed} "
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "dispatcher.sh: RUNS must be 1-99" >&2; exit 1; }
@@ -191,7 +198,7 @@ declare -A res info
 measure() {
     local point=$1 flows=$2 vary=$3
     shift 3
-    local gpids=() g r c0 c1 t0 t1 other vals=() clean=() v pids
+    local gpids=() g r c0 c1 t0 t1 other vals=() clean=() v pids mn md mx
     pids="$swd_pid $(napi_pids)"
     # shellcheck disable=SC2086
     wait_quiet $pids
@@ -230,6 +237,10 @@ measure() {
     done
     ((${#clean[@]} > 0)) || clean=("${vals[@]%%(*}")
     res[$point]=$(median_of "${clean[@]}")
+    if [[ -n ${RESULTS:-} ]]; then
+        read -r mn md mx <<<"${res[$point]}"
+        printf '%s\t%s\t%s\t%s\n' "$point" "$mn" "$md" "$mx" >>"$RESULTS"
+    fi
     info[$point]="windows ${vals[*]} Mpps; offered $(cat "$tmp"/gen[0-9]*.json 2>/dev/null |
         jq -s 'map(.mpps) | add // 0 | . * 1000 | round / 1000') Mpps"
     echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$(cut -d' ' -f2 <<<"${res[$point]}")") Mpps  (${info[$point]})"
@@ -371,6 +382,45 @@ if [[ $only == *" lb "* ]]; then
     detach "$ns_sink" "$dev_sink"
 fi
 
+# --- (6) mixed drop / pass-through --------------------------------------------------------------
+mixed_shares="0 25 50 75 90 100"
+mixed_profiles="all-user hybrid all-xdp adaptive"
+handled() { # frames forwarded to the sink or dropped by a rule, on either path
+    local fwd ports
+    fwd=$(count_of "$ns_sink" "$dev_sink")
+    ports=$("$swctl" --control "$sock" --format json dump-ports)
+    jq --argjson f "$fwd" '$f + ([.ports[] | select(.ofport == 1) | (.xdp.drop_rule // 0) + ([.queues[].counters.drop_action // 0] | add // 0)] | add)' <<<"$ports"
+}
+if [[ $only == *" mixed "* ]]; then
+    echo
+    echo "== (6) mixed: D% of 20 flows dropped by rules, the rest forwarded $dev_a -> $dev_b =="
+    detach "$ns_sink" "$dev_sink"
+    attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
+    for d in $mixed_shares; do
+        {
+            echo "priority=10,in_port=1,actions=output:2"
+            for ((k = 0; k < d * 20 / 100; k++)); do
+                echo "priority=20,udp,in_port=1,tp_src=$((1024 + k)),actions=drop"
+            done
+        } >"$tmp/rules.txt"
+        for profile in $mixed_profiles; do
+            if [[ $profile == adaptive ]]; then
+                start_swd "$tmp/rules.txt" adaptive --adaptive-sustain 1
+                saved_warmup=$warmup
+                warmup=$((warmup > 5 ? warmup : 5))
+                measure "mixed: $profile D=$d%" 20 src-port handled
+                warmup=$saved_warmup
+                echo "    $("$swctl" --control "$sock" show | grep '^adaptive:')"
+            else
+                start_swd "$tmp/rules.txt" "$profile"
+                measure "mixed: $profile D=$d%" 20 src-port handled
+            fi
+            stop_swd
+        done
+    done
+    detach "$ns_sink" "$dev_sink"
+fi
+
 # --- summary -----------------------------------------------------------------------------------
 ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }' || echo "-"; }
 echo
@@ -381,7 +431,9 @@ for point in "min drop F=1" "min drop F=1M" \
     "local: no program" "local: minimal XDP_PASS" "local: swd (XDP_PASS rule)" \
     "pass: swd hybrid" "pass: swd all-xdp" "pass: swd all-xdp XDP_TX" \
     "lb: swd all-xdp S=1" "lb: swd all-xdp S=1K" "lb: swd all-xdp S=100K" "lb: swd all-xdp S=1M" \
-    "lb: swd hybrid S=1" "lb: swd hybrid S=1K" "lb: swd hybrid S=100K" "lb: swd hybrid S=1M"; do
+    "lb: swd hybrid S=1" "lb: swd hybrid S=1K" "lb: swd hybrid S=100K" "lb: swd hybrid S=1M" \
+    $(for d in $mixed_shares; do for p in $mixed_profiles; do echo "mixed:_${p}_D=$d%"; done; done); do
+    point=${point//_/ }
     [[ -n ${res[$point]:-} ]] || continue
     read -r mn md mx <<<"${res[$point]}"
     ref=
@@ -390,6 +442,9 @@ for point in "min drop F=1" "min drop F=1M" \
     "local"*) ref="$(ratio "$md" "$(med "local: no program")") of no program" ;;
     "pass: swd all"*) ref="$(ratio "$md" "$(med "pass: swd hybrid")") of the user-space path" ;;
     "lb: swd all-xdp S="*) ref="$(ratio "$md" "$(med "pass: swd all-xdp")") of plain all-xdp pass-through" ;;
+    "mixed: adaptive D="*)
+        best=$(for p in all-user hybrid all-xdp; do med "mixed: $p D=${point##*D=}"; done | sort -g | tail -n 1)
+        ref="$(ratio "$md" "$best") of the best static profile" ;;
     esac
     printf '%-30s %7.3f (%.3f-%.3f)  %s\n' "$point" "$md" "$mn" "$mx" "$ref"
 done
@@ -420,4 +475,8 @@ aim "LB in XDP, 1K sessions > xsknf's 7.4 Mpps" "$(med "lb: swd all-xdp S=1K")" 
 aim "LB in XDP, 100K sessions > xsknf's 1.7 Mpps" "$(med "lb: swd all-xdp S=100K")" 1.7 1
 aim "LB in user space, 1 session > xsknf's 0.67 Mpps" "$(med "lb: swd hybrid S=1")" 0.67 1
 aim "LB in user space, 100K sessions > xsknf's 0.7 Mpps" "$(med "lb: swd hybrid S=100K")" 0.7 1
+for d in $mixed_shares; do
+    best=$(for p in all-user hybrid all-xdp; do med "mixed: $p D=$d%"; done | sort -g | tail -n 1)
+    aim "mixed D=$d%: adaptive >= 0.95x the best static profile" "$(med "mixed: adaptive D=$d%")" "$best" 0.95
+done
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
