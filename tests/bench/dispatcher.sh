@@ -25,6 +25,8 @@
 #                   prefix: udp,nw_src=P+256k/24 (k < N), flows = min(256 N, 1M) over src-ip
 #                   rate = the dispatcher's drop_rule counter; a frame that matched no rule would
 #                   count as drop_no_rule, which is checked to stay 0
+#  (2b) userdrop:   the exact rules of (2) with placement=user: user space drops them (AF_XDP
+#                   copy mode, poll mode, on the NAPI's CPU); rate = port 1's drop_action
 #  (3) local:       UDP to a socket on 10.77.0.1:9 in ns sw (nc -u -l, pinned to GEN_CPU, reads
 #                   slowly: the rest overflow its buffer); rate = Udp InDatagrams + RcvbufErrors
 #                   of ns sw, i.e. datagrams the stack delivered to the socket:
@@ -50,7 +52,7 @@
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
 # MAX_OTHER (%, 5), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
-# tests/bench/plot.sh), ONLY (any of "min drop prefix local pass lb mixed"). Holds the lab lock for the
+# tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -70,7 +72,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min drop prefix local pass lb mixed} "
+only=" ${ONLY:-min drop prefix userdrop local pass lb mixed} "
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "dispatcher.sh: RUNS must be 1-99" >&2; exit 1; }
@@ -269,13 +271,13 @@ if [[ $only == *" min "* || $only == *" drop "* || $only == *" prefix "* ]]; the
 fi
 
 # --- (2) drop rules in XDP ---------------------------------------------------------------------
-rules_exact() { # N FILE
-    awk -v n="$1" 'BEGIN {
+rules_exact() { # N FILE [PLACEMENT]
+    awk -v n="$1" -v place="${3:-xdp}" 'BEGIN {
         base = 10 * 16777216 + 77 * 65536 + 2 # 10.77.0.2: flow f has source 10.77.0.2 + f
         for (k = 0; k < n; k++) {
             a = base + k
-            printf "priority=20,udp,in_port=1,nw_src=%d.%d.%d.%d,nw_dst=10.77.0.1,tp_src=%d,tp_dst=9,placement=xdp,actions=drop\n",
-                int(a / 16777216), int(a / 65536) % 256, int(a / 256) % 256, a % 256, (1024 + k) % 65536
+            printf "priority=20,udp,in_port=1,nw_src=%d.%d.%d.%d,nw_dst=10.77.0.1,tp_src=%d,tp_dst=9,placement=%s,actions=drop\n",
+                int(a / 16777216), int(a / 65536) % 256, int(a / 256) % 256, a % 256, (1024 + k) % 65536, place
         }
     }' >"$2"
 }
@@ -289,8 +291,22 @@ rules_prefix() { # N FILE: /24 source prefixes from 10.77.0.0 upwards
         }
     }' >"$2"
 }
-drop_point() { # KIND N
+user_drops() { # frames user space dropped by rules on port 1
+    "$swctl" --control "$sock" --format json dump-ports |
+        jq '[.ports[] | select(.ofport == 1) | .queues[].counters.drop_action // 0] | add'
+}
+drop_point() { # KIND N: KIND exact, prefix, or user (exact rules placed in user space)
     local kind=$1 n=$2 flows vary point miss
+    if [[ $kind == user ]]; then
+        rules_exact "$n" "$tmp/rules.txt" user
+        point="swd drop user R=$(label "$n")"
+        start_swd "$tmp/rules.txt" hybrid
+        measure "$point" "$n" src-ip,src-port user_drops
+        echo "    rx ring full (kernel): $("$swctl" --control "$sock" --format json dump-ports |
+            jq '[.ports[] | select(.ofport == 1) | .queues[].kernel.rx_ring_full // 0] | add')"
+        stop_swd
+        return
+    fi
     if [[ $kind == exact ]]; then
         rules_exact "$n" "$tmp/rules.txt"
         flows=$n
@@ -309,10 +325,15 @@ drop_point() { # KIND N
     [[ $miss == 0 ]] || info[$point]+=" WRONG: $miss frames matched no rule"
     stop_swd
 }
-for kind in exact prefix; do
-    [[ ($kind == exact && $only == *" drop "*) || ($kind == prefix && $only == *" prefix "*) ]] || continue
+for kind in exact prefix user; do
+    [[ ($kind == exact && $only == *" drop "*) || ($kind == prefix && $only == *" prefix "*) ||
+        ($kind == user && $only == *" userdrop "*) ]] || continue
     echo
-    echo "== (2) swd: $kind drop rules placed in XDP =="
+    if [[ $kind == user ]]; then
+        echo "== (2b) swd: exact drop rules placed in user space (AF_XDP, poll mode, the NAPI's CPU) =="
+    else
+        echo "== (2) swd: $kind drop rules placed in XDP =="
+    fi
     for n in 1 1000 100000 1000000; do
         drop_point "$kind" "$n"
     done
@@ -428,6 +449,7 @@ echo "== Summary: Mpps, median of $runs windows (min-max) =="
 for point in "min drop F=1" "min drop F=1M" \
     "min drop reading headers F=1" "swd drop exact R=1" "swd drop exact R=1K" "swd drop exact R=100K" "swd drop exact R=1M" \
     "swd drop prefix R=1" "swd drop prefix R=1K" "swd drop prefix R=100K" "swd drop prefix R=1M" \
+    "swd drop user R=1" "swd drop user R=1K" "swd drop user R=100K" "swd drop user R=1M" \
     "local: no program" "local: minimal XDP_PASS" "local: swd (XDP_PASS rule)" \
     "pass: swd hybrid" "pass: swd all-xdp" "pass: swd all-xdp XDP_TX" \
     "lb: swd all-xdp S=1" "lb: swd all-xdp S=1K" "lb: swd all-xdp S=100K" "lb: swd all-xdp S=1M" \
@@ -466,6 +488,11 @@ aim "(same, against the minimal drop that reads the headers)" "$(med "swd drop e
 aim "1 exact rule > xsknf's 13 Mpps" "$(med "swd drop exact R=1")" 13 1
 aim "1K exact rules > xsknf's 9 Mpps" "$(med "swd drop exact R=1K")" 9 1
 aim "100K exact rules > xsknf's 2.3 Mpps" "$(med "swd drop exact R=100K")" 2.3 1
+# xsknf's AF_XDP firewall on this machine kind (issue 5): 3.7, 3.8-5 and 2.8-3.4 Mpps with 1, 1K
+# and 100K rules.
+aim "user-space firewall, 1 rule > xsknf's 3.7 Mpps" "$(med "swd drop user R=1")" 3.7 1
+aim "user-space firewall, 1K rules > xsknf's 3.8 Mpps" "$(med "swd drop user R=1K")" 3.8 1
+aim "user-space firewall, 100K rules > xsknf's 2.8 Mpps" "$(med "swd drop user R=100K")" 2.8 1
 aim "local: XDP_PASS rule >= 0.9x no program" "$(med "local: swd (XDP_PASS rule)")" "$(med "local: no program")" 0.9
 aim "all-xdp pass-through >= 5x the user-space path" "$(med "pass: swd all-xdp")" "$(med "pass: swd hybrid")" 5
 # xsknf's XDP load balancer on this machine kind (issue 5): 7.5, 7.4 and 1.7 Mpps with 1, 1K and

@@ -6,8 +6,8 @@
 #
 # r.tsv: one line per point, "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" in Mpps. A figure is drawn when
 # the run measured its points: mixed (Figure 21: Mpps against the drop share, one line per
-# placement profile), firewall (Figure 8: XDP drop rules against their number, exact and
-# prefix), lb (Figure 15: the load balancer in XDP and in user space against sessions). Bars
+# placement profile), firewall (Figure 8: drop rules against their number, exact and prefix in
+# XDP, exact in user space), lb (Figure 15: the load balancer in XDP and in user space against sessions). Bars
 # span the windows' min and max; the line goes through the medians.
 # Needs gnuplot (Debian: apt-get install gnuplot-nox).
 set -Eeuo pipefail
@@ -42,7 +42,7 @@ plot() { # FILE TITLE XLABEL LOGX SERIES:TITLE...
         spec+=("'$data/${s%%:*}' using 1:3:2:4 with yerrorlines title '${s#*:}'")
     done
     gnuplot <<EOF
-set terminal svg size 720,420 dynamic font "sans,12"
+set terminal svg size 720,420 dynamic noenhanced font "sans,12"
 set output '$out/$file'
 set title '$title'
 set xlabel '$xlabel'
@@ -67,8 +67,9 @@ lines=()
 for k in exact prefix; do
     series "fw-$k" "^swd drop $k R=([0-9]+[KM]?)\$" && lines+=("fw-$k:$k rules in XDP")
 done
+series fw-user "^swd drop user R=([0-9]+[KM]?)\$" && lines+=("fw-user:exact rules in user space (AF_XDP)")
 series fw-min "^min drop F=(1)\$" && lines+=("fw-min:minimal XDP_DROP")
-((${#lines[@]})) && plot firewall.svg "Firewall: drop rules in XDP" "rules" log "${lines[@]}"
+((${#lines[@]})) && plot firewall.svg "Firewall: drop rules" "rules" log "${lines[@]}"
 
 lines=()
 series lb-xdp "^lb: swd all-xdp S=([0-9]+[KM]?)\$" && lines+=("lb-xdp:XDP (all-xdp)")

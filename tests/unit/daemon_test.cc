@@ -165,6 +165,13 @@ TEST_F(Daemon, HelpAndBadCommandLines) {
     EXPECT_EQ(run({swd_, "--log-level", "loud"}).status, 2);
     EXPECT_EQ(run({swd_, "--port", "1234"}).status, 2);
     EXPECT_EQ(run({swd_, "--check"}).status, 2);
+    EXPECT_EQ(run({swd_, "--profile", "fastest"}).status, 2);
+    auto shares = run({swd_, "--profile", "adaptive", "--adaptive-return-share", "0.8"});
+    EXPECT_EQ(shares.status, 2);
+    EXPECT_NE(shares.err.find("--adaptive-return-share < --adaptive-offload-share"),
+              std::string::npos)
+        << shares.err;
+    EXPECT_EQ(run({swd_, "--adaptive-budget", "0"}).status, 2);
     EXPECT_EQ(run({swctl_}).status, 2);
     EXPECT_EQ(run({swctl_, "frob"}).status, 2);
     EXPECT_EQ(run({swctl_, "--format", "yaml", "show"}).status, 2);
