@@ -4,7 +4,7 @@
 #   client (10.9.0.1) -- port 1 [swd on AF_XDP] port 2 -- server (10.9.0.2)
 # ping and TCP through swd, a drop rule added and removed at run time, a stateless NAT by flow
 # rules, a load balancer over three backends (one drained at run time), the traffic generator at
-# full speed, counters, and a clean stop. Everything it creates
+# full speed, counters, adaptive placement moving hot drop rules into XDP, and a clean stop. Everything it creates
 # (namespaces, veths, XDP programs, processes) is removed on exit, also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,6 +114,20 @@ ip netns exec "$client" "$swgen_bin" --dev "$dev_a_peer" --count 2000000 --flows
 sleep 0.5
 echo "the server's XDP sink counted $(sink_frames) frames"
 ctl dump-ports
+
+say "adaptive placement: while rules drop most of the traffic, the hot drop rules move into XDP"
+for port in $(seq 7000 7008); do
+    echo "priority=50,udp,in_port=1,tp_dst=$port,actions=drop"
+done >"$lab_tmp/drops.txt"
+ctl add-flows "$lab_tmp/drops.txt"
+ctl set placement=adaptive
+echo "(7 s of UDP to ports 7000-7009: 9 of 10 frames dropped by those rules)"
+ip netns exec "$client" "$swgen_bin" --dev "$dev_a_peer" --duration 7 --rate 500000 --flows 10 \
+    --vary dst-port --dport 7000 --cpu 0
+ctl show | grep -E '^(placement|adaptive)'
+grep 'adaptive:' "$lab_tmp/swd.log" || true
+ctl dump-flows udp,tp_dst=7000
+ctl set placement=hybrid
 
 say "stop swd (SIGTERM): programs detached, sockets closed, local port removed"
 swd_stop TERM
