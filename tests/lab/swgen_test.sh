@@ -8,9 +8,10 @@
 # swd_xdp_sink (bpf/swgen_tx.bpf.c: counts frames and each distinct IPv4 5-tuple, XDP_PASS) to
 # the receiving veth and checks:
 #   1. bad command lines exit 2, --help exits 0;
-#   2. live frames: --count 1000000 --flows 100 sends exactly 1000000 frames, the sink receives
-#      them (at least 99%), as exactly 100 distinct 5-tuples (100 source addresses, 100 source
-#      ports, one destination), each flow within 10% of its share;
+#   2. live frames: --count 1000000 --flows 100 sends exactly 1000000 frames, each transmitted by
+#      the veth and received by the sink or dropped by the veth (its counters), at least 10% of
+#      them received, as exactly 100 distinct 5-tuples (100 source addresses, 100 source ports,
+#      one destination), each flow within 10% of its share;
 #   3. every IPv4, UDP and TCP checksum is valid (tcpdump -vv behind the XDP_PASS sink), for UDP
 #      and TCP SYN templates, with all four fields varied, in both modes;
 #   4. --mode afxdp: --count 100000 --flows 100 arrives, as 100 5-tuples;
@@ -174,13 +175,25 @@ check "live: swgen reports exactly 1000000 frames" test "$(field frames "$out")"
 frames=$(sink_frames)
 read -r n_tuples tuple_frames tmin tmax n_sip n_sport n_dip n_dport < <(sink_tuples)
 echo "sink: $frames frames; $n_tuples tuples carrying $tuple_frames frames (per tuple $tmin-$tmax); $n_sip src addresses, $n_sport src ports, $n_dip dst addresses, $n_dport dst ports"
-check "live: sink received >= 99% of 1000000 frames as UDP/IPv4 ($tuple_frames)" \
-    between "$tuple_frames" 990000 1000000
+# The veth drops on transmit what the sink's side has no room for (its backlog full when the
+# sink falls behind: rare, but CI saw 62% once on a slow moment of this VM). So every frame is
+# accounted for: transmitted by the veth (and then counted by the sink) or dropped by it; the
+# kernel's own frames (IPv6 neighbour discovery) add a few.
+tx=$(field dev_tx_packets "$out")
+tx_dropped=$(field dev_tx_dropped "$out")
+check "live: the veth transmitted or dropped every frame ($tx + $tx_dropped of 1000000)" \
+    between $((tx + tx_dropped)) 1000000 1000016
+check "live: the sink received as UDP/IPv4 what the veth transmitted ($tuple_frames of $tx)" \
+    between "$tuple_frames" $((tx - 16)) "$tx"
+check "live: the sink received >= 10% of the frames ($tuple_frames; the veth dropped $tx_dropped)" \
+    ge "$tuple_frames" 100000
 check "live: exactly 100 distinct 5-tuples ($n_tuples)" test "$n_tuples" = 100
 check "live: 100 src addresses x 100 src ports, 1 destination" \
     test "$n_sip $n_sport $n_dip $n_dport" = "100 100 1 1"
-check "live: each flow within 10% of 10000 frames ($tmin-$tmax)" between "$tmin" 9000 11000
-check "live: ... and at most 11000 ($tmax)" between "$tmax" 9000 11000
+share=$((tuple_frames / 100))
+check "live: each flow within 10% of its share, $share frames ($tmin-$tmax)" \
+    between "$tmin" $((share * 9 / 10)) $((share * 11 / 10))
+check "live: ... and at most 10% over it ($tmax)" between "$tmax" $((share * 9 / 10)) $((share * 11 / 10))
 live_mpps_1m=$(field mpps "$out")
 
 # ---- 3. checksums behind the XDP_PASS sink --------------------------------------------------------
