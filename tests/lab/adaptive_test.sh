@@ -59,11 +59,15 @@ sent_by() { # FIRST_PORT: waits for the generator; adds what each of its 10 flow
     done
 }
 
+wait_offloaded() { # N: until N rules are offloaded, 6 s at most
+    for _ in $(seq 60); do
+        [[ $(offloaded) == "$1" ]] && return
+        sleep 0.1
+    done
+}
+
 send 7 7000
-for _ in $(seq 60); do
-    [[ $(offloaded) == 5 ]] && break
-    sleep 0.1
-done
+wait_offloaded 5
 check "phase 1: 5 drop rules offloaded under traffic ($(offloaded))" test "$(offloaded)" = 5
 check "phase 1: dump-flows says why for exactly those 5" test "$(in_xdp_by_reason)" = 5
 sleep 1
@@ -74,10 +78,7 @@ check "phase 1: the move is in the log" grep -q "adaptive: drops .* 5 drop rules
 swctl show | grep adaptive
 
 send 6 7005
-for _ in $(seq 60); do
-    [[ $(offloaded) == 0 ]] && break
-    sleep 0.1
-done
+wait_offloaded 0
 check "phase 2: the rules came back to user space under traffic ($(offloaded))" test "$(offloaded)" = 0
 check "phase 2: the move is in the log" grep -q "adaptive: drops [0-5]\?[0-9]% of the traffic, below 60% for 1 s: 5 drop rules back to user space" "$lab_tmp/swd.log"
 sleep 0.5
