@@ -109,10 +109,16 @@ for m in "${modes[@]}"; do
         ;;
     esac
     sockets_through_swd "$label"
-    rx1=$(port_sum 1 rx_packets)
-    tx2=$(port_sum 2 tx_packets)
-    r10=$(rule_packets 10)
-    r20=$(rule_packets 20)
+    # Read until two reads agree: a frame still in flight (a late datagram, the kernel's own
+    # traffic) may move one counter between the reads of the others (CI saw rx one behind).
+    prev=
+    for _ in $(seq 20); do
+        now="$(port_sum 1 rx_packets) $(port_sum 2 tx_packets) $(rule_packets 10) $(rule_packets 20)"
+        [[ $now == "$prev" ]] && break
+        prev=$now
+        sleep 0.2
+    done
+    read -r rx1 tx2 r10 r20 <<<"$now"
     check "$label: port 1 rx ($rx1) = rule 10 ($r10) + drop rule ($r20); port 2 tx ($tx2) = rule 10" \
         test "$rx1" = $((r10 + r20)) -a "$tx2" = "$r10"
     case $label in
