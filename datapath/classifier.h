@@ -141,13 +141,26 @@ private:
     std::vector<std::shared_ptr<const subtable>> subtables_; // by max_priority, descending
 };
 
-// The whole compiled table: classifiers indexed by OpenFlow table id, and the load-balancer
-// pools that lb() actions name.
+// A rule of table 0 that asks for its flows on one receive queue (flows/rule.h, steering_queue):
+// the datapath programs the NIC's ntuple filters or falls back to the XDP search.
+struct steering_request {
+    uint32_t rule_id = 0;
+    uint16_t queue = 0;
+    flow_match match;
+
+    friend bool operator==(const steering_request&, const steering_request&) noexcept = default;
+};
+
+// The whole compiled table: classifiers indexed by OpenFlow table id, the load-balancer pools
+// that lb() actions name, and the steering requests.
 struct pipeline {
     uint64_t version = 0;
     std::vector<classifier> tables;                              // size = highest table in use + 1
     std::vector<std::shared_ptr<const lb::compiled_pool>> pools; // by pool id; null: none
     bool tracks = false; // a subtable tracks(): packets get ct_state before table 0
+    // By rule id; shared between versions while no request changes. Never null.
+    std::shared_ptr<const std::vector<steering_request>> steering =
+        std::make_shared<const std::vector<steering_request>>();
 
     const classifier* table(unsigned id) const noexcept {
         return id < tables.size() ? &tables[id] : nullptr;

@@ -46,7 +46,8 @@ struct queue_stats {
 struct port_stats {
     std::string name;
     uint16_t ofport = 0;
-    std::string mode; // e.g. "copy, need_wakeup, spin, XDP native"
+    std::string mode;     // e.g. "copy, need_wakeup, spin, XDP native"
+    std::string steering; // its ntuple filters, or why it has none
     std::vector<queue_stats> queues;
     std::array<uint64_t, SWD_XC_COUNT> xdp{};    // the port's XDP dispatcher (enum swd_xdp_counter)
     bool has_egress = false;                     // a TC egress program (not on the local port)
@@ -57,6 +58,12 @@ struct thread_info {
     int index = 0;
     int cpu = -1;                    // -1: not pinned
     std::vector<std::string> queues; // "eth0/q0"
+};
+
+// How a rule's queue steering is in force (netdev-afxdp/steering.h).
+struct steering_state {
+    std::string summary; // "ntuple:eth0/q2+xdp:eth1/q2"; "": no datapath steers it
+    std::string detail;  // with the filters and the reasons for the fallbacks
 };
 
 const char* location_name(rule_location l);
@@ -78,6 +85,8 @@ public:
                                std::span<rule_counters> out) const = 0;
 
     virtual rule_location where(uint32_t rule_id) const = 0;
+    // For a rule with a steering request (flows/rule.h steering_queue).
+    virtual steering_state steering_of(uint32_t) const { return {}; }
 
     // The XDP dispatcher's state in a line, for show.
     virtual std::string xdp_status() const { return "no XDP dispatcher (no ports)"; }

@@ -23,10 +23,14 @@ std::shared_ptr<const dp::subtable> build_group(uint8_t table, const dp::flow_ke
 
 std::shared_ptr<const dp::pipeline>
 assemble(std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table,
-         uint64_t version, std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools) {
+         uint64_t version, std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools,
+         std::shared_ptr<const std::vector<dp::steering_request>> steering) {
     auto p = std::make_shared<dp::pipeline>();
     p->version = version;
     p->pools = std::move(pools);
+    if (steering) {
+        p->steering = std::move(steering);
+    }
     if (!by_table.empty()) {
         p->tables.resize(static_cast<size_t>(by_table.rbegin()->first) + 1);
     }
@@ -41,7 +45,25 @@ assemble(std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_
 
 } // namespace
 
+void compiler::note_steering(const rule& r, bool present) {
+    const auto q = present ? r.steering_queue() : std::nullopt;
+    auto it = steering_.find(r.id);
+    if (!q) {
+        if (it != steering_.end()) {
+            steering_.erase(it);
+            steering_compiled_.reset();
+        }
+        return;
+    }
+    const dp::steering_request want{r.id, *q, r.match};
+    if (it == steering_.end() || !(it->second == want)) {
+        steering_[r.id] = want;
+        steering_compiled_.reset();
+    }
+}
+
 void compiler::insert(const rule& r) {
+    note_steering(r, true);
     group& g = groups_[group_key{r.match.mask, r.table}];
     if (pos_.size() <= r.id) {
         pos_.resize(std::max<size_t>(r.id + 1, pos_.size() * 2));
@@ -61,6 +83,7 @@ void compiler::remove(const rule& r) {
     if (it == groups_.end()) {
         return;
     }
+    note_steering(r, false);
     if (offloaded(r.id)) {
         offloaded_[r.id] = false;
         n_offloaded_--;
@@ -78,6 +101,7 @@ void compiler::remove(const rule& r) {
 }
 
 void compiler::changed(const rule& r) {
+    note_steering(r, true);
     if (group* g = group_of(r)) {
         g->compiled.reset();
     }
@@ -127,21 +151,35 @@ compiler::compile(const rule_lookup& lookup, uint64_t version,
         }
         by_table[key.table].push_back(g.compiled);
     }
-    return assemble(std::move(by_table), version, std::move(pools));
+    if (!steering_compiled_) {
+        std::vector<dp::steering_request> list;
+        list.reserve(steering_.size());
+        for (const auto& [id, req] : steering_) {
+            list.push_back(req);
+        }
+        steering_compiled_ = std::make_shared<const std::vector<dp::steering_request>>(list);
+    }
+    return assemble(std::move(by_table), version, std::move(pools), steering_compiled_);
 }
 
 std::shared_ptr<const dp::pipeline>
 compiler::compile_all(std::span<const rule* const> rules, uint64_t version, profile p,
                       std::vector<std::shared_ptr<const dp::lb::compiled_pool>> pools) {
     std::unordered_map<group_key, std::vector<const rule*>, group_key_hash> groups;
+    auto steering = std::make_shared<std::vector<dp::steering_request>>();
     for (const rule* r : rules) {
         groups[group_key{r->match.mask, r->table}].push_back(r);
+        if (const auto q = r->steering_queue()) {
+            steering->push_back({r->id, *q, r->match});
+        }
     }
+    std::sort(steering->begin(), steering->end(),
+              [](const auto& a, const auto& b) { return a.rule_id < b.rule_id; });
     std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
     for (auto& [key, list] : groups) {
         by_table[key.table].push_back(build_group(key.table, key.mask, list, p, nullptr));
     }
-    return assemble(std::move(by_table), version, std::move(pools));
+    return assemble(std::move(by_table), version, std::move(pools), std::move(steering));
 }
 
 } // namespace swd::flows

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <unordered_map>
@@ -65,12 +66,15 @@ private:
     };
 
     group* group_of(const rule& r); // null when r is in none
+    void note_steering(const rule& r, bool present);
 
     std::unordered_map<group_key, group, group_key_hash> groups_;
     std::vector<uint32_t> pos_;   // rule id -> index in its group's ids
     std::vector<bool> offloaded_; // rule id -> the adaptive profile put it in XDP
     size_t n_offloaded_ = 0;
     profile profile_ = profile::hybrid;
+    std::map<uint32_t, dp::steering_request> steering_;                          // by rule id
+    std::shared_ptr<const std::vector<dp::steering_request>> steering_compiled_; // null: dirty
 };
 
 } // namespace swd::flows

@@ -319,8 +319,14 @@ std::string format_rule(const rule& r, const format_names& names, const rule_sta
     if (r.place != placement::automatic) {
         s += fmt::format("placement={}, ", placement_name(r.place));
     }
+    if (r.queue) {
+        s += fmt::format("queue={}, ", *r.queue);
+    }
     if (stats) {
         s += fmt::format("runs={}, ", stats->runs);
+        if (!stats->steering.empty()) {
+            s += fmt::format("steering={}, ", stats->steering);
+        }
     }
     std::string m = format_match(r.match, names);
     if (r.priority != SWD_DEFAULT_PRIORITY) {

@@ -20,6 +20,7 @@ struct rule_stats_text {
     uint64_t packets = 0;
     uint64_t bytes = 0;
     const char* runs = "user"; // where the rule executes: xdp, user, both
+    std::string steering; // how its queue= / set_queue is in force ("ntuple:eth0/q2"); "": none
 };
 
 // "priority=300,tcp,nw_src=10.0.0.0/8 actions=drop" with properties that differ from their

@@ -73,7 +73,7 @@ void tokenize(std::string_view line, size_t from, line_tokens& out) {
 bool is_property(std::string_view n) {
     static constexpr std::string_view props[] = {"priority",     "table",        "cookie",
                                                  "idle_timeout", "hard_timeout", "placement",
-                                                 "out_port",     "actions"};
+                                                 "queue",        "out_port",     "actions"};
     return std::find(std::begin(props), std::end(props), n) != std::end(props);
 }
 
@@ -87,7 +87,7 @@ constexpr std::string_view all_keywords[] = {
     "tcp_flags",    "icmp_type", "icmpv6_type", "icmp_code",   "icmpv6_code", "ip",
     "ipv6",         "arp",       "tcp",         "udp",         "icmp",        "tcp6",
     "udp6",         "icmp6",     "priority",    "table",       "cookie",      "idle_timeout",
-    "hard_timeout", "placement", "out_port",    "actions",
+    "hard_timeout", "placement", "queue",       "out_port",    "actions",
 };
 
 bool parse_port_option(line_reporter& rep, const token& t, port_options& o);
@@ -802,6 +802,7 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
     bool priority_given = false, table_given = false, cookie_value_given = false,
          cookie_mask_given = false, idle_given = false, hard_given = false, placement_given = false,
          out_port_given = false;
+    size_t queue_pos = 0, queue_len = 0; // where queue= was, for the checks after the loop
     std::string why;
     for (const token& t : lt.toks) {
         if (rep.failed()) {
@@ -928,6 +929,21 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
                 rep.error(t.pos, t.whole().size(), "placement has no effect here", t.whole(), "",
                           "a match");
             }
+        } else if (t.has_value && t.name == "queue") {
+            uint64_t q = 0;
+            if (dup(fm.queue_given) || !number(SWD_XDP_MAX_QUEUES - 1, q,
+                                               "a receive queue 0-63 (the dispatcher's queues)")) {
+                continue;
+            }
+            if (is_del) {
+                rep.error(t.pos, t.whole().size(), "queue has no effect here", t.whole(),
+                          fmt::format("{} does not select rules by their steering", cmd_name),
+                          "a match");
+                continue;
+            }
+            fm.spec.queue = static_cast<uint16_t>(q);
+            queue_pos = t.pos;
+            queue_len = t.whole().size();
         } else if (t.has_value && t.name == "out_port") {
             if (dup(out_port_given)) {
                 continue;
@@ -950,7 +966,8 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
                       fmt::format("{}=VALUE (no spaces around '=')", t.name));
         } else if (t.has_value &&
                    (t.name == "duration" || t.name == "n_packets" || t.name == "n_bytes" ||
-                    t.name == "idle_age" || t.name == "hard_age" || t.name == "runs")) {
+                    t.name == "idle_age" || t.name == "hard_age" || t.name == "runs" ||
+                    t.name == "steering")) {
             // Statistics printed by dump-flows: ignored so that its output can be fed back.
         } else if (!mp.apply(t)) {
             std::string hint = t.name.find_first_not_of("0123456789") == std::string_view::npos
@@ -983,6 +1000,19 @@ void text_parser::parse_rule(const source_text& src, const source_text::logical_
     }
     mp.finish();
     fm.spec.match = mp.match();
+    if (fm.spec.queue && !rep.failed()) {
+        if (fm.spec.table != 0) {
+            rep.error(
+                queue_pos, queue_len, "queue has no effect here", text.substr(queue_pos, queue_len),
+                fmt::format("packets arrive in table 0, this rule is in table {}", fm.spec.table),
+                "queue= on a rule of table 0");
+        } else if (fm.spec.place == placement::xdp) {
+            rep.error(queue_pos, queue_len, "queue conflicts with placement=xdp",
+                      text.substr(queue_pos, queue_len),
+                      "a steered flow goes to the queue's AF_XDP socket: it runs in user space",
+                      "placement=user or auto with queue=");
+        }
+    }
 
     if (is_del) {
         if (lt.has_actions) {

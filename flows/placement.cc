@@ -14,6 +14,9 @@ const char* xdp_cannot_run(const rule& r, kind* k) {
     if (r.match.mask.f.ct_state != 0) {
         return "connection tracking runs in user space";
     }
+    if (r.queue) {
+        return "queue= steers its flows to a user-space queue";
+    }
     *k = kind::drop;
     bool sent = false;
     for (const swd_action& a : r.actions) {

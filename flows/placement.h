@@ -6,7 +6,8 @@
 // placement= and the switch's profile:
 //  - XDP can run a rule of table 0 whose actions are rewrites (mod_*, dec_ttl) followed by at
 //    most one of output, in_port and local, or a drop. Several outputs, set_queue, goto_table,
-//    lb() and rules of other tables run in user space, and placement_reason says why.
+//    lb(), queue= (steering to a user-space queue) and rules of other tables run in user space,
+//    and the reason says why.
 //  - placement=xdp and placement=user are obeyed when possible.
 //  - placement=auto puts rules that name in_port=LOCAL in XDP in every profile: they act on
 //    what this host sends, which the TC egress program sees (docs/architecture.md, "The TC

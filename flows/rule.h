@@ -26,6 +26,9 @@ struct rule {
     uint16_t hard_timeout = 0;
     uint64_t cookie = 0;
     std::vector<swd_action> actions; // empty = drop
+    // queue=N: steer the rule's flows to receive queue N (NIC ntuple filters where the port has
+    // them, else the XDP search sends them to user space; netdev-afxdp/steering.h).
+    std::optional<uint16_t> queue;
 
     // Set by the rule table when the rule is installed.
     uint32_t id = 0;
@@ -38,6 +41,9 @@ struct rule {
     }
     // What replace-flows and diff-flows compare besides identity.
     bool same_content(const rule& o) const noexcept;
+    // The receive queue this rule asks its flows to be steered to: queue=N, else the first
+    // set_queue:N of a table 0 rule (the queue a flow leaves on is the one it arrives on).
+    std::optional<uint16_t> steering_queue() const noexcept;
 };
 
 enum class flow_command : uint8_t { add, modify, modify_strict, del, del_strict };
@@ -52,6 +58,7 @@ struct flow_mod {
     bool table_given = false;  // no table= in modify/delete means all tables
     bool cookie_given = false; // a new cookie (cookie= without mask)
     bool placement_given = false;
+    bool queue_given = false;
     std::optional<uint16_t> out_port; // del-flows/dump-flows out_port= filter
     int line = 0;                     // where it came from, for messages
 };

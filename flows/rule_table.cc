@@ -9,11 +9,23 @@ namespace swd::flows {
 
 bool rule::same_content(const rule& o) const noexcept {
     return cookie == o.cookie && idle_timeout == o.idle_timeout && hard_timeout == o.hard_timeout &&
-           place == o.place && actions.size() == o.actions.size() &&
+           place == o.place && queue == o.queue && actions.size() == o.actions.size() &&
            std::equal(actions.begin(), actions.end(), o.actions.begin(),
                       [](const swd_action& a, const swd_action& b) {
                           return std::memcmp(&a, &b, sizeof a) == 0;
                       });
+}
+
+std::optional<uint16_t> rule::steering_queue() const noexcept {
+    if (queue || table != 0) {
+        return queue;
+    }
+    for (const swd_action& a : actions) {
+        if (a.type == SWD_ACT_SET_QUEUE) {
+            return a.arg;
+        }
+    }
+    return std::nullopt;
 }
 
 std::vector<const rule*> table_snapshot::sorted() const {
@@ -296,6 +308,9 @@ result<change_summary> rule_table::apply(std::vector<flow_mod> mods, std::span<c
                 }
                 if (fm.placement_given) {
                     r.place = fm.spec.place;
+                }
+                if (fm.queue_given) {
+                    r.queue = fm.spec.queue;
                 }
                 r.modified = now; // restarts hard_timeout, keeps duration
                 replace_rule(id, std::move(r));

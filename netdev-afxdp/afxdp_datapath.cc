@@ -242,6 +242,22 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
             return fail(std::move(r).err());
         }
     }
+    auto channel = kernel_ethtool();
+    if (!channel) {
+        return fail(std::move(channel).err());
+    }
+    dp->ethtool_ = std::move(*channel);
+    std::vector<steering_port> steered;
+    for (const auto& p : dp->ports_) {
+        if (p->cfg.ofport == local_ofport) {
+            continue;
+        }
+        xdp_program* prog = p->program.get();
+        steered.push_back(
+            {p->cfg.name, p->cfg.ofport, p->cfg.queues, p->cfg.queue_modes,
+             [prog](uint32_t q, uint32_t mode) { return prog->set_queue_mode(q, mode); }});
+    }
+    dp->steering_ = std::make_unique<steering>(*dp->ethtool_, std::move(steered));
     return dp;
 }
 
@@ -274,6 +290,7 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
     reserved_ids_ = max_id;
     tables_->forget(born);
     publisher_.publish(p);
+    steering_->apply(*p->steering); // the flows it steers meet the table just published
     // User space has the new table; now the dispatcher's maps. They grow when the table has
     // outgrown them (new maps and programs); a failure leaves the dispatcher sending every frame
     // to user space, which is correct, only slower.
@@ -349,6 +366,10 @@ result<void> afxdp_datapath::grow_tables(const dp::pipeline& p, uint32_t capacit
     return {};
 }
 
+dp::steering_state afxdp_datapath::steering_of(uint32_t rule_id) const {
+    return {steering_->summary(rule_id), steering_->detail(rule_id)};
+}
+
 dp::rule_location afxdp_datapath::where(uint32_t rule_id) const {
     return tables_->runs_in_xdp(rule_id) ? dp::rule_location::xdp : dp::rule_location::user;
 }
@@ -393,6 +414,7 @@ std::vector<dp::port_stats> afxdp_datapath::ports() const {
         ps.name = p->cfg.name;
         ps.ofport = p->cfg.ofport;
         ps.mode = p->mode;
+        ps.steering = steering_->port_status(p->cfg.ofport);
         const auto xc = p->program->counters();
         std::copy(xc.begin(), xc.end(), ps.xdp.begin());
         if (p->egress) {

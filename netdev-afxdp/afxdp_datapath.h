@@ -19,7 +19,9 @@
 #include "datapath/datapath.h"
 #include "datapath/publisher.h"
 #include "netdev.h"
+#include "ntuple.h"
 #include "pmd.h"
+#include "steering.h"
 #include "tc_program.h"
 #include "xdp_program.h"
 #include "xdp_tables.h"
@@ -69,6 +71,7 @@ public:
     void read_counters(std::span<const uint32_t> ids,
                        std::span<dp::rule_counters> out) const override;
     dp::rule_location where(uint32_t rule_id) const override;
+    dp::steering_state steering_of(uint32_t rule_id) const override;
     std::string xdp_status() const override;
     std::vector<dp::port_stats> ports() const override;
     std::vector<dp::thread_info> threads() const override;
@@ -99,6 +102,8 @@ private:
     std::unique_ptr<name_claim> local_claim_;          // released after the local port is gone
     std::unique_ptr<veth_pair> local_;
     std::vector<std::unique_ptr<port>> ports_;
+    std::unique_ptr<ethtool_channel> ethtool_;
+    std::unique_ptr<steering> steering_;     // its filters go before the ports and programs
     std::vector<std::unique_ptr<pmd>> pmds_; // destroyed first: threads stop, sockets close
     uint32_t reserved_ids_ = 0;
     size_t n_ports_ = 0; // including the local port, to size UMEMs

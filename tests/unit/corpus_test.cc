@@ -138,6 +138,10 @@ std::string rule_diff(const rule& a, const rule& b) {
         d +=
             fmt::format("  placement {} vs {}\n", placement_name(a.place), placement_name(b.place));
     }
+    if (a.queue != b.queue) {
+        d += fmt::format("  queue {} vs {}\n", a.queue ? std::to_string(*a.queue) : "none",
+                         b.queue ? std::to_string(*b.queue) : "none");
+    }
     if (a.actions.size() != b.actions.size() ||
         (!a.actions.empty() && std::memcmp(a.actions.data(), b.actions.data(),
                                            a.actions.size() * sizeof(swd_action)) != 0)) {
@@ -319,9 +323,9 @@ std::string port_number(std::string_view name) {
 // What `ovs-ofctl parse-flow` prints after "ADD " for a rule that swd prints as `swd`, undoing
 // the deliberate differences listed in ovs_style.txt. Empty when OVS has no such rule.
 std::string to_ovs_form(std::string_view swd) {
-    enum { cookie, table, idle, hard, place };
-    static constexpr std::string_view props[] = {"cookie", "table", "idle_timeout", "hard_timeout",
-                                                 "placement"};
+    enum { cookie, table, idle, hard, place, queue };
+    static constexpr std::string_view props[] = {"cookie",       "table",     "idle_timeout",
+                                                 "hard_timeout", "placement", "queue"};
     std::string values[std::size(props)];
     std::string_view rest = swd;
     for (bool more = true; more;) {
@@ -336,7 +340,7 @@ std::string to_ovs_form(std::string_view swd) {
             }
         }
     }
-    if (!values[place].empty()) {
+    if (!values[place].empty() || !values[queue].empty()) {
         return "";
     }
     const size_t a = rest.rfind("actions=");
@@ -956,8 +960,12 @@ private:
         if (chance(15)) {
             add("hard_timeout=" + num(below(65536)));
         }
+        const bool steer = table_ == 0 && chance(10);
+        if (steer) {
+            add("queue=" + num(below(SWD_XDP_MAX_QUEUES)));
+        }
         if (chance(15)) {
-            add("placement=" + std::string(pick({"auto", "xdp", "user"})));
+            add("placement=" + std::string(pick({"auto", steer ? "auto" : "xdp", "user"})));
         }
         if (chance(3)) { // dump-flows statistics, accepted and ignored
             add("n_packets=" + std::to_string(below(1000)));

@@ -501,5 +501,43 @@ TEST(Parser, ErrorCountSaysWhenItStopped) {
     EXPECT_EQ(parse("ip,nw_src=1.2.3.999,actions=drop\n").error_count(), "1 error");
 }
 
+TEST(Parser, QueueSteeringRequests) {
+    EXPECT_EQ(normal("priority=100, udp, nw_dst=10.0.0.20, queue=2, actions=output:eth1"),
+              "queue=2, priority=100,udp,nw_dst=10.0.0.20 actions=output:eth1\n");
+    auto steer = [](const std::string& text) {
+        auto out = parse(text);
+        EXPECT_TRUE(out.ok()) << format_all(out.errors);
+        const auto q = out.mods.at(0).spec.steering_queue();
+        return q ? static_cast<int>(*q) : -1;
+    };
+    EXPECT_EQ(steer("udp,queue=2,actions=output:eth1"), 2);
+    EXPECT_EQ(steer("udp,actions=set_queue:3,output:eth1"), 3) << "set_queue steers in table 0";
+    EXPECT_EQ(steer("udp,queue=2,actions=set_queue:3,output:eth1"), 2) << "queue= wins";
+    EXPECT_EQ(steer("table=1,udp,actions=set_queue:3,output:eth1"), -1)
+        << "packets arrive in table 0";
+    EXPECT_EQ(steer("udp,actions=output:eth1"), -1);
+
+    EXPECT_EQ(headline("udp,queue=64,actions=drop"),
+              "flows.txt:1:11: error: invalid queue value '64': 64 is out of range 0-63; "
+              "expected a receive queue 0-63 (the dispatcher's queues)");
+    EXPECT_EQ(headline("udp,queue=2,table=1,actions=drop"),
+              "flows.txt:1:5: error: queue has no effect here 'queue=2': packets arrive in table "
+              "0, this rule is in table 1; expected queue= on a rule of table 0");
+    EXPECT_EQ(headline("udp,placement=xdp,queue=1,actions=drop"),
+              "flows.txt:1:19: error: queue conflicts with placement=xdp 'queue=1': a steered "
+              "flow goes to the queue's AF_XDP socket: it runs in user space; expected "
+              "placement=user or auto with queue=");
+    EXPECT_EQ(headline("udp,queue=1,queue=2,actions=drop"),
+              "flows.txt:1:13: error: duplicate field 'queue=2': queue is already set; expected "
+              "each field at most once");
+    EXPECT_EQ(headline("udp,queue=1", parse_mode::match),
+              "flows.txt:1:5: error: queue has no effect here 'queue=1': del-flows does not "
+              "select rules by their steering; expected a match");
+    // dump-flows prints how the steering is in force; fed back, that is ignored.
+    EXPECT_EQ(normal(" cookie=0x0, duration=1.0s, table=0, n_packets=3, n_bytes=180, runs=user, "
+                     "steering=xdp:eth0/q2, queue=2, priority=100,udp actions=output:eth1"),
+              "queue=2, priority=100,udp actions=output:eth1\n");
+}
+
 } // namespace
 } // namespace swd::flows

@@ -352,6 +352,14 @@ json service::cmd_dump_flows(const json& req) {
         }
         return dp::location_name(datapath_->where(rules[i]->id));
     };
+    // How a rule's queue= / set_queue steering is in force; {"", ""} without one.
+    auto steering = [&](const flows::rule& r) {
+        if (!r.steering_queue()) {
+            return dp::steering_state{};
+        }
+        auto s = datapath_->steering_of(r.id);
+        return s.summary.empty() ? dp::steering_state{"none", "no ports"} : s;
+    };
     json res{{"version", snap->version}};
     if (format == "json") {
         json flows_json = json::array();
@@ -367,6 +375,8 @@ json service::cmd_dump_flows(const json& req) {
                  {"placement", flows::placement_name(r.place)},
                  {"runs", runs(i)},
                  {"why", placement_why(r)},
+                 {"steering", steering(r).summary},
+                 {"steering_detail", steering(r).detail},
                  {"idle_timeout", r.idle_timeout},
                  {"hard_timeout", r.hard_timeout},
                  {"duration", std::chrono::duration<double>(now - r.created).count()},
@@ -392,7 +402,8 @@ json service::cmd_dump_flows(const json& req) {
             const flows::rule& r = *rules[i];
             if (stats) {
                 flows::rule_stats_text st{std::chrono::duration<double>(now - r.created).count(),
-                                          counters[i].packets, counters[i].bytes, runs(i)};
+                                          counters[i].packets, counters[i].bytes, runs(i),
+                                          steering(r).summary};
                 text += ' ' + flows::format_rule(r, names, &st) + '\n';
             } else {
                 text += flows::format_rule(r, names) + '\n';
@@ -442,11 +453,9 @@ json service::cmd_dump_ports(const json& req) {
         for (unsigned i = 0; i < SWD_XC_COUNT; i++) {
             xdp[dp::xdp_counter_name(i)] = p.xdp[i];
         }
-        json port = {{"name", p.name},
-                     {"ofport", p.ofport},
-                     {"mode", p.mode},
-                     {"xdp", std::move(xdp)},
-                     {"queues", std::move(queues)}};
+        json port = {{"name", p.name},        {"ofport", p.ofport},
+                     {"mode", p.mode},        {"steering", p.steering},
+                     {"xdp", std::move(xdp)}, {"queues", std::move(queues)}};
         if (p.has_egress) {
             json egress = json::object();
             for (unsigned i = 0; i < SWD_TC_COUNT; i++) {
@@ -612,16 +621,20 @@ json service::cmd_show(const json& req) {
     json ports = json::array();
     const auto dp_ports = datapath_->ports();
     for (const auto& p : snap->ports) {
-        std::string mode;
+        std::string mode, steering;
         size_t queues = 0;
         for (const auto& d : dp_ports) {
             if (d.ofport == p.ofport) {
                 mode = d.mode;
+                steering = d.steering;
                 queues = d.queues.size();
             }
         }
-        ports.push_back(
-            {{"name", p.name}, {"ofport", p.ofport}, {"mode", mode}, {"sockets", queues}});
+        ports.push_back({{"name", p.name},
+                         {"ofport", p.ofport},
+                         {"mode", mode},
+                         {"steering", steering},
+                         {"sockets", queues}});
     }
     for (const auto& d : dp_ports) {
         if (d.ofport == flows::ofport_local) {

@@ -203,6 +203,9 @@ int cmd_show(const cli& c) {
             fmt::print("  {} {}{}\n",
                        of.is_string() ? of.get<std::string>() : std::to_string(of.get<int>()),
                        p.value("name", ""), mode.empty() ? "" : " (" + mode + ")");
+            if (const std::string st = p.value("steering", ""); !st.empty()) {
+                fmt::print("    steering: {}\n", st);
+            }
         }
         if (s.contains("threads") && !s["threads"].empty()) {
             fmt::print("datapath threads:\n");
@@ -244,6 +247,9 @@ int cmd_dump_ports(const cli& c) {
         for (const auto& p : r["ports"]) {
             fmt::print("port {} {}: {}\n", p.value("ofport", 0), p.value("name", ""),
                        p.value("mode", ""));
+            if (const std::string st = p.value("steering", ""); !st.empty()) {
+                fmt::print("  steering: {}\n", st);
+            }
             if (p.contains("xdp")) {
                 const std::string line = counter_line(p["xdp"]);
                 fmt::print("  xdp dispatcher:{}\n", line.empty() ? " no packets" : line);
