@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "classifier.h"
+#include "costs.h"
 #include "counters.h"
+#include "util/result.h"
 
 namespace swd::dp {
 
@@ -87,6 +89,14 @@ public:
     virtual rule_location where(uint32_t rule_id) const = 0;
     // For a rule with a steering request (flows/rule.h steering_queue).
     virtual steering_state steering_of(uint32_t) const { return {}; }
+
+    // swctl calibrate (datapath/costs.h): probe is the table compiled in the all-xdp profile
+    // (every rule XDP can run marked so); the live sample takes sample_s seconds of the
+    // control thread.
+    virtual result<cost_measurements> measure_costs(const pipeline& /*probe*/,
+                                                    double /*sample_s*/) {
+        return fail(errc::unsupported, "nothing to measure without ports");
+    }
 
     // The XDP dispatcher's state in a line, for show.
     virtual std::string xdp_status() const { return "no XDP dispatcher (no ports)"; }

@@ -10,13 +10,14 @@ namespace {
 // offloaded: by rule id, the adaptive profile's choices (null: none).
 std::shared_ptr<const dp::subtable> build_group(uint8_t table, const dp::flow_key& mask,
                                                 std::span<const rule* const> rules, profile p,
-                                                const std::vector<bool>* offloaded) {
+                                                const std::vector<bool>* offloaded,
+                                                const calibration* cal) {
     std::vector<dp::subtable_rule> in;
     in.reserve(rules.size());
     for (const rule* r : rules) {
         const bool off = offloaded && r->id < offloaded->size() && (*offloaded)[r->id];
-        in.push_back(
-            {r->match.value, r->id, r->priority, r->actions, decide_placement(*r, p, off).xdp});
+        in.push_back({r->match.value, r->id, r->priority, r->actions,
+                      decide_placement(*r, p, off, cal).xdp});
     }
     return dp::subtable::build(table, mask, in);
 }
@@ -119,6 +120,15 @@ void compiler::set_profile(profile p) {
     }
 }
 
+void compiler::set_calibration(std::shared_ptr<const calibration> c) {
+    calibration_ = std::move(c);
+    if (profile_ == profile::calibrated) {
+        for (auto& [key, g] : groups_) {
+            g.compiled.reset();
+        }
+    }
+}
+
 void compiler::set_offloaded(const rule& r, bool on) {
     if (offloaded(r.id) == on) {
         return;
@@ -147,7 +157,8 @@ compiler::compile(const rule_lookup& lookup, uint64_t version,
             for (uint32_t id : g.ids) {
                 rules.push_back(lookup(id));
             }
-            g.compiled = build_group(key.table, key.mask, rules, profile_, &offloaded_);
+            g.compiled =
+                build_group(key.table, key.mask, rules, profile_, &offloaded_, calibration_.get());
         }
         by_table[key.table].push_back(g.compiled);
     }
@@ -177,7 +188,7 @@ compiler::compile_all(std::span<const rule* const> rules, uint64_t version, prof
               [](const auto& a, const auto& b) { return a.rule_id < b.rule_id; });
     std::map<uint8_t, std::vector<std::shared_ptr<const dp::subtable>>> by_table;
     for (auto& [key, list] : groups) {
-        by_table[key.table].push_back(build_group(key.table, key.mask, list, p, nullptr));
+        by_table[key.table].push_back(build_group(key.table, key.mask, list, p, nullptr, nullptr));
     }
     return assemble(std::move(by_table), version, std::move(pools), std::move(steering));
 }

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "calibration.h"
 #include "datapath/classifier.h"
 #include "placement.h"
 #include "rule.h"
@@ -35,6 +36,9 @@ public:
     void set_offloaded(const rule& r, bool on);
     bool offloaded(uint32_t id) const { return id < offloaded_.size() && offloaded_[id]; }
     size_t n_offloaded() const { return n_offloaded_; }
+    // The calibrated profile's figures; every group is rebuilt when that profile is in force.
+    void set_calibration(std::shared_ptr<const calibration> c);
+    const calibration* current_calibration() const { return calibration_.get(); }
 
     // A pipeline for the current rules and these pools (by id); groups untouched since the last
     // call are reused.
@@ -73,6 +77,7 @@ private:
     std::vector<bool> offloaded_; // rule id -> the adaptive profile put it in XDP
     size_t n_offloaded_ = 0;
     profile profile_ = profile::hybrid;
+    std::shared_ptr<const calibration> calibration_;
     std::map<uint32_t, dp::steering_request> steering_;                          // by rule id
     std::shared_ptr<const std::vector<dp::steering_request>> steering_compiled_; // null: dirty
 };

@@ -1,5 +1,7 @@
 #include "placement.h"
 
+#include "calibration.h"
+
 namespace swd::flows {
 
 namespace {
@@ -79,12 +81,15 @@ const char* profile_name(profile p) {
         return "all-user";
     case profile::adaptive:
         return "adaptive";
+    case profile::calibrated:
+        return "calibrated";
     }
     return "?";
 }
 
 std::optional<profile> parse_profile(std::string_view s) {
-    for (profile p : {profile::hybrid, profile::all_xdp, profile::all_user, profile::adaptive}) {
+    for (profile p : {profile::hybrid, profile::all_xdp, profile::all_user, profile::adaptive,
+                      profile::calibrated}) {
         if (s == profile_name(p)) {
             return p;
         }
@@ -98,7 +103,8 @@ bool offloadable_drop(const rule& r) {
            !names_local_in_port(r);
 }
 
-placement_decision decide_placement(const rule& r, profile p, bool offloaded) {
+placement_decision decide_placement(const rule& r, profile p, bool offloaded,
+                                    const calibration* cal) {
     kind k = kind::drop;
     if (const char* why = xdp_cannot_run(r, &k)) {
         return {false, why};
@@ -112,6 +118,13 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded) {
         break;
     }
     if (k == kind::local) {
+        const auto& chosen = p == profile::calibrated && cal
+                                 ? cal->xdp[static_cast<size_t>(dp::rule_kind::local)]
+                                 : std::nullopt;
+        if (chosen) {
+            return {*chosen, *chosen ? "calibrated: cheaper in XDP on this machine"
+                                     : "calibrated: cheaper in user space on this machine"};
+        }
         return {true, "local traffic: XDP_PASS to the kernel stack"};
     }
     if (names_local_in_port(r)) {
@@ -132,6 +145,18 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded) {
                                                          "(adaptive)"};
         }
         return {false, "pass-through: user space (adaptive)"};
+    case profile::calibrated: {
+        const dp::rule_kind dk =
+            k == kind::drop ? dp::rule_kind::drop : dp::rule_kind::pass_through;
+        const auto& chosen = cal ? cal->xdp[static_cast<size_t>(dk)] : std::nullopt;
+        if (!chosen) {
+            return {false, k == kind::drop
+                               ? "drop: not calibrated, user space (as hybrid)"
+                               : "pass-through: not calibrated, user space (as hybrid)"};
+        }
+        return {*chosen, *chosen ? "calibrated: cheaper in XDP on this machine"
+                                 : "calibrated: cheaper in user space on this machine"};
+    }
     case profile::hybrid:
         break;
     }

@@ -20,6 +20,9 @@
 //      all-user only local rules in XDP; the rest goes to user space.
 //      adaptive as hybrid, but the drop rules that flows/adaptive.h chose while drops dominated
 //               the traffic (the compiler marks them "offloaded") run in XDP (Takeaway 4).
+//      calibrated each kind of rule (drop, pass-through, local) where `swctl calibrate`
+//               measured it cheaper on this machine (flows/calibration.h); a kind it could not
+//               measure, and every rule before a calibration, as hybrid.
 #pragma once
 
 #include <optional>
@@ -29,7 +32,9 @@
 
 namespace swd::flows {
 
-enum class profile : uint8_t { hybrid, all_xdp, all_user, adaptive };
+enum class profile : uint8_t { hybrid, all_xdp, all_user, adaptive, calibrated };
+
+struct calibration;
 
 const char* profile_name(profile p);
 std::optional<profile> parse_profile(std::string_view s);
@@ -39,8 +44,10 @@ struct placement_decision {
     const char* reason = ""; // why, in a few words, for dump-flows
 };
 
-// offloaded: the adaptive profile chose this rule for XDP (ignored by the other profiles).
-placement_decision decide_placement(const rule& r, profile p, bool offloaded = false);
+// offloaded: the adaptive profile chose this rule for XDP; cal: the calibrated profile's
+// figures (null: none yet). Each is ignored by the other profiles.
+placement_decision decide_placement(const rule& r, profile p, bool offloaded = false,
+                                    const calibration* cal = nullptr);
 
 // Whether the adaptive profile may move this rule: a drop rule of table 0 that XDP can run,
 // with placement=auto and not in_port=LOCAL (those are in XDP in every profile).

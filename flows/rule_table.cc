@@ -540,6 +540,13 @@ size_t rule_table::set_offloaded(std::span<const uint32_t> ids, bool on) {
     return n;
 }
 
+void rule_table::set_calibration(std::shared_ptr<const calibration> c) {
+    compiler_.set_calibration(std::move(c));
+    if (compiler_.current_profile() == profile::calibrated) {
+        publish();
+    }
+}
+
 void rule_table::publish() {
     auto s = std::make_shared<table_snapshot>();
     s->version = ++version_;

@@ -72,6 +72,8 @@ public:
                        std::span<dp::rule_counters> out) const override;
     dp::rule_location where(uint32_t rule_id) const override;
     dp::steering_state steering_of(uint32_t rule_id) const override;
+    result<dp::cost_measurements> measure_costs(const dp::pipeline& probe,
+                                                double sample_s) override;
     std::string xdp_status() const override;
     std::vector<dp::port_stats> ports() const override;
     std::vector<dp::thread_info> threads() const override;

@@ -63,6 +63,15 @@ result<std::unique_ptr<ethtool_channel>> kernel_ethtool() {
     return std::unique_ptr<ethtool_channel>(new kernel_channel(std::move(fd)));
 }
 
+result<std::string> driver_name(ethtool_channel& channel, const std::string& ifname) {
+    ethtool_drvinfo info{};
+    info.cmd = ETHTOOL_GDRVINFO;
+    if (auto r = checked(channel.call(ifname, &info), ifname + ": driver"); !r) {
+        return fail(std::move(r).err());
+    }
+    return std::string(info.driver, strnlen(info.driver, sizeof info.driver));
+}
+
 result<ethtool_rx_flow_spec> ntuple_spec_of(const dp::flow_match& m, uint32_t queue) {
     const swd_flow_key& v = m.value.f;
     const swd_flow_key& k = m.mask.f;

@@ -29,6 +29,9 @@ public:
 // The kernel's: an AF_INET datagram socket for the ioctl.
 result<std::unique_ptr<ethtool_channel>> kernel_ethtool();
 
+// The interface's driver ("veth", "ice", ...: ETHTOOL_GDRVINFO).
+result<std::string> driver_name(ethtool_channel& channel, const std::string& ifname);
+
 // The filter that matches what m matches on IPv4 or IPv6 (addresses and prefixes, ports and
 // port masks, protocol, ToS / traffic class) and sends it to queue; location is left for
 // ntuple_table::insert. An error says which part of the match a filter cannot hold (VLAN, MAC

@@ -20,6 +20,12 @@ uint64_t coarse_now_ns() noexcept {
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
+// A precise reading, for the timed rounds of swctl calibrate only.
+uint64_t precise_now_ns() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
 } // namespace
 
 pmd::pmd(size_t index, int cpu, dp::pipeline_publisher& publisher)
@@ -206,9 +212,13 @@ void pmd::run() noexcept {
     sink out(*this);
     dp::executor<sink> exec(*ts_, out);
     dp::packet pkts[dp::max_batch];
+    uint64_t waited_ns = 0; // the busy-poll call of the last idle round, when timed
     while (!stop_.load(std::memory_order_relaxed)) {
         bool any = false;
         uint64_t now_ns = 0; // read once per round, when the first batch arrives
+        const bool timed = timing_.load(std::memory_order_relaxed);
+        const uint64_t round_start = timed ? precise_now_ns() : 0;
+        uint64_t exec_ns = 0, received = 0;
         for (size_t r = 0; r < rx_.size(); r++) {
             xsk_socket& s = *rx_[r];
             uint32_t idx = 0;
@@ -235,17 +245,44 @@ void pmd::run() noexcept {
                 now_ns = coarse_now_ns();
             }
             out.rx = &s;
+            const uint64_t exec_start = timed ? precise_now_ns() : 0;
             const dp::pipeline* p = publisher_.enter(index_);
             exec.run(*p, std::span<dp::packet>(pkts, n), s.counters(), now_ns);
             publisher_.leave(index_);
+            if (timed) {
+                exec_ns += precise_now_ns() - exec_start;
+                received += n;
+            }
             any = true;
+        }
+        if (timed && any) {
+            uint64_t sent = 0;
+            for (const auto& o : out_) {
+                sent += o.queued;
+            }
+            const uint64_t flush_start = precise_now_ns();
+            flush();
+            const uint64_t flush_end = precise_now_ns();
+            for (xsk_socket* s : rx_) {
+                s->refill();
+            }
+            const uint64_t end = precise_now_ns();
+            busy_.round_ns.add(end - round_start + waited_ns);
+            busy_.exec_ns.add(exec_ns);
+            busy_.flush_ns.add(flush_end - flush_start);
+            busy_.rx_packets.add(received);
+            busy_.tx_packets.add(sent);
+            waited_ns = 0;
+            continue;
         }
         flush();
         for (xsk_socket* s : rx_) {
             s->refill();
         }
         if (!any) {
+            const uint64_t wait_start = timed && !block_when_idle_ ? precise_now_ns() : 0;
             wait_for_frames();
+            waited_ns = wait_start ? precise_now_ns() - wait_start : 0;
         }
     }
 }

@@ -56,6 +56,16 @@ public:
     // ofport of each socket, parallel to sockets().
     const std::vector<uint16_t>& socket_ports() const { return socket_ports_; }
 
+    // The thread's own clock, for swctl calibrate (netdev-afxdp/calibrator.h): while on, each
+    // round that received packets adds its time (with the busy-poll call before it: the
+    // driver's work for those packets) and the time of its executor runs and transmit flushes.
+    // Off by default: two clock reads per batch are not free.
+    struct busy_time {
+        dp::counter round_ns, exec_ns, flush_ns, rx_packets, tx_packets;
+    };
+    void set_timing(bool on) { timing_.store(on, std::memory_order_relaxed); }
+    const busy_time& timing() const { return busy_; }
+
 private:
     struct out_port {
         xsk_socket* tx = nullptr;
@@ -94,6 +104,8 @@ private:
     std::array<uint8_t, 6> local_mac_{};
     std::unique_ptr<dp::thread_state> ts_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> timing_{false};
+    busy_time busy_;
     bool block_when_idle_ = true; // every rx socket is in poll mode
     std::thread thread_;
 };

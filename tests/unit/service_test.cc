@@ -137,14 +137,20 @@ TEST_F(Service, SetPlacementMovesRulesAndSaysWhy) {
     EXPECT_NE(why(), hybrid_why) << "pass-through is placed in XDP under all-xdp";
     r = call({{"cmd", "set"}, {"placement", "all-xdp"}});
     EXPECT_FALSE(r["result"]["changed"].get<bool>());
-    r = call({{"cmd", "set"}, {"placement", "calibrated"}});
-    EXPECT_EQ(r["error"]["code"], "invalid_input");
-    EXPECT_EQ(r["error"]["message"], "<set>: not yet implemented placement 'calibrated'; "
-                                     "expected hybrid, all-xdp, all-user or adaptive");
     r = call({{"cmd", "set"}, {"placement", "fast"}});
-    EXPECT_EQ(r["error"]["message"],
-              "<set>: unknown placement 'fast'; expected hybrid, all-xdp, all-user or adaptive");
+    EXPECT_EQ(r["error"]["message"], "<set>: unknown placement 'fast'; expected hybrid, all-xdp, "
+                                     "all-user, adaptive or calibrated");
     EXPECT_EQ(call({{"cmd", "show"}})["result"]["profile"], "all-xdp") << "errors change nothing";
+    // Calibrated, before any calibration: as hybrid, and why says so.
+    r = call({{"cmd", "set"}, {"placement", "calibrated"}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(why(), "pass-through: no calibrated figures, user space (as hybrid)");
+    r = call({{"cmd", "calibrate"}});
+    EXPECT_EQ(r["error"]["code"], "unsupported");
+    EXPECT_EQ(r["error"]["message"],
+              "<calibrate>: nothing to measure without ports: not supported");
+    EXPECT_EQ(call({{"cmd", "calibrate"}, {"seconds", 20}})["error"]["message"],
+              "<calibrate>: seconds is the live sample's length, 0.1-10");
     r = call({{"cmd", "set"}});
     EXPECT_EQ(r["error"]["code"], "invalid_input");
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "calibration_report.h"
 #include "datapath/util/log.h"
 #include "flows/format.h"
 #include "flows/values.h"
@@ -208,6 +209,9 @@ json service::handle(const json& request, std::string_view attachment) {
         }
         if (cmd == "set") {
             return cmd_set(request);
+        }
+        if (cmd == "calibrate") {
+            return cmd_calibrate(request);
         }
         return error_response(id, "unknown_command",
                               cmd.empty() ? "the request has no \"cmd\""
@@ -562,18 +566,17 @@ json service::cmd_backend(const json& req) {
 json service::cmd_set(const json& req) {
     const json id = id_of(req);
     if (!req.contains("placement") || !req["placement"].is_string()) {
-        return error_response(
-            id, "invalid_input",
-            "<set>: nothing to set; expected placement=hybrid|all-xdp|all-user|adaptive");
+        return error_response(id, "invalid_input",
+                              "<set>: nothing to set; expected "
+                              "placement=hybrid|all-xdp|all-user|adaptive|calibrated");
     }
     const std::string name = req["placement"].get<std::string>();
     const auto p = flows::parse_profile(name);
     if (!p) {
-        const bool later = name == "calibrated";
-        return error_response(
-            id, "invalid_input",
-            fmt::format("<set>: {} placement '{}'; expected hybrid, all-xdp, all-user or adaptive",
-                        later ? "not yet implemented" : "unknown", name));
+        return error_response(id, "invalid_input",
+                              fmt::format("<set>: unknown placement '{}'; expected hybrid, "
+                                          "all-xdp, all-user, adaptive or calibrated",
+                                          name));
     }
     const bool changed = *p != table_.current_profile();
     if (changed) {
@@ -609,11 +612,74 @@ json service::cmd_dump_pools(const json& req) {
 }
 
 std::string service::placement_why(const flows::rule& r) const {
-    const auto d = flows::decide_placement(r, table_.current_profile(), table_.offloaded(r.id));
-    if (d.xdp && datapath_->where(r.id) != dp::rule_location::xdp) {
-        return fmt::format("{}, but {}", d.reason, datapath_->xdp_status());
+    const flows::calibration* cal = table_.current_calibration();
+    const auto d =
+        flows::decide_placement(r, table_.current_profile(), table_.offloaded(r.id), cal);
+    std::string why = d.reason;
+    if (table_.current_profile() == flows::profile::calibrated && cal) {
+        const auto k = static_cast<size_t>(dp::kind_of(r.actions));
+        if (std::string_view(d.reason).starts_with("calibrated")) {
+            why += fmt::format(" ({}: {:.0f} ns a packet in XDP, {:.0f} ns in user space)",
+                               dp::rule_kind_name(static_cast<dp::rule_kind>(k)), cal->xdp_ns[k],
+                               cal->user_ns[k]);
+        } else if (std::string_view(d.reason).find("calibrated figures") !=
+                   std::string_view::npos) {
+            why += " (" + cal->why_not[k] + ")";
+        }
     }
-    return d.reason;
+    if (d.xdp && datapath_->where(r.id) != dp::rule_location::xdp) {
+        return fmt::format("{}, but {}", why, datapath_->xdp_status());
+    }
+    return why;
+}
+
+result<const flows::calibration*> service::calibrate(double sample_s) {
+    auto snap = table_.current();
+    const std::vector<const flows::rule*> rules = snap->sorted();
+    // Every rule XDP can run marked so: the probes time each kind in XDP.
+    auto probe = flows::compiler::compile_all(rules, snap->version, flows::profile::all_xdp,
+                                              snap->pipeline->pools);
+    auto m = datapath_->measure_costs(*probe, sample_s);
+    if (!m) {
+        return fail(std::move(m).err());
+    }
+    auto cal = std::make_shared<const flows::calibration>(flows::decide_calibration(*m));
+    std::string placed;
+    for (size_t k = 0; k < dp::n_rule_kinds; k++) {
+        placed +=
+            fmt::format("{}{} {}", placed.empty() ? "" : ", ",
+                        dp::rule_kind_name(static_cast<dp::rule_kind>(k)),
+                        cal->xdp[k] ? (*cal->xdp[k] ? "in XDP" : "in user space") : "not measured");
+    }
+    log::info("calibrated: {} ({:.0f} ns a packet; all in user space {:.0f}, all in XDP {:.0f})",
+              placed, cal->chosen_ns, cal->all_user_ns, cal->all_xdp_ns);
+    table_.set_calibration(cal);
+    if (table_.current_profile() == flows::profile::calibrated) {
+        published();
+    }
+    return table_.current_calibration();
+}
+
+// calibrate: measures the two paths' costs on this machine and keeps them for the calibrated
+// profile (flows/calibration.h). seconds: the live sample (0.1-10, default the option's).
+json service::cmd_calibrate(const json& req) {
+    const json id = id_of(req);
+    double seconds = opts_.calibrate_sample_s;
+    if (req.contains("seconds")) {
+        if (!req["seconds"].is_number() || req["seconds"].get<double>() < 0.1 ||
+            req["seconds"].get<double>() > 10) {
+            return error_response(id, "invalid_input",
+                                  "<calibrate>: seconds is the live sample's length, 0.1-10");
+        }
+        seconds = req["seconds"].get<double>();
+    }
+    auto c = calibrate(seconds);
+    if (!c) {
+        return error_response(id, "unsupported", "<calibrate>: " + c.err().message());
+    }
+    return ok_response(id, {{"calibration", calibration_json(**c)},
+                            {"placement", flows::profile_name(table_.current_profile())},
+                            {"table_version", table_.current()->version}});
 }
 
 json service::cmd_show(const json& req) {
@@ -671,28 +737,30 @@ json service::cmd_show(const json& req) {
         }
         return j;
     };
-    json res{{"version", "0.1.0"},
-             {"pid", ::getpid()},
-             {"uptime", std::chrono::duration<double>(flows::clock::now() - started_).count()},
-             {"table_version", snap->version},
-             {"datapath", datapath_->kind()},
-             {"profile", flows::profile_name(table_.current_profile())},
-             {"xdp", datapath_->xdp_status()},
-             {"config", opts_.config_path},
-             {"ports", std::move(ports)},
-             {"threads", std::move(threads)},
-             {"rules", snap->n_rules},
-             {"max_rules", table_.max_rules()},
-             {"tables", std::move(tables)},
-             {"pools", std::move(pools)},
-             {"lb_sessions", table_json(datapath_->lb_sessions())},
-             {"connections", table_json(datapath_->connections())},
-             {"adaptive", table_.current_profile() == flows::profile::adaptive
-                              ? adaptive_.status(table_)
-                              : json()},
-             {"memory",
-              {{"resident_bytes", resident_bytes()},
-               {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};
+    json res{
+        {"version", "0.1.0"},
+        {"pid", ::getpid()},
+        {"uptime", std::chrono::duration<double>(flows::clock::now() - started_).count()},
+        {"table_version", snap->version},
+        {"datapath", datapath_->kind()},
+        {"profile", flows::profile_name(table_.current_profile())},
+        {"xdp", datapath_->xdp_status()},
+        {"config", opts_.config_path},
+        {"ports", std::move(ports)},
+        {"threads", std::move(threads)},
+        {"rules", snap->n_rules},
+        {"max_rules", table_.max_rules()},
+        {"tables", std::move(tables)},
+        {"pools", std::move(pools)},
+        {"lb_sessions", table_json(datapath_->lb_sessions())},
+        {"connections", table_json(datapath_->connections())},
+        {"adaptive",
+         table_.current_profile() == flows::profile::adaptive ? adaptive_.status(table_) : json()},
+        {"calibration",
+         table_.current_calibration() ? calibration_json(*table_.current_calibration()) : json()},
+        {"memory",
+         {{"resident_bytes", resident_bytes()},
+          {"pipeline_bytes", snap->pipeline->memory_bytes()}}}};
     return ok_response(id_of(req), std::move(res));
 }
 
@@ -705,6 +773,13 @@ void service::tick(flows::clock::time_point now) {
         return c[0].last_hit;
     };
     datapath_->tick();
+    if (opts_.calibrate_after_s > 0 && !calibrated_at_start_ &&
+        now - started_ >= std::chrono::duration<double>(opts_.calibrate_after_s)) {
+        calibrated_at_start_ = true;
+        if (auto c = calibrate(opts_.calibrate_sample_s); !c) {
+            log::warn("calibrate: {}", c.err().message());
+        }
+    }
     if (table_.current_profile() == flows::profile::adaptive &&
         adaptive_.tick(table_, *datapath_)) {
         published();

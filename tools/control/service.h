@@ -28,6 +28,9 @@ struct service_options {
     size_t max_rules = 16u << 20;
     flows::profile profile = flows::profile::hybrid;
     flows::adaptive_options adaptive; // the adaptive profile's thresholds and budget
+    double calibrate_after_s = 0;     // run swctl calibrate's measurement once this long after
+                                      // start (0: never)
+    double calibrate_sample_s = 1;    // the live sample of a calibration
 };
 
 class service {
@@ -61,6 +64,10 @@ private:
     json cmd_backend(const json& req);
     json cmd_dump_pools(const json& req);
     json cmd_set(const json& req);
+    json cmd_calibrate(const json& req);
+    // Measures (datapath::measure_costs), decides (flows/calibration.h) and keeps the result;
+    // publishes when the calibrated profile is in force.
+    result<const flows::calibration*> calibrate(double sample_s);
     json change(const json& req, std::string_view text, const std::string& source,
                 flows::parse_mode mode, bool strict);
 
@@ -80,6 +87,7 @@ private:
     flows::rule_table table_;
     adaptive_mover adaptive_;
     flows::clock::time_point started_;
+    bool calibrated_at_start_ = false;
     std::string_view attachment_; // of the request being handled
     std::string text_storage_;
 };

@@ -44,7 +44,11 @@ Commands:
                              change a backend's weight or state (drain: no new sessions)
   dump-pools [POOL]          print the pools (or POOL) in flow-file syntax
   set placement=PROFILE      where placement=auto rules run from now on: hybrid, all-xdp,
-                             all-user or adaptive (as swd --profile)
+                             all-user, adaptive or calibrated (as swd --profile)
+  calibrate [SECONDS]        measure what a packet costs in XDP and in user space on this
+                             machine (a live sample of SECONDS, default 1, of the traffic
+                             running) and print where the calibrated profile puts each kind
+                             of rule
   show                       ports, threads, tables, pools and memory of the switch
   dump-ports [PORT]          per port and queue: packets, drops by cause, ring events
   ping                       check that swd answers
@@ -172,6 +176,35 @@ int query(const cli& c, json req, const char* key, Text&& text) {
     return 0;
 }
 
+// The calibration table (service's calibration_json): measured parts and modelled costs.
+void print_calibration(const json& cal) {
+    auto ns = [](const json& v) {
+        return v.is_number() ? fmt::format("{:.1f}", v.get<double>()) : std::string("-");
+    };
+    fmt::print("calibration ({}; table 0: {} rules in {} masks; live sample {:.1f} s: {} "
+               "packets received, {} sent in user space):\n",
+               cal.value("when", ""), cal.value("table0_rules", 0), cal.value("table0_masks", 0),
+               cal.value("sample_s", 0.0), cal.value("live_rx", 0), cal.value("live_tx", 0));
+    fmt::print("  dispatcher to user space {} ns, user-space receive {} ns, transmit {} ns a "
+               "packet{}\n",
+               ns(cal["xdp_to_user_ns"]), ns(cal["user_rx_ns"]), ns(cal["user_tx_ns"]),
+               cal.value("user_why_not", "").empty() ? ""
+                                                     : " (" + cal.value("user_why_not", "") + ")");
+    fmt::print("  {:<13} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7}  {}\n", "kind", "rules", "xdp prog",
+               "user exec", "in XDP", "in user", "share", "placed");
+    for (const auto& k : cal["kinds"]) {
+        const json& w = k["weight"];
+        fmt::print("  {:<13} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7}  {}\n", k.value("kind", ""),
+                   k.value("rules", 0), ns(k["xdp_program_ns"]), ns(k["user_exec_ns"]),
+                   ns(k["xdp_ns"]), ns(k["user_ns"]),
+                   w.is_number() ? fmt::format("{:.0f}%", w.get<double>() * 100) : "-",
+                   k["placed"].is_string() ? k["placed"].get<std::string>()
+                                           : "as hybrid: " + k.value("why_not", ""));
+    }
+    fmt::print("  expected {} ns a packet (all in user space {}, all in XDP {})\n",
+               ns(cal["chosen_ns"]), ns(cal["all_user_ns"]), ns(cal["all_xdp_ns"]));
+}
+
 int cmd_show(const cli& c) {
     return query(c, {{"cmd", "show"}}, nullptr, [](const json& s) {
         fmt::print("swd {} (pid {}), up {:.0f}s, table version {}, datapath {}\n",
@@ -234,6 +267,9 @@ int cmd_show(const cli& c) {
             if (s.contains(key) && !s[key].empty()) {
                 fmt::print("{}:{}\n", title, counter_line(s[key], false));
             }
+        }
+        if (s.contains("calibration") && s["calibration"].is_object()) {
+            print_calibration(s["calibration"]);
         }
         fmt::print("memory: resident {:.1f} MiB, compiled pipeline {:.1f} MiB\n",
                    s["memory"].value("resident_bytes", 0) / 1048576.0,
@@ -548,7 +584,7 @@ int run(const cli& c) {
     }
     if (cmd == "set") {
         constexpr std::string_view key = "placement=";
-        if (!need(1, 1, "set placement=hybrid|all-xdp|all-user|adaptive")) {
+        if (!need(1, 1, "set placement=hybrid|all-xdp|all-user|adaptive|calibrated")) {
             return 2;
         }
         if (!c.args[1].starts_with(key)) {
@@ -571,6 +607,34 @@ int run(const cli& c) {
     }
     if (cmd == "show") {
         return need(0, 0, "show") ? cmd_show(c) : 2;
+    }
+    if (cmd == "calibrate") {
+        if (!need(0, 1, "calibrate [SECONDS]")) {
+            return 2;
+        }
+        json req{{"cmd", "calibrate"}};
+        if (n == 2) {
+            char* end = nullptr;
+            const double s = std::strtod(c.args[1].c_str(), &end);
+            if (end == c.args[1].c_str() || *end != '\0') {
+                fmt::print(stderr, "swctl: calibrate: '{}' is not a number of seconds\n",
+                           c.args[1]);
+                return 2;
+            }
+            req["seconds"] = s;
+        }
+        auto r = call(c, req);
+        if (!r) {
+            return 1;
+        }
+        if (c.format == "json") {
+            fmt::print("{}\n", r->dump(2));
+        } else {
+            print_calibration((*r)["calibration"]);
+            fmt::print("placement {} (table version {})\n", r->value("placement", ""),
+                       r->value("table_version", 0));
+        }
+        return 0;
     }
     if (cmd == "dump-ports") {
         return need(0, 1, "dump-ports [PORT]") ? cmd_dump_ports(c) : 2;

@@ -44,6 +44,8 @@ struct cli {
     uint32_t ct_entries = 1u << 16;
     uint32_t ct_idle_timeout = 120; // s
     flows::adaptive_options adaptive;
+    double calibrate_after = 0;  // s
+    double calibrate_sample = 1; // s
     bool check = false;
 };
 
@@ -81,7 +83,13 @@ int parse_cli(int argc, char** argv, cli& c) {
         ("profile", po::value(&c.profile)->value_name("P"),
          "where placement=auto rules run: hybrid (default: local in XDP, the rest in user "
          "space), all-xdp (everything XDP can run), all-user (all but local in user space) "
-         "or adaptive (hybrid, and the hottest drop rules in XDP while drops dominate)")
+         "adaptive (hybrid, and the hottest drop rules in XDP while drops dominate) or "
+         "calibrated (each kind of rule where swctl calibrate measured it cheaper; hybrid "
+         "until then)")
+        ("calibrate-after", po::value(&c.calibrate_after)->value_name("S"),
+         "calibrate once, S seconds after start (as swctl calibrate; 0: never, the default)")
+        ("calibrate-sample", po::value(&c.calibrate_sample)->value_name("S"),
+         "a calibration's live sample of the traffic, 0.1-10 seconds (default 1)")
         ("adaptive-offload-share", po::value(&c.adaptive.offload_share)->value_name("F"),
          "adaptive: move drop rules to XDP when rules drop at least this share of the "
          "traffic (default 0.75)...")
@@ -153,8 +161,15 @@ int parse_cli(int argc, char** argv, cli& c) {
         return 2;
     }
     if (!flows::parse_profile(c.profile)) {
-        fmt::print(stderr, "swd: --profile is hybrid, all-xdp, all-user or adaptive, not '{}'\n",
+        fmt::print(stderr,
+                   "swd: --profile is hybrid, all-xdp, all-user, adaptive or calibrated, not "
+                   "'{}'\n",
                    c.profile);
+        return 2;
+    }
+    if (!(c.calibrate_after >= 0) || !(c.calibrate_sample >= 0.1 && c.calibrate_sample <= 10)) {
+        fmt::print(stderr, "swd: --calibrate-after is 0 or more seconds, --calibrate-sample "
+                           "0.1-10 seconds\n");
         return 2;
     }
     const auto& a = c.adaptive;
@@ -289,6 +304,8 @@ int main(int argc, char** argv) {
     opts.max_rules = c.max_rules;
     opts.profile = *flows::parse_profile(c.profile);
     opts.adaptive = c.adaptive;
+    opts.calibrate_after_s = c.calibrate_after;
+    opts.calibrate_sample_s = c.calibrate_sample;
     ctl::service svc(opts, std::move(*dp));
     const size_t n_ports = config.ports.size();
     auto loaded = svc.load(std::move(config));
