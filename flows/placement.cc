@@ -151,8 +151,8 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded,
         const auto& chosen = cal ? cal->xdp[static_cast<size_t>(dk)] : std::nullopt;
         if (!chosen) {
             return {false, k == kind::drop
-                               ? "drop: not calibrated, user space (as hybrid)"
-                               : "pass-through: not calibrated, user space (as hybrid)"};
+                               ? "drop: no calibrated figures, user space (as hybrid)"
+                               : "pass-through: no calibrated figures, user space (as hybrid)"};
         }
         return {*chosen, *chosen ? "calibrated: cheaper in XDP on this machine"
                                  : "calibrated: cheaper in user space on this machine"};
