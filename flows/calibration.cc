@@ -49,8 +49,7 @@ calibration decide_calibration(const dp::cost_measurements& m) {
             free |= 1u << k;
         } else {
             fixed_xdp |= hybrid_xdp && m.kinds[k].rules > 0 ? 1u << k : 0;
-            c.why_not[k] = !can_xdp[k] && !can_user[k] && why_xdp[k] == why_user[k]
-                               ? why_xdp[k]
+            c.why_not[k] = !can_xdp[k] && !can_user[k] && why_xdp[k] == why_user[k] ? why_xdp[k]
                            : !can_xdp[k] && !can_user[k]
                                ? "XDP: " + why_xdp[k] + "; user space: " + why_user[k]
                            : !can_xdp[k] ? "XDP: " + why_xdp[k]
@@ -64,9 +63,9 @@ calibration decide_calibration(const dp::cost_measurements& m) {
     }
     for (size_t k = 0; k < n; k++) {
         if ((priced >> k) & 1) {
-            c.weight[k] = total_weight > 0 ? static_cast<double>(m.kinds[k].live_packets) /
-                                                 total_weight
-                                           : 1.0;
+            c.weight[k] = total_weight > 0
+                              ? static_cast<double>(m.kinds[k].live_packets) / total_weight
+                              : 1.0;
         }
     }
     // ns per packet of kind k on each path when the kinds of in_xdp run in XDP.
@@ -103,6 +102,17 @@ calibration decide_calibration(const dp::cost_measurements& m) {
             if (t < best_ns) {
                 best = fixed_xdp | choice;
                 best_ns = t;
+            }
+        }
+    }
+    // A kind without traffic costs nothing either way: it goes where the study puts it (local
+    // in XDP, the rest in user space) unless that makes the others dearer.
+    for (size_t k = 0; k < n; k++) {
+        if (((free >> k) & 1) && c.weight[k] == 0) {
+            const bool study_xdp = static_cast<dp::rule_kind>(k) == dp::rule_kind::local;
+            const unsigned other = study_xdp ? best | (1u << k) : best & ~(1u << k);
+            if (total(other) <= best_ns) {
+                best = other;
             }
         }
     }

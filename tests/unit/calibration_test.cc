@@ -130,6 +130,29 @@ TEST(Calibration, CopyModeAfXdpLosesEverywhere) {
     EXPECT_DOUBLE_EQ(c.chosen_ns, c.all_xdp_ns);
 }
 
+TEST(Calibration, AKindWithoutTrafficGoesWhereTheStudySays) {
+    auto m = cheap_user_space();
+    m.user_rx_ns = 1500;
+    m.user_tx_ns = 900;
+    auto& local = m.kinds[size_t(dp::rule_kind::local)];
+    local.rules = 1;
+    local.xdp_ns = 40;
+    local.user_exec_ns = 20;
+    local.why_not.clear();
+    set_mix(m, 50, 50); // and no local packet
+    auto c = decide_calibration(m);
+    EXPECT_TRUE(*c.xdp[size_t(dp::rule_kind::local)]) << "local in XDP, as the study says";
+    EXPECT_EQ(c.weight[size_t(dp::rule_kind::local)], 0);
+
+    // Where XDP would otherwise search for nothing, an idle local rule does not switch it on.
+    m = cheap_user_space();
+    m.kinds[size_t(dp::rule_kind::local)] = local;
+    set_mix(m, 10, 90);
+    c = decide_calibration(m);
+    EXPECT_FALSE(*c.xdp[size_t(dp::rule_kind::drop)]);
+    EXPECT_FALSE(*c.xdp[size_t(dp::rule_kind::local)]);
+}
+
 TEST(Calibration, MissingFiguresFallBackToTheStudysRules) {
     auto m = cheap_user_space();
     m.user_rx_ns = -1;

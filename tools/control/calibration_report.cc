@@ -46,6 +46,8 @@ json calibration_json(const flows::calibration& c) {
             {"user_rx_ns", ns(m.user_rx_ns)},
             {"user_tx_ns", ns(m.user_tx_ns)},
             {"user_why_not", m.user_why_not},
+            {"xdp_tx_ns", ns(m.xdp_tx_ns)},
+            {"xdp_tx_why_not", m.xdp_tx_why_not},
             {"kinds", std::move(kinds)},
             {"chosen_ns", ns(c.chosen_ns)},
             {"all_user_ns", ns(c.all_user_ns)},

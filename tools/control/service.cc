@@ -651,8 +651,9 @@ result<const flows::calibration*> service::calibrate(double sample_s) {
                         dp::rule_kind_name(static_cast<dp::rule_kind>(k)),
                         cal->xdp[k] ? (*cal->xdp[k] ? "in XDP" : "in user space") : "not measured");
     }
-    log::info("calibrated: {} ({:.0f} ns a packet; all in user space {:.0f}, all in XDP {:.0f})",
-              placed, cal->chosen_ns, cal->all_user_ns, cal->all_xdp_ns);
+    auto ns = [](double v) { return v < 0 ? std::string("n/a") : fmt::format("{:.0f}", v); };
+    log::info("calibrated: {} ({} ns a packet; all in user space {}, all in XDP {})", placed,
+              ns(cal->chosen_ns), ns(cal->all_user_ns), ns(cal->all_xdp_ns));
     table_.set_calibration(cal);
     if (table_.current_profile() == flows::profile::calibrated) {
         published();
