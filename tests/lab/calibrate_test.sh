@@ -116,6 +116,8 @@ done
 check "the sink got exactly the forwarded flows' frames ($s of $forwarded)" test "$s" = "$forwarded"
 
 # 4. show, cleanup.
+swctl show | sed -n '/^calibration (/,/^  expected/p'
+rule_field "$drop7000" why
 show_has() { swctl show | grep -F "$1" >/dev/null; }
 check "show prints the calibration table" show_has "calibration ("
 check "show prints the drop row" show_has "  drop "
