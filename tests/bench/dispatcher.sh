@@ -43,6 +43,11 @@
 #                   profiles all-user, hybrid, all-xdp and adaptive (--adaptive-sustain 1, its
 #                   warm-up long enough for the move: max(WARMUP, 5) s); rate = frames handled
 #                   = counted on swdd-s + dropped by rules in XDP + dropped in user space
+#  (7) calib:       swd --profile calibrated: swctl calibrate 1.5 s into the warm-up, under the
+#                   point's traffic, then the windows; the exact firewall of (2) (placement=auto)
+#                   at R = 1, 1K, 100K (rate: drops in XDP + in user space) and the LB of (5) at
+#                   S = 1, 1K, 100K; and the mixed chain of (6) as a fifth profile. Compared with
+#                   the faster static placement of the same run
 #  (5) lb:          lb_pool=web, vip=10.77.0.1:9/udp, 3 backends behind swdd-b; the rule
 #                   udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2 with S = 1, 1K,
 #                   100K, 1M sessions (swgen flows): in XDP (all-xdp) and in user space
@@ -52,7 +57,7 @@
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
 # MAX_OTHER (%, 5), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
-# tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb mixed"). Holds the lab lock for the
+# tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb calib mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -72,7 +77,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min drop prefix userdrop local pass lb mixed} "
+only=" ${ONLY:-min drop prefix userdrop local pass lb calib mixed} "
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "dispatcher.sh: RUNS must be 1-99" >&2; exit 1; }
@@ -211,6 +216,11 @@ measure() {
         gpids+=("$!")
         started+=("$!:swgen")
     done
+    if [[ -n $calibrate_in_warmup ]]; then # the calibrated profile: measured under this traffic
+        sleep 1.5
+        "$swctl" --control "$sock" --format json calibrate 1 >"$tmp/calibrate.json" ||
+            die "$point: swctl calibrate failed"
+    fi
     sleep "$warmup"
     for ((r = 0; r < 3 * runs && ${#clean[@]} < runs; r++)); do
         for g in "${gpids[@]}"; do
@@ -246,6 +256,12 @@ measure() {
     info[$point]="windows ${vals[*]} Mpps; offered $(cat "$tmp"/gen[0-9]*.json 2>/dev/null |
         jq -s 'map(.mpps) | add // 0 | . * 1000 | round / 1000') Mpps"
     echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$(cut -d' ' -f2 <<<"${res[$point]}")") Mpps  (${info[$point]})"
+}
+calibrate_in_warmup=
+placed() { # what the last calibration chose, in a line
+    jq -r '.calibration | "calibrated: " + ([.kinds[] | select(.rules > 0) | .kind + " in " +
+        (.placed // "(as hybrid)") + " (" + (.xdp_ns | tostring) + " ns in XDP, " +
+        (.user_ns | tostring) + " ns in user space)"] | join(", "))' "$tmp/calibrate.json"
 }
 med() { [[ -n ${res[$1]:-} ]] && cut -d' ' -f2 <<<"${res[$1]}" || echo ""; }
 label() { local n=$1; n=${n/%000000/M}; n=${n/%000/K}; echo "$n"; }
@@ -403,9 +419,45 @@ if [[ $only == *" lb "* ]]; then
     detach "$ns_sink" "$dev_sink"
 fi
 
+# --- (7) calibrated firewall and load balancer ------------------------------------------------
+fw_drops() { # frames dropped by rules on port 1, in XDP or in user space
+    local ports
+    ports=$("$swctl" --control "$sock" --format json dump-ports)
+    jq '[.ports[] | select(.ofport == 1) | (.xdp.drop_rule // 0) + ([.queues[].counters.drop_action // 0] | add // 0)] | add' <<<"$ports"
+}
+if [[ $only == *" calib "* ]]; then
+    echo
+    echo "== (7) calibrated: swctl calibrate under the traffic, then the firewall of (2)/(2b) and the LB of (5) where it placed them =="
+    for n in 1 1000 100000; do
+        rules_exact "$n" "$tmp/rules.txt" auto
+        start_swd "$tmp/rules.txt" calibrated
+        calibrate_in_warmup=1
+        measure "fw: swd calibrated R=$(label "$n")" "$n" src-ip,src-port fw_drops
+        calibrate_in_warmup=
+        echo "    $(placed)"
+        stop_swd
+    done
+    detach "$ns_sink" "$dev_sink"
+    attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
+    mac_s=$(ip -n "$ns_sink" -j link show dev "$dev_sink" | jq -r '.[0].address')
+    {
+        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_s, backend=10.78.0.2:9/$mac_s, backend=10.78.0.3:9/$mac_s"
+        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2"
+    } >"$tmp/rules.txt"
+    for n in 1 1000 100000; do
+        start_swd "$tmp/rules.txt" calibrated --lb-sessions $((2 * n + 4096))
+        calibrate_in_warmup=1
+        measure "lb: swd calibrated S=$(label "$n")" "$n" src-ip,src-port count_of "$ns_sink" "$dev_sink"
+        calibrate_in_warmup=
+        echo "    $(placed)"
+        stop_swd
+    done
+    detach "$ns_sink" "$dev_sink"
+fi
+
 # --- (6) mixed drop / pass-through --------------------------------------------------------------
 mixed_shares="0 25 50 75 90 100"
-mixed_profiles="all-user hybrid all-xdp adaptive"
+mixed_profiles="all-user hybrid all-xdp adaptive calibrated"
 handled() { # frames forwarded to the sink or dropped by a rule, on either path
     local fwd ports
     fwd=$(count_of "$ns_sink" "$dev_sink")
@@ -425,7 +477,13 @@ if [[ $only == *" mixed "* ]]; then
             done
         } >"$tmp/rules.txt"
         for profile in $mixed_profiles; do
-            if [[ $profile == adaptive ]]; then
+            if [[ $profile == calibrated ]]; then
+                start_swd "$tmp/rules.txt" calibrated
+                calibrate_in_warmup=1
+                measure "mixed: $profile D=$d%" 20 src-port handled
+                calibrate_in_warmup=
+                echo "    $(placed)"
+            elif [[ $profile == adaptive ]]; then
                 start_swd "$tmp/rules.txt" adaptive --adaptive-sustain 1
                 saved_warmup=$warmup
                 warmup=$((warmup > 5 ? warmup : 5))
@@ -454,6 +512,8 @@ for point in "min drop F=1" "min drop F=1M" \
     "pass: swd hybrid" "pass: swd all-xdp" "pass: swd all-xdp XDP_TX" \
     "lb: swd all-xdp S=1" "lb: swd all-xdp S=1K" "lb: swd all-xdp S=100K" "lb: swd all-xdp S=1M" \
     "lb: swd hybrid S=1" "lb: swd hybrid S=1K" "lb: swd hybrid S=100K" "lb: swd hybrid S=1M" \
+    "fw: swd calibrated R=1" "fw: swd calibrated R=1K" "fw: swd calibrated R=100K" \
+    "lb: swd calibrated S=1" "lb: swd calibrated S=1K" "lb: swd calibrated S=100K" \
     $(for d in $mixed_shares; do for p in $mixed_profiles; do echo "mixed:_${p}_D=$d%"; done; done); do
     point=${point//_/ }
     [[ -n ${res[$point]:-} ]] || continue
@@ -464,9 +524,15 @@ for point in "min drop F=1" "min drop F=1M" \
     "local"*) ref="$(ratio "$md" "$(med "local: no program")") of no program" ;;
     "pass: swd all"*) ref="$(ratio "$md" "$(med "pass: swd hybrid")") of the user-space path" ;;
     "lb: swd all-xdp S="*) ref="$(ratio "$md" "$(med "pass: swd all-xdp")") of plain all-xdp pass-through" ;;
-    "mixed: adaptive D="*)
+    "mixed: adaptive D="* | "mixed: calibrated D="*)
         best=$(for p in all-user hybrid all-xdp; do med "mixed: $p D=${point##*D=}"; done | sort -g | tail -n 1)
         ref="$(ratio "$md" "$best") of the best static profile" ;;
+    "fw: swd calibrated R="*)
+        best=$(for p in exact user; do med "swd drop $p R=${point##*R=}"; done | sort -g | tail -n 1)
+        ref="$(ratio "$md" "$best") of the faster of XDP and user space" ;;
+    "lb: swd calibrated S="*)
+        best=$(for p in all-xdp hybrid; do med "lb: swd $p S=${point##*S=}"; done | sort -g | tail -n 1)
+        ref="$(ratio "$md" "$best") of the faster of XDP and user space" ;;
     esac
     printf '%-30s %7.3f (%.3f-%.3f)  %s\n' "$point" "$md" "$mn" "$mx" "$ref"
 done
@@ -505,5 +571,13 @@ aim "LB in user space, 100K sessions > xsknf's 0.7 Mpps" "$(med "lb: swd hybrid 
 for d in $mixed_shares; do
     best=$(for p in all-user hybrid all-xdp; do med "mixed: $p D=$d%"; done | sort -g | tail -n 1)
     aim "mixed D=$d%: adaptive >= 0.95x the best static profile" "$(med "mixed: adaptive D=$d%")" "$best" 0.95
+    aim "mixed D=$d%: calibrated >= 0.95x the best static profile" "$(med "mixed: calibrated D=$d%")" "$best" 0.95
+done
+# issue 5: "the calibrated profile should pick the faster mode per NF and size"
+for n in 1 1K 100K; do
+    best=$(for p in exact user; do med "swd drop $p R=$n"; done | sort -g | tail -n 1)
+    aim "firewall R=$n: calibrated >= 0.95x the faster mode" "$(med "fw: swd calibrated R=$n")" "$best" 0.95
+    best=$(for p in all-xdp hybrid; do med "lb: swd $p S=$n"; done | sort -g | tail -n 1)
+    aim "LB S=$n: calibrated >= 0.95x the faster mode" "$(med "lb: swd calibrated S=$n")" "$best" 0.95
 done
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
