@@ -49,6 +49,11 @@ struct cost_measurements {
     // of swd's own, when the ports are veths: the probe must not send on a real port).
     double xdp_tx_ns = -1;
     std::string xdp_tx_why_not;
+    // The kernel's receive into an AF_XDP socket in copy mode (the copy into the UMEM), beyond
+    // an XDP_DROP: outside the polling threads, so not in user_rx_ns. Same probe as xdp_tx_ns;
+    // not measured: left out of the user-space cost (zero-copy has no such copy).
+    double xsk_rx_ns = -1;
+    std::string xsk_rx_why_not;
     uint64_t live_rx = 0, live_tx = 0;
     double sample_s = 0;
     std::string user_why_not; // when user_rx_ns is not measured

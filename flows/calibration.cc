@@ -1,5 +1,6 @@
 #include "calibration.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace swd::flows {
@@ -73,9 +74,9 @@ calibration decide_calibration(const dp::cost_measurements& m) {
         const dp::kind_costs& kc = m.kinds[k];
         const bool search = in_xdp != 0;
         const double dispatch = search || m.xdp_to_user_ns < 0 ? kc.xdp_ns : m.xdp_to_user_ns;
-        const double user =
-            can_user[k] ? dispatch + m.user_rx_ns + kc.user_exec_ns + (sends(k) ? m.user_tx_ns : 0)
-                        : -1;
+        const double user = can_user[k] ? dispatch + std::max(0.0, m.xsk_rx_ns) + m.user_rx_ns +
+                                              kc.user_exec_ns + (sends(k) ? m.user_tx_ns : 0)
+                                        : -1;
         const bool transmits = static_cast<dp::rule_kind>(k) == dp::rule_kind::pass_through;
         const double xdp = can_xdp[k] ? kc.xdp_ns + (transmits ? m.xdp_tx_ns : 0) : -1;
         return std::pair{xdp, user};

@@ -3,7 +3,8 @@
 //
 // The model, per packet of a kind k:
 //   in XDP:        xdp_ns(k) + (pass-through ? xdp_tx_ns : 0)
-//   in user space: dispatch + user_rx_ns + user_exec_ns(k) + (k sends ? user_tx_ns : 0)
+//   in user space: dispatch + xsk_rx_ns + user_rx_ns + user_exec_ns(k)
+//                  + (k sends ? user_tx_ns : 0)
 // where dispatch is xdp_ns(k) when the dispatcher searches the rules (some rule runs in XDP: its
 // search then costs every packet, the "classified twice" price) and xdp_to_user_ns when it does
 // not (local traffic's kernel stack costs the same either way and is left out; user space hands

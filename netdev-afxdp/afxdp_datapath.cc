@@ -4,7 +4,6 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <net/if.h>
-#include <thread>
 
 #include "calibrator.h"
 #include "datapath/util/log.h"
@@ -377,34 +376,16 @@ result<dp::cost_measurements> afxdp_datapath::measure_costs(const dp::pipeline& 
     dp::cost_measurements m;
     uint16_t default_port = local_ofport;
     std::vector<probe_port> pp;
+    std::vector<std::string> names;
     for (const auto& p : ports_) {
         pp.push_back({p->cfg.ofport, p->info.ifindex});
-        if (default_port == local_ofport && p->cfg.ofport != local_ofport) {
-            default_port = p->cfg.ofport;
+        if (p->cfg.ofport != local_ofport) {
+            names.push_back(p->cfg.name);
+            default_port = default_port == local_ofport ? p->cfg.ofport : default_port;
         }
     }
-    const auto frames = probe_rules(probe, default_port, m);
-    if (auto r = probe_static(probe, frames, pp, tables_->max_rules(), 20000, m); !r) {
-        return fail(std::move(r).err());
-    }
-    std::string not_veth;
-    for (const auto& p : ports_) {
-        auto d = driver_name(*ethtool_, p->cfg.name);
-        if (p->cfg.ofport != local_ofport && (!d || *d != "veth")) {
-            not_veth = p->cfg.name + (d ? " (" + *d + ")" : " (" + d.err().message() + ")");
-        }
-    }
-    if (!not_veth.empty()) {
-        m.xdp_tx_why_not = fmt::format("port {} is not a veth: the transmit after XDP_TX is "
-                                       "only probed on a veth pair of swd's own",
-                                       not_veth);
-    } else if (auto t = probe_xdp_transmit(200000)) {
-        m.xdp_tx_ns = *t;
-    } else {
-        m.xdp_tx_why_not = t.err().message();
-    }
-
-    // Live: the polling threads' own clock, and the rules' counts by kind, over sample_s.
+    // Live first, while the traffic that made the caller ask is there: the rules' counts by
+    // kind around the polling threads' timed sample.
     std::vector<uint32_t> ids;
     std::vector<dp::rule_kind> kinds;
     if (const dp::classifier* t0 = probe.table(0)) {
@@ -416,49 +397,17 @@ result<dp::cost_measurements> afxdp_datapath::measure_costs(const dp::pipeline& 
         }
     }
     std::vector<dp::rule_counters> before(ids.size()), after(ids.size());
-    auto busy = [&] {
-        std::array<uint64_t, 5> v{};
-        for (const auto& t : pmds_) {
-            const auto& b = t->timing();
-            v[0] += b.round_ns.get();
-            v[1] += b.exec_ns.get();
-            v[2] += b.flush_ns.get();
-            v[3] += b.rx_packets.get();
-            v[4] += b.tx_packets.get();
-        }
-        return v;
-    };
     read_counters(ids, before);
-    const auto b0 = busy();
-    for (auto& t : pmds_) {
-        t->set_timing(true);
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(sample_s));
-    for (auto& t : pmds_) {
-        t->set_timing(false);
-    }
-    const auto b1 = busy();
+    sample_threads(pmds_, sample_s, m);
     read_counters(ids, after);
     for (size_t i = 0; i < ids.size(); i++) {
         m.kinds[static_cast<size_t>(kinds[i])].live_packets += after[i].packets - before[i].packets;
     }
-    m.sample_s = sample_s;
-    m.live_rx = b1[3] - b0[3];
-    m.live_tx = b1[4] - b0[4];
-    constexpr uint64_t enough = 1000;
-    if (m.live_rx < enough) {
-        m.user_why_not = fmt::format("{} packets reached user space in the {:.1f} s live sample "
-                                     "({} needed)",
-                                     m.live_rx, sample_s, enough);
-    } else {
-        const double round = static_cast<double>(b1[0] - b0[0]);
-        const double exec = static_cast<double>(b1[1] - b0[1]);
-        const double flush = static_cast<double>(b1[2] - b0[2]);
-        m.user_rx_ns = std::max(0.0, round - exec - flush) / static_cast<double>(m.live_rx);
-        if (m.live_tx >= enough) {
-            m.user_tx_ns = flush / static_cast<double>(m.live_tx);
-        }
+    const auto frames = probe_rules(probe, default_port, m);
+    if (auto r = probe_static(probe, frames, pp, tables_->max_rules(), 20000, m); !r) {
+        return fail(std::move(r).err());
     }
+    probe_transmit(*ethtool_, names, m);
     return m;
 }
 

@@ -13,12 +13,15 @@ extern "C" {
 }
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "datapath/executor.h"
 #include "netdev.h"
 #include "program_ops.h"
+#include "umem.h"
 #include "xdp_program.h"
 #include "xdp_tables.h"
+#include "xsk_socket.h"
 
 namespace swd::afxdp {
 
@@ -73,43 +76,164 @@ result<double> live_run(int prog_fd, int ifindex, std::vector<uint8_t>& frame, u
 
 } // namespace
 
-result<double> probe_xdp_transmit(uint32_t frames) {
+result<veth_costs> probe_veth(uint32_t frames) {
     const std::string name = "swdcal0", peer = "swdcal1";
     auto claim = name_claim::acquire("calibrate-" + name);
     if (!claim) {
-        return fail(with_context(std::move(claim).err(), "transmit probe"));
+        return fail(with_context(std::move(claim).err(), "veth probe"));
     }
     if (if_nametoindex(name.c_str()) != 0) { // left by a swd that did not stop
         (void)delete_link(name);
     }
     auto pair = veth_pair::create(name, peer, 1);
     if (!pair) {
-        return fail(with_context(std::move(pair).err(), "transmit probe"));
+        return fail(with_context(std::move(pair).err(), "veth probe"));
     }
     swgen_skel skel(swd_swgen_tx__open(), &swd_swgen_tx__destroy);
     if (!skel) {
-        return fail(errno_error(errno, "transmit probe: open swgen_tx"));
+        return fail(errno_error(errno, "veth probe: open swgen_tx"));
     }
     std::vector<uint8_t> frame = dp::frame_for(dp::flow_key());
     skel->rodata->cfg_n_flows = 1; // frame_for's addresses and ports are 0: nothing rewritten
     if (const int err = swd_swgen_tx__load(skel.get()); err != 0) {
-        return fail(errno_error(-err, "transmit probe: load swgen_tx"));
+        return fail(errno_error(-err, "veth probe: load swgen_tx"));
     }
     const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
     const int peer_index = static_cast<int>(if_nametoindex(peer.c_str()));
+    const int tx_prog = bpf_program__fd(skel->progs.swd_xdp_tx);
     // veth delivers XDP_TX frames only to a peer with an XDP program; the pair's deletion
     // detaches it.
     if (bpf_xdp_attach(peer_index, bpf_program__fd(skel->progs.swd_xdp_count_drop),
                        XDP_FLAGS_DRV_MODE, nullptr) != 0) {
-        return fail(errno_error(errno, "transmit probe: attach the drop program to " + peer));
+        return fail(errno_error(errno, "veth probe: attach the drop program to " + peer));
     }
-    auto tx = live_run(bpf_program__fd(skel->progs.swd_xdp_tx), ifindex, frame, frames);
+    auto tx = live_run(tx_prog, ifindex, frame, frames);
     auto drop = live_run(bpf_program__fd(skel->progs.swd_xdp_count_drop), ifindex, frame, frames);
     if (!tx || !drop) {
-        return fail(
-            with_context(!tx ? std::move(tx).err() : std::move(drop).err(), "transmit probe"));
+        return fail(with_context(!tx ? std::move(tx).err() : std::move(drop).err(), "veth probe"));
     }
-    return std::max(0.0, *tx - *drop);
+    veth_costs c;
+    c.xdp_tx_ns = std::max(0.0, *tx - *drop);
+
+    // The same frames into an AF_XDP socket in copy mode on the peer, by a dispatcher with its
+    // search off, in chunks that its fill ring holds (drained between chunks, untimed).
+    auto why = [&](const std::string& w) {
+        c.xsk_why_not = w;
+        return c;
+    };
+    if (bpf_xdp_detach(peer_index, XDP_FLAGS_DRV_MODE, nullptr) != 0) {
+        return why(fmt::format("detach the drop program: {}", std::strerror(errno)));
+    }
+    auto tables = xdp_tables::create(1024, 1024);
+    if (!tables || !(*tables)->sync(dp::pipeline{})) {
+        return why("probe maps");
+    }
+    auto prog = xdp_program::attach(peer_index, peer, attach_mode::native, **tables, 1);
+    if (!prog) {
+        return why(prog.err().message());
+    }
+    constexpr uint32_t ring = 4096, chunk = ring / 2;
+    auto u = umem::create(
+        {.frames = 2 * ring, .frame_size = XSK_UMEM__DEFAULT_FRAME_SIZE, .ring_size = ring});
+    if (!u) {
+        return why(u.err().message());
+    }
+    socket_options so;
+    so.ring_size = ring;
+    auto sock = xsk_socket::create(**u, peer, 0, so);
+    if (!sock) {
+        return why(sock.err().message());
+    }
+    if (auto r = (*prog)->set_socket(0, (*sock)->fd()); !r) {
+        return why(r.err().message());
+    }
+    (*sock)->refill();
+    double total = 0;
+    uint64_t sent = 0, received = 0;
+    for (uint32_t done = 0; done < frames; done += chunk) {
+        auto t = live_run(tx_prog, ifindex, frame, chunk);
+        if (!t) {
+            return why(t.err().message());
+        }
+        total += *t * chunk;
+        sent += chunk;
+        uint32_t idx = 0;
+        for (uint32_t n; (n = (*sock)->rx_peek(ring, idx)) != 0;) {
+            for (uint32_t k = 0; k < n; k++) {
+                (*u)->release((*sock)->rx_desc(idx + k)->addr);
+            }
+            (*sock)->rx_release(n);
+            received += n;
+        }
+        (*sock)->refill();
+    }
+    if (received < sent * 9 / 10) {
+        return why(fmt::format("the socket received {} of {} frames", received, sent));
+    }
+    c.xsk_rx_ns = std::max(0.0, total / static_cast<double>(sent) - *drop);
+    return c;
+}
+
+void probe_transmit(ethtool_channel& channel, std::span<const std::string> ports,
+                    dp::cost_measurements& m) {
+    for (const std::string& name : ports) {
+        auto d = driver_name(channel, name);
+        if (!d || *d != "veth") {
+            m.xdp_tx_why_not = m.xsk_rx_why_not =
+                fmt::format("port {} ({}) is not a veth: only probed on a veth pair of swd's own",
+                            name, d ? *d : d.err().message());
+            return;
+        }
+    }
+    if (auto t = probe_veth(200000)) {
+        m.xdp_tx_ns = t->xdp_tx_ns;
+        m.xsk_rx_ns = t->xsk_rx_ns;
+        m.xsk_rx_why_not = t->xsk_why_not;
+    } else {
+        m.xdp_tx_why_not = m.xsk_rx_why_not = t.err().message();
+    }
+}
+
+void sample_threads(std::span<const std::unique_ptr<pmd>> threads, double seconds,
+                    dp::cost_measurements& m) {
+    auto read = [&] {
+        std::array<uint64_t, 5> v{};
+        for (const auto& t : threads) {
+            const pmd::busy_time& b = t->timing();
+            v[0] += b.round_ns.get();
+            v[1] += b.exec_ns.get();
+            v[2] += b.flush_ns.get();
+            v[3] += b.rx_packets.get();
+            v[4] += b.tx_packets.get();
+        }
+        return v;
+    };
+    const auto b0 = read();
+    for (const auto& t : threads) {
+        t->set_timing(true);
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    for (const auto& t : threads) {
+        t->set_timing(false);
+    }
+    const auto b1 = read();
+    m.sample_s = seconds;
+    m.live_rx = b1[3] - b0[3];
+    m.live_tx = b1[4] - b0[4];
+    constexpr uint64_t enough = 1000;
+    if (m.live_rx < enough) {
+        m.user_why_not = fmt::format("{} packets reached user space in the {:.1f} s live sample "
+                                     "({} needed)",
+                                     m.live_rx, seconds, enough);
+        return;
+    }
+    const auto round = static_cast<double>(b1[0] - b0[0]);
+    const auto exec = static_cast<double>(b1[1] - b0[1]);
+    const auto flush = static_cast<double>(b1[2] - b0[2]);
+    m.user_rx_ns = std::max(0.0, round - exec - flush) / static_cast<double>(m.live_rx);
+    if (m.live_tx >= enough) {
+        m.user_tx_ns = flush / static_cast<double>(m.live_tx);
+    }
 }
 
 std::vector<probe_frame> probe_rules(const dp::pipeline& p, uint16_t default_in_port,

@@ -11,18 +11,22 @@
 //    (classify, act, count; outputs discarded), on private state.
 //  - the live figures (user_rx_ns, user_tx_ns, live packets per kind) come from the running
 //    datapath: afxdp_datapath::measure_costs.
-// Not in either path's figure: the transmit that follows XDP_TX / XDP_REDIRECT, the kernel's
-// copy into the UMEM in copy mode and the driver's receive work (except in busy-poll mode, where
-// the polling thread does it). Control thread; allocates.
+// On veth ports, probe_veth adds the transmit after XDP_TX and the kernel's receive into an
+// AF_XDP socket in copy mode; on other drivers those are not probed (it would mean sending on
+// them). Control thread; allocates.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "datapath/classifier.h"
 #include "datapath/costs.h"
 #include "datapath/util/result.h"
+#include "ntuple.h"
+#include "pmd.h"
 
 namespace swd::afxdp {
 
@@ -41,10 +45,25 @@ struct probe_port {
 std::vector<probe_frame> probe_rules(const dp::pipeline& p, uint16_t default_in_port,
                                      dp::cost_measurements& m);
 
-// The transmit after XDP_TX, in ns per packet: live-frames BPF_PROG_TEST_RUN of a program
-// returning XDP_TX against one returning XDP_DROP, on a veth pair that swd creates for the
-// probe (its peer drops) and deletes after.
-result<double> probe_xdp_transmit(uint32_t frames);
+// On a veth pair that swd creates for the probe and deletes after (nothing leaves it), by
+// live-frames BPF_PROG_TEST_RUN of a program returning XDP_TX on one end, whose frames the
+// other end's NAPI takes in the same loop: the transmit (against XDP_DROP on that end), and the
+// receive into an AF_XDP socket in copy mode there (against the same drop).
+struct veth_costs {
+    double xdp_tx_ns = -1;
+    double xsk_rx_ns = -1;
+    std::string xsk_why_not;
+};
+result<veth_costs> probe_veth(uint32_t frames);
+
+// Fills xdp_tx_ns and xsk_rx_ns when every port is a veth (probe_veth), else the why_nots.
+void probe_transmit(ethtool_channel& channel, std::span<const std::string> ports,
+                    dp::cost_measurements& m);
+
+// The polling threads' own clock (pmd::set_timing) over seconds of the traffic running: fills
+// user_rx_ns, user_tx_ns (or user_why_not), live_rx, live_tx and sample_s. Sleeps.
+void sample_threads(std::span<const std::unique_ptr<pmd>> threads, double seconds,
+                    dp::cost_measurements& m);
 
 // Fills xdp_ns, xdp_to_user_ns and user_exec_ns; iterations per frame for each.
 result<void> probe_static(const dp::pipeline& p, std::span<const probe_frame> frames,

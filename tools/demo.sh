@@ -4,8 +4,10 @@
 #   client (10.9.0.1) -- port 1 [swd on AF_XDP] port 2 -- server (10.9.0.2)
 # ping and TCP through swd, a drop rule added and removed at run time, a stateless NAT by flow
 # rules, a load balancer over three backends (one drained at run time), the traffic generator at
-# full speed, counters, adaptive placement moving hot drop rules into XDP, and a clean stop. Everything it creates
-# (namespaces, veths, XDP programs, processes) is removed on exit, also on failure or Ctrl-C.
+# full speed, counters, adaptive placement moving hot drop rules into XDP, placement by measured
+# cost (swctl calibrate), queue steering (veth has no ntuple filters: the XDP search steers), and
+# a clean stop. Everything it creates (namespaces, veths, XDP programs, processes) is removed on
+# exit, also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -128,6 +130,26 @@ ctl show | grep -E '^(placement|adaptive)'
 grep 'adaptive:' "$lab_tmp/swd.log" || true
 ctl dump-flows udp,tp_dst=7000
 ctl set placement=hybrid
+
+say "measured placement: swctl calibrate times both paths on this machine, under this traffic"
+ctl set placement=calibrated
+ip netns exec "$client" "$swgen_bin" --dev "$dev_a_peer" --duration 4 --rate 300000 --flows 10 \
+    --vary dst-port --dport 7000 --cpu 0 >/dev/null &
+lab_pids+=("$!")
+sleep 1
+ctl calibrate 1
+wait "${lab_pids[-1]}" || true
+echo "\$ swctl --format json dump-flows udp,tp_dst=7000 | jq -r '.flows[0].why'"
+swctl --format json dump-flows udp,tp_dst=7000 | jq -r '.flows[0].why'
+ctl set placement=hybrid
+
+say "queue steering: queue=N asks the NIC (ntuple filters) for a flow on receive queue N"
+ctl add-flow "priority=60,udp,in_port=1,tp_dst=9000,queue=0,actions=output:2"
+ctl dump-flows udp,tp_dst=9000
+echo "\$ swctl --format json dump-flows udp,tp_dst=9000 | jq -r '.flows[0].steering_detail'"
+swctl --format json dump-flows udp,tp_dst=9000 | jq -r '.flows[0].steering_detail'
+echo "\$ swctl show | grep steering"
+swctl show | grep steering
 
 say "stop swd (SIGTERM): programs detached, sockets closed, local port removed"
 swd_stop TERM

@@ -48,6 +48,8 @@ json calibration_json(const flows::calibration& c) {
             {"user_why_not", m.user_why_not},
             {"xdp_tx_ns", ns(m.xdp_tx_ns)},
             {"xdp_tx_why_not", m.xdp_tx_why_not},
+            {"xsk_rx_ns", ns(m.xsk_rx_ns)},
+            {"xsk_rx_why_not", m.xsk_rx_why_not},
             {"kinds", std::move(kinds)},
             {"chosen_ns", ns(c.chosen_ns)},
             {"all_user_ns", ns(c.all_user_ns)},

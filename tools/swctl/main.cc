@@ -185,10 +185,11 @@ void print_calibration(const json& cal) {
                "packets received, {} sent in user space):\n",
                cal.value("when", ""), cal.value("table0_rules", 0), cal.value("table0_masks", 0),
                cal.value("sample_s", 0.0), cal.value("live_rx", 0), cal.value("live_tx", 0));
-    fmt::print("  XDP_TX transmit {} ns{}\n", ns(cal["xdp_tx_ns"]),
-               cal.value("xdp_tx_why_not", "").empty()
+    fmt::print("  XDP_TX transmit {} ns, AF_XDP copy-mode receive in the kernel {} ns{}\n",
+               ns(cal["xdp_tx_ns"]), ns(cal["xsk_rx_ns"]),
+               cal.value("xsk_rx_why_not", "").empty()
                    ? ""
-                   : " (" + cal.value("xdp_tx_why_not", "") + ")");
+                   : " (" + cal.value("xsk_rx_why_not", "") + ")");
     fmt::print("  dispatcher to user space {} ns, user-space receive {} ns, transmit {} ns a "
                "packet{}\n",
                ns(cal["xdp_to_user_ns"]), ns(cal["user_rx_ns"]), ns(cal["user_tx_ns"]),
