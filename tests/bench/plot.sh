@@ -57,7 +57,7 @@ EOF
 }
 
 lines=()
-for p in all-user hybrid all-xdp adaptive; do
+for p in all-user hybrid all-xdp adaptive calibrated; do
     series "mixed-$p" "^mixed: $p D=([0-9]+%)\$" && lines+=("mixed-$p:$p")
 done
 ((${#lines[@]})) && plot mixed.svg "Mixed drop / pass-through chain (veth, 20 flows)" \
@@ -68,11 +68,13 @@ for k in exact prefix; do
     series "fw-$k" "^swd drop $k R=([0-9]+[KM]?)\$" && lines+=("fw-$k:$k rules in XDP")
 done
 series fw-user "^swd drop user R=([0-9]+[KM]?)\$" && lines+=("fw-user:exact rules in user space (AF_XDP)")
+series fw-cal "^fw: swd calibrated R=([0-9]+[KM]?)\$" && lines+=("fw-cal:exact rules, calibrated")
 series fw-min "^min drop F=(1)\$" && lines+=("fw-min:minimal XDP_DROP")
 ((${#lines[@]})) && plot firewall.svg "Firewall: drop rules" "rules" log "${lines[@]}"
 
 lines=()
 series lb-xdp "^lb: swd all-xdp S=([0-9]+[KM]?)\$" && lines+=("lb-xdp:XDP (all-xdp)")
 series lb-user "^lb: swd hybrid S=([0-9]+[KM]?)\$" && lines+=("lb-user:AF_XDP user space (hybrid)")
+series lb-cal "^lb: swd calibrated S=([0-9]+[KM]?)\$" && lines+=("lb-cal:calibrated")
 ((${#lines[@]})) && plot lb.svg "Load balancer" "sessions" log "${lines[@]}"
 exit 0
