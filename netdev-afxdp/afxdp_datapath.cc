@@ -407,7 +407,7 @@ result<dp::cost_measurements> afxdp_datapath::measure_costs(const dp::pipeline& 
     if (auto r = probe_static(probe, frames, pp, tables_->max_rules(), 20000, m); !r) {
         return fail(std::move(r).err());
     }
-    probe_transmit(*ethtool_, names, m);
+    probe_kernel_side(*ethtool_, names, m);
     return m;
 }
 

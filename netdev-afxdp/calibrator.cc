@@ -174,8 +174,8 @@ result<veth_costs> probe_veth(uint32_t frames) {
     return c;
 }
 
-void probe_transmit(ethtool_channel& channel, std::span<const std::string> ports,
-                    dp::cost_measurements& m) {
+void probe_kernel_side(ethtool_channel& channel, std::span<const std::string> ports,
+                       dp::cost_measurements& m) {
     for (const std::string& name : ports) {
         auto d = driver_name(channel, name);
         if (!d || *d != "veth") {

@@ -56,9 +56,10 @@ struct veth_costs {
 };
 result<veth_costs> probe_veth(uint32_t frames);
 
-// Fills xdp_tx_ns and xsk_rx_ns when every port is a veth (probe_veth), else the why_nots.
-void probe_transmit(ethtool_channel& channel, std::span<const std::string> ports,
-                    dp::cost_measurements& m);
+// The kernel-side costs: xdp_tx_ns and xsk_rx_ns when every port is a veth (probe_veth), else
+// the why_nots.
+void probe_kernel_side(ethtool_channel& channel, std::span<const std::string> ports,
+                       dp::cost_measurements& m);
 
 // The polling threads' own clock (pmd::set_timing) over seconds of the traffic running: fills
 // user_rx_ns, user_tx_ns (or user_why_not), live_rx, live_tx and sample_s. Sleeps.
