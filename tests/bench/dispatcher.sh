@@ -43,6 +43,9 @@
 #                   profiles all-user, hybrid, all-xdp and adaptive (--adaptive-sustain 1, its
 #                   warm-up long enough for the move: max(WARMUP, 5) s); rate = frames handled
 #                   = counted on swdd-s + dropped by rules in XDP + dropped in user space
+#  (8) together:    all-xdp: the firewall (1K exact rules) and the LB (1K sessions), each alone
+#                   and next to the other's rules plus 100 prefix and 1K exact drop rules that its
+#                   traffic never meets (issue 5: every NF within 10 % of itself alone)
 #  (7) calib:       swd --profile calibrated: swctl calibrate 1.5 s into the warm-up, under the
 #                   point's traffic, then the windows; the exact firewall of (2) (placement=auto)
 #                   at R = 1, 1K, 100K (rate: drops in XDP + in user space) and the LB of (5) at
@@ -57,7 +60,7 @@
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
 # MAX_OTHER (%, 5), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
-# tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb calib mixed"). Holds the lab lock for the
+# tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb calib together mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -77,7 +80,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min drop prefix userdrop local pass lb calib mixed} "
+only=" ${ONLY:-min drop prefix userdrop local pass lb calib together mixed} "
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "dispatcher.sh: RUNS must be 1-99" >&2; exit 1; }
@@ -455,6 +458,45 @@ if [[ $only == *" calib "* ]]; then
     detach "$ns_sink" "$dev_sink"
 fi
 
+# --- (8) each NF next to the others -----------------------------------------------------------
+# The firewall (1K exact drop rules) and the LB (1K sessions), in XDP (all-xdp), each alone and
+# then with the other's rules and 100 prefix drop rules of a third mask present, the traffic
+# only the measured NF's: what the other rules cost it (the dispatcher searches every mask).
+if [[ $only == *" together "* ]]; then
+    echo
+    echo "== (8) each NF alone and next to the others' rules (all-xdp) =="
+    detach "$ns_sink" "$dev_sink"
+    attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
+    mac_s=$(ip -n "$ns_sink" -j link show dev "$dev_sink" | jq -r '.[0].address')
+    lb_rules() {
+        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_s, backend=10.78.0.2:9/$mac_s, backend=10.78.0.3:9/$mac_s"
+        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2"
+    }
+    other_drops() { # 100 /24 prefixes and 1K exact rules that the measured traffic never meets
+        for ((k = 0; k < 100; k++)); do echo "priority=15,udp,nw_src=10.$((200 + k / 256)).$((k % 256)).0/24,actions=drop"; done
+        awk 'BEGIN { for (k = 0; k < 1000; k++) printf "priority=20,udp,in_port=1,nw_src=10.99.%d.%d,nw_dst=10.77.0.1,tp_src=%d,tp_dst=9,actions=drop\n", int(k / 256), k % 256, 1024 + k }'
+    }
+    rules_exact 1000 "$tmp/fw.txt" auto
+    cp "$tmp/fw.txt" "$tmp/rules.txt"
+    start_swd "$tmp/rules.txt" all-xdp
+    measure "together: fw alone" 1000 src-ip,src-port xdp_counter drop_rule
+    stop_swd
+    { cat "$tmp/fw.txt"; lb_rules; other_drops; } >"$tmp/rules.txt"
+    start_swd "$tmp/rules.txt" all-xdp
+    measure "together: fw with the others" 1000 src-ip,src-port xdp_counter drop_rule
+    stop_swd
+    lb_rules >"$tmp/rules.txt"
+    start_swd "$tmp/rules.txt" all-xdp --lb-sessions 8192
+    measure "together: lb alone" 1000 src-ip,src-port count_of "$ns_sink" "$dev_sink"
+    stop_swd
+    { lb_rules; other_drops; } >"$tmp/rules.txt"
+    start_swd "$tmp/rules.txt" all-xdp --lb-sessions 8192
+    "$swctl" --control "$sock" show | grep -m1 'XDP dispatcher' | sed 's/^/    /'
+    measure "together: lb with the others" 1000 src-ip,src-port count_of "$ns_sink" "$dev_sink"
+    stop_swd
+    detach "$ns_sink" "$dev_sink"
+fi
+
 # --- (6) mixed drop / pass-through --------------------------------------------------------------
 mixed_shares="0 25 50 75 90 100"
 mixed_profiles="all-user hybrid all-xdp adaptive calibrated"
@@ -513,6 +555,7 @@ for point in "min drop F=1" "min drop F=1M" \
     "lb: swd all-xdp S=1" "lb: swd all-xdp S=1K" "lb: swd all-xdp S=100K" "lb: swd all-xdp S=1M" \
     "lb: swd hybrid S=1" "lb: swd hybrid S=1K" "lb: swd hybrid S=100K" "lb: swd hybrid S=1M" \
     "fw: swd calibrated R=1" "fw: swd calibrated R=1K" "fw: swd calibrated R=100K" \
+    "together: fw alone" "together: fw with the others" "together: lb alone" "together: lb with the others" \
     "lb: swd calibrated S=1" "lb: swd calibrated S=1K" "lb: swd calibrated S=100K" \
     $(for d in $mixed_shares; do for p in $mixed_profiles; do echo "mixed:_${p}_D=$d%"; done; done); do
     point=${point//_/ }
@@ -530,6 +573,8 @@ for point in "min drop F=1" "min drop F=1M" \
     "fw: swd calibrated R="*)
         best=$(for p in exact user; do med "swd drop $p R=${point##*R=}"; done | sort -g | tail -n 1)
         ref="$(ratio "$md" "$best") of the faster of XDP and user space" ;;
+    "together: fw with"*) ref="$(ratio "$md" "$(med "together: fw alone")") of the firewall alone" ;;
+    "together: lb with"*) ref="$(ratio "$md" "$(med "together: lb alone")") of the LB alone" ;;
     "lb: swd calibrated S="*)
         best=$(for p in all-xdp hybrid; do med "lb: swd $p S=${point##*S=}"; done | sort -g | tail -n 1)
         ref="$(ratio "$md" "$best") of the faster of XDP and user space" ;;
@@ -573,6 +618,8 @@ for d in $mixed_shares; do
     aim "mixed D=$d%: adaptive >= 0.95x the best static profile" "$(med "mixed: adaptive D=$d%")" "$best" 0.95
     aim "mixed D=$d%: calibrated >= 0.95x the best static profile" "$(med "mixed: calibrated D=$d%")" "$best" 0.95
 done
+aim "firewall with the other NFs' rules >= 0.9x alone" "$(med "together: fw with the others")" "$(med "together: fw alone")" 0.9
+aim "LB with the other NFs' rules >= 0.9x alone" "$(med "together: lb with the others")" "$(med "together: lb alone")" 0.9
 # issue 5: "the calibrated profile should pick the faster mode per NF and size"
 for n in 1 1K 100K; do
     best=$(for p in exact user; do med "swd drop $p R=$n"; done | sort -g | tail -n 1)
