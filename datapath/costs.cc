@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <cstring>
 
+#include "checksum.h"
+
 namespace swd::dp {
 
 const char* rule_kind_name(rule_kind k) {
@@ -47,10 +49,7 @@ uint16_t checksum(const uint8_t* p, size_t n) {
     for (size_t i = 0; i + 1 < n; i += 2) {
         sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
     }
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    return static_cast<uint16_t>(~sum);
+    return static_cast<uint16_t>(~csum_fold(sum));
 }
 
 } // namespace

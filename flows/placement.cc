@@ -122,10 +122,12 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded,
                                  ? cal->xdp[static_cast<size_t>(dp::rule_kind::local)]
                                  : std::nullopt;
         if (chosen) {
-            return {*chosen, *chosen ? "calibrated: cheaper in XDP on this machine"
-                                     : "calibrated: cheaper in user space on this machine"};
+            return {*chosen,
+                    *chosen ? "calibrated: cheaper in XDP on this machine"
+                            : "calibrated: cheaper in user space on this machine",
+                    true};
         }
-        return {true, "local traffic: XDP_PASS to the kernel stack"};
+        return {true, "local traffic: XDP_PASS to the kernel stack", p == profile::calibrated};
     }
     if (names_local_in_port(r)) {
         // The host's own traffic: only the TC egress program (and the local port's dispatcher)
@@ -150,12 +152,15 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded,
             k == kind::drop ? dp::rule_kind::drop : dp::rule_kind::pass_through;
         const auto& chosen = cal ? cal->xdp[static_cast<size_t>(dk)] : std::nullopt;
         if (!chosen) {
-            return {false, k == kind::drop
-                               ? "drop: no calibrated figures, user space (as hybrid)"
-                               : "pass-through: no calibrated figures, user space (as hybrid)"};
+            return {false,
+                    k == kind::drop ? "drop: no calibrated figures, user space (as hybrid)"
+                                    : "pass-through: no calibrated figures, user space (as hybrid)",
+                    true};
         }
-        return {*chosen, *chosen ? "calibrated: cheaper in XDP on this machine"
-                                 : "calibrated: cheaper in user space on this machine"};
+        return {*chosen,
+                *chosen ? "calibrated: cheaper in XDP on this machine"
+                        : "calibrated: cheaper in user space on this machine",
+                true};
     }
     case profile::hybrid:
         break;

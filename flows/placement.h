@@ -42,6 +42,8 @@ std::optional<profile> parse_profile(std::string_view s);
 struct placement_decision {
     bool xdp = false;
     const char* reason = ""; // why, in a few words, for dump-flows
+    bool calibrated = false; // the calibrated profile's figures for the rule's kind decided (or
+                             // were missing, and hybrid's rule did)
 };
 
 // offloaded: the adaptive profile chose this rule for XDP; cal: the calibrated profile's

@@ -121,65 +121,44 @@ result<ethtool_rx_flow_spec> ntuple_spec_of(const dp::flow_match& m, uint32_t qu
     ethtool_rx_flow_spec fs{};
     fs.ring_cookie = queue;
     fs.location = RX_CLS_LOC_ANY;
-    if (v4) {
-        if (l4) {
-            fs.flow_type = proto == IPPROTO_TCP   ? TCP_V4_FLOW
-                           : proto == IPPROTO_UDP ? UDP_V4_FLOW
-                                                  : SCTP_V4_FLOW;
-            auto& h = fs.h_u.tcp_ip4_spec;
-            auto& mk = fs.m_u.tcp_ip4_spec;
-            h.ip4src = v.nw_src[0];
-            mk.ip4src = k.nw_src[0];
-            h.ip4dst = v.nw_dst[0];
-            mk.ip4dst = k.nw_dst[0];
-            h.psrc = v.tp_src;
-            mk.psrc = k.tp_src;
-            h.pdst = v.tp_dst;
-            mk.pdst = k.tp_dst;
-            h.tos = v.nw_tos;
-            mk.tos = k.nw_tos;
+    fs.flow_type = v4 ? (!l4                    ? IPV4_USER_FLOW
+                         : proto == IPPROTO_TCP ? TCP_V4_FLOW
+                         : proto == IPPROTO_UDP ? UDP_V4_FLOW
+                                                : SCTP_V4_FLOW)
+                      : (!l4                    ? IPV6_USER_FLOW
+                         : proto == IPPROTO_TCP ? TCP_V6_FLOW
+                         : proto == IPPROTO_UDP ? UDP_V6_FLOW
+                                                : SCTP_V6_FLOW);
+    // The values from the match's value, the masks from its mask: the same fields.
+    auto fill = [&](ethtool_flow_union& u, const swd_flow_key& f) {
+        if (v4 && l4) {
+            u.tcp_ip4_spec.ip4src = f.nw_src[0];
+            u.tcp_ip4_spec.ip4dst = f.nw_dst[0];
+            u.tcp_ip4_spec.psrc = f.tp_src;
+            u.tcp_ip4_spec.pdst = f.tp_dst;
+            u.tcp_ip4_spec.tos = f.nw_tos;
+        } else if (v4) {
+            u.usr_ip4_spec.ip4src = f.nw_src[0];
+            u.usr_ip4_spec.ip4dst = f.nw_dst[0];
+            u.usr_ip4_spec.tos = f.nw_tos;
+            u.usr_ip4_spec.proto = f.nw_proto;
+        } else if (l4) {
+            std::memcpy(u.tcp_ip6_spec.ip6src, f.nw_src, 16);
+            std::memcpy(u.tcp_ip6_spec.ip6dst, f.nw_dst, 16);
+            u.tcp_ip6_spec.psrc = f.tp_src;
+            u.tcp_ip6_spec.pdst = f.tp_dst;
+            u.tcp_ip6_spec.tclass = f.nw_tos;
         } else {
-            fs.flow_type = IPV4_USER_FLOW;
-            auto& h = fs.h_u.usr_ip4_spec;
-            auto& mk = fs.m_u.usr_ip4_spec;
-            h.ip_ver = ETH_RX_NFC_IP4; // its mask stays 0, as the ABI asks
-            h.ip4src = v.nw_src[0];
-            mk.ip4src = k.nw_src[0];
-            h.ip4dst = v.nw_dst[0];
-            mk.ip4dst = k.nw_dst[0];
-            h.tos = v.nw_tos;
-            mk.tos = k.nw_tos;
-            h.proto = v.nw_proto;
-            mk.proto = k.nw_proto;
+            std::memcpy(u.usr_ip6_spec.ip6src, f.nw_src, 16);
+            std::memcpy(u.usr_ip6_spec.ip6dst, f.nw_dst, 16);
+            u.usr_ip6_spec.tclass = f.nw_tos;
+            u.usr_ip6_spec.l4_proto = f.nw_proto;
         }
-    } else if (l4) {
-        fs.flow_type = proto == IPPROTO_TCP   ? TCP_V6_FLOW
-                       : proto == IPPROTO_UDP ? UDP_V6_FLOW
-                                              : SCTP_V6_FLOW;
-        auto& h = fs.h_u.tcp_ip6_spec;
-        auto& mk = fs.m_u.tcp_ip6_spec;
-        std::memcpy(h.ip6src, v.nw_src, 16);
-        std::memcpy(mk.ip6src, k.nw_src, 16);
-        std::memcpy(h.ip6dst, v.nw_dst, 16);
-        std::memcpy(mk.ip6dst, k.nw_dst, 16);
-        h.psrc = v.tp_src;
-        mk.psrc = k.tp_src;
-        h.pdst = v.tp_dst;
-        mk.pdst = k.tp_dst;
-        h.tclass = v.nw_tos;
-        mk.tclass = k.nw_tos;
-    } else {
-        fs.flow_type = IPV6_USER_FLOW;
-        auto& h = fs.h_u.usr_ip6_spec;
-        auto& mk = fs.m_u.usr_ip6_spec;
-        std::memcpy(h.ip6src, v.nw_src, 16);
-        std::memcpy(mk.ip6src, k.nw_src, 16);
-        std::memcpy(h.ip6dst, v.nw_dst, 16);
-        std::memcpy(mk.ip6dst, k.nw_dst, 16);
-        h.tclass = v.nw_tos;
-        mk.tclass = k.nw_tos;
-        h.l4_proto = v.nw_proto;
-        mk.l4_proto = k.nw_proto;
+    };
+    fill(fs.h_u, v);
+    fill(fs.m_u, k);
+    if (v4 && !l4) {
+        fs.h_u.usr_ip4_spec.ip_ver = ETH_RX_NFC_IP4; // its mask stays 0, as the ABI asks
     }
     return fs;
 }

@@ -255,29 +255,26 @@ void pmd::run() noexcept {
             }
             any = true;
         }
-        if (timed && any) {
-            uint64_t sent = 0;
+        const bool timed_round = timed && any;
+        uint64_t sent = 0;
+        if (timed_round) {
             for (const auto& o : out_) {
                 sent += o.queued;
             }
-            const uint64_t flush_start = precise_now_ns();
-            flush();
-            const uint64_t flush_end = precise_now_ns();
-            for (xsk_socket* s : rx_) {
-                s->refill();
-            }
-            const uint64_t end = precise_now_ns();
-            busy_.round_ns.add(end - round_start + waited_ns);
+        }
+        const uint64_t flush_start = timed_round ? precise_now_ns() : 0;
+        flush();
+        const uint64_t flush_end = timed_round ? precise_now_ns() : 0;
+        for (xsk_socket* s : rx_) {
+            s->refill();
+        }
+        if (timed_round) {
+            busy_.round_ns.add(precise_now_ns() - round_start + waited_ns);
             busy_.exec_ns.add(exec_ns);
             busy_.flush_ns.add(flush_end - flush_start);
             busy_.rx_packets.add(received);
             busy_.tx_packets.add(sent);
             waited_ns = 0;
-            continue;
-        }
-        flush();
-        for (xsk_socket* s : rx_) {
-            s->refill();
         }
         if (!any) {
             const uint64_t wait_start = timed && !block_when_idle_ ? precise_now_ns() : 0;

@@ -616,14 +616,13 @@ std::string service::placement_why(const flows::rule& r) const {
     const auto d =
         flows::decide_placement(r, table_.current_profile(), table_.offloaded(r.id), cal);
     std::string why = d.reason;
-    if (table_.current_profile() == flows::profile::calibrated && cal) {
+    if (d.calibrated && cal) {
         const auto k = static_cast<size_t>(dp::kind_of(r.actions));
-        if (std::string_view(d.reason).starts_with("calibrated")) {
+        if (cal->xdp[k]) {
             why += fmt::format(" ({}: {:.0f} ns a packet in XDP, {:.0f} ns in user space)",
                                dp::rule_kind_name(static_cast<dp::rule_kind>(k)), cal->xdp_ns[k],
                                cal->user_ns[k]);
-        } else if (std::string_view(d.reason).find("calibrated figures") !=
-                   std::string_view::npos) {
+        } else if (!cal->why_not[k].empty()) {
             why += " (" + cal->why_not[k] + ")";
         }
     }
