@@ -6,11 +6,13 @@
  * For each frame, in order:
  *  1. the queue map: the receive queue's mode sends the frame straight to its
  *     AF_XDP socket (user), up the kernel stack (kernel), or on to 2 (xdp);
- *  2. the rule search: table 0 of the compiled pipeline as tuple spaces (see
- *     swd_abi.h), masks in priority order with early exit, the same order and
- *     tie-break as user space. The winner's actions run here when it is placed
- *     in XDP: rewrites, then drop, local (XDP_PASS), output to the receiving
- *     port (XDP_TX) or to another port (XDP_REDIRECT through the devmap);
+ *  2. the rule search: with the frame's ct_state first when the dispatcher
+ *     tracks connections (conntrack.h), table 0 of the compiled pipeline as
+ *     tuple spaces (see swd_abi.h), masks in priority order with early exit,
+ * the same order and tie-break as user space. The winner's actions run here
+ * when it is placed in XDP: rewrites and ct(commit), then drop, local
+ * (XDP_PASS), output to the receiving port (XDP_TX) or to another port
+ * (XDP_REDIRECT through the devmap);
  *  3. otherwise the frame goes to the queue's AF_XDP socket, or up the stack
  *     when swd has no socket there.
  * No rule at all is OpenFlow's table miss: drop, as user space would.
@@ -24,6 +26,7 @@
 
 #include "shared/swd_abi.h"
 #include "parse.h"
+#include "conntrack.h"
 #include "lb.h"
 #include "rewrite.h"
 #include "tables.h"
@@ -174,6 +177,18 @@ static __always_inline int run_actions(struct xdp_md *ctx,
 				count(SWD_XC_LB_SESSION_FULL);
 			break;
 		}
+		case SWD_ACT_CT_COMMIT:
+			switch (swd_ct_commit(k, w)) {
+			case SWD_CT_COMMIT_CREATED:
+				count(SWD_XC_CT_CREATED);
+				break;
+			case SWD_CT_COMMIT_RENEWED:
+				count(SWD_XC_CT_RENEWED);
+				break;
+			default:
+				break;
+			}
+			break;
 		case SWD_ACT_IN_PORT:
 			count(SWD_XC_TX);
 			return verdict(XDP_TX, SWD_V_TX, swd_in_port, rule_id,
@@ -236,6 +251,8 @@ int swd_dispatch(struct xdp_md *ctx)
 	malformed = swd_parse(ctx, swd_in_port, &s.key, &w);
 	if (malformed)
 		count(SWD_XC_MALFORMED);
+	if (cfg->tracks)
+		s.key.ct_state = swd_ct_state(&s.key, &w, cfg);
 	search(&s, cfg, 0);
 	if (!s.found) {
 		count(SWD_XC_DROP_MISS);

@@ -12,15 +12,16 @@
  *  1. no rule of table 0 with in_port=LOCAL is placed in XDP (the config's
  *     egress flag): leave at once (TC_ACT_OK);
  *  2. parse (parse.h, the same key as datapath/extract.cc) with
- *     in_port=LOCAL, then the tuple-space search over the masks whose
- *     in_port is exact: only rules that name in_port=LOCAL apply here, so a
- *     catch-all rule never cuts the host off. Same order and tie-break as the
- *     dispatcher and user space;
+ *     in_port=LOCAL, the ct_state as the dispatcher gives it (conntrack.h,
+ *     the same connections) when it tracks, then the tuple-space search over
+ * the masks whose in_port is exact: only rules that name in_port=LOCAL apply
+ * here, so a catch-all rule never cuts the host off. Same order and tie-break
+ * as the dispatcher and user space;
  *  3. no winner: the frame leaves unchanged. A winner placed in user space:
  *     leaves unchanged too (user space never sees these frames). A winner
- *     placed in XDP runs here: rewrites (tc_rewrite.h, checksums right for
- *     CHECKSUM_PARTIAL skbs too), then drop (TC_ACT_SHOT); output to the port
- *     it is leaving by, local or in_port: leave (TC_ACT_OK; local and in_port
+ *     placed in XDP runs here: ct(commit) and rewrites (tc_rewrite.h, checksums
+ * right for CHECKSUM_PARTIAL skbs too), then drop (TC_ACT_SHOT); output to the
+ * port it is leaving by, local or in_port: leave (TC_ACT_OK; local and in_port
  *     name the host's stack, where the frame comes from, so going on out is
  *     the only sensible reading); output to another port: bpf_redirect to
  *     that port's egress, where the frame passes the hook again: a mark in
@@ -37,6 +38,7 @@
 
 #include "shared/swd_abi.h"
 #include "parse.h"
+#include "conntrack.h"
 #include "tables.h"
 #include "tc_rewrite.h"
 
@@ -144,6 +146,18 @@ static __always_inline int run_actions(struct __sk_buff *skb,
 						       : 0;
 			break;
 		}
+		case SWD_ACT_CT_COMMIT:
+			switch (swd_ct_commit(k, w)) {
+			case SWD_CT_COMMIT_CREATED:
+				count(SWD_TC_CT_CREATED);
+				break;
+			case SWD_CT_COMMIT_RENEWED:
+				count(SWD_TC_CT_RENEWED);
+				break;
+			default:
+				break;
+			}
+			break;
 		case SWD_ACT_IN_PORT:
 		case SWD_ACT_LOCAL:
 			return leave(SWD_TC_PASS_RULE, rule_id, malformed);
@@ -200,6 +214,8 @@ int swd_tc_egress(struct __sk_buff *skb)
 		count(SWD_TC_PULLED);
 	if (malformed)
 		count(SWD_TC_MALFORMED);
+	if (cfg->tracks)
+		s.key.ct_state = swd_ct_state(&s.key, &w, cfg);
 	search(&s, cfg, 1);
 	if (!s.found)
 		return leave(SWD_TC_PASS_MISS, 0, malformed);

@@ -97,6 +97,8 @@ const char* xdp_counter_name(unsigned c) {
         "drop_lb_no_backend",
         "drop_lb_not_balanced",
         "lb_session_full",
+        "ct_created",
+        "ct_renewed",
     };
     static_assert(std::size(names) == SWD_XC_COUNT, "a name for every enum swd_xdp_counter");
     return c < SWD_XC_COUNT ? names[c] : "?";
@@ -111,6 +113,7 @@ const char* tc_counter_name(unsigned c) {
         "drop_no_port", "drop_rewrite_failed",
         "malformed",    "rewrite_skipped",
         "pulled",       "pass_redirected",
+        "ct_created",   "ct_renewed",
     };
     static_assert(std::size(names) == SWD_TC_COUNT, "a name for every enum swd_tc_counter");
     return c < SWD_TC_COUNT ? names[c] : "?";

@@ -1,5 +1,7 @@
 #include "placement.h"
 
+#include <algorithm>
+
 #include "calibration.h"
 
 namespace swd::flows {
@@ -12,9 +14,6 @@ enum class kind { drop, local, pass_through };
 const char* xdp_cannot_run(const rule& r, kind* k) {
     if (r.table != 0) {
         return "XDP searches table 0 only";
-    }
-    if (r.match.mask.f.ct_state != 0) {
-        return "connection tracking runs in user space";
     }
     if (r.queue) {
         return "queue= steers its flows to a user-space queue";
@@ -46,7 +45,10 @@ const char* xdp_cannot_run(const rule& r, kind* k) {
         case SWD_ACT_SET_QUEUE:
             return "set_queue runs in user space";
         case SWD_ACT_CT_COMMIT:
-            return "connection tracking runs in user space";
+            if (sent) {
+                return "ct(commit) after an output";
+            }
+            break;
         case SWD_ACT_GOTO_TABLE:
             return "goto_table runs in user space";
         case SWD_ACT_LB:
@@ -63,6 +65,14 @@ const char* xdp_cannot_run(const rule& r, kind* k) {
         }
     }
     return nullptr;
+}
+
+// The rule matches ct_state or commits: it needs the tracker, which runs in XDP only when all
+// of table 0 does (netdev-afxdp/xdp_tables.h).
+bool tracks(const rule& r) {
+    return r.match.mask.f.ct_state != 0 || std::ranges::any_of(r.actions, [](const swd_action& a) {
+               return a.type == SWD_ACT_CT_COMMIT;
+           });
 }
 
 bool names_local_in_port(const rule& r) {
@@ -100,7 +110,7 @@ std::optional<profile> parse_profile(std::string_view s) {
 bool offloadable_drop(const rule& r) {
     kind k = kind::drop;
     return xdp_cannot_run(r, &k) == nullptr && k == kind::drop && r.place == placement::automatic &&
-           !names_local_in_port(r);
+           !names_local_in_port(r) && !tracks(r);
 }
 
 placement_decision decide_placement(const rule& r, profile p, bool offloaded,
@@ -116,6 +126,9 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded,
         return {false, "placement=user"};
     case placement::automatic:
         break;
+    }
+    if (tracks(r) && p != profile::all_xdp) {
+        return {false, "connection tracking: in XDP only with all of table 0 (all-xdp)"};
     }
     if (k == kind::local) {
         const auto& chosen = p == profile::calibrated && cal

@@ -159,8 +159,12 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
     if (!lb) {
         return fail(with_context(std::move(lb).err(), "load-balancer maps"));
     }
-    auto tables =
-        xdp_tables::create(cfg.xdp_max_rules, xdp_tables::initial_capacity, std::move(*lb));
+    auto ct = ct_map::create(cfg.ct_entries, cfg.ct_idle_timeout_ns);
+    if (!ct) {
+        return fail(with_context(std::move(ct).err(), "connection tracker's map"));
+    }
+    auto tables = xdp_tables::create(cfg.xdp_max_rules, xdp_tables::initial_capacity,
+                                     std::move(*lb), std::move(*ct));
     if (!tables) {
         return fail(std::move(tables).err());
     }
@@ -319,7 +323,7 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
 }
 
 result<void> afxdp_datapath::grow_tables(const dp::pipeline& p, uint32_t capacity) {
-    auto created = xdp_tables::create(tables_->max_rules(), capacity, tables_->lb());
+    auto created = xdp_tables::create(tables_->max_rules(), capacity, tables_->lb(), tables_->ct());
     if (!created) {
         return fail(created.err());
     }
@@ -542,7 +546,29 @@ dp::datapath::table_stats afxdp_datapath::lb_sessions() const {
 }
 
 dp::datapath::table_stats afxdp_datapath::connections() const {
-    return stats_of(*conntrack_);
+    dp::datapath::table_stats s = stats_of(*conntrack_);
+    // XDP's tracker (bpf/conntrack.h): its map never deletes, so what ct(commit) created and
+    // the map no longer holds was evicted.
+    uint64_t created = 0, renewed = 0;
+    for (const auto& p : ports_) {
+        const auto xc = p->program->counters();
+        created += xc[SWD_XC_CT_CREATED];
+        renewed += xc[SWD_XC_CT_RENEWED];
+        if (p->egress) {
+            const auto tc = p->egress->counters();
+            created += tc[SWD_TC_CT_CREATED];
+            renewed += tc[SWD_TC_CT_RENEWED];
+        }
+    }
+    const ct_map& ct = *tables_->ct();
+    const uint64_t present = ct.entries();
+    s.insert(s.end(), {{"xdp_tracks", tables_->tracks() ? 1 : 0},
+                       {"xdp_entries", present},
+                       {"xdp_capacity", ct.capacity()},
+                       {"xdp_created", created},
+                       {"xdp_renewed", renewed},
+                       {"xdp_evictions", created > present ? created - present : 0}});
+    return s;
 }
 
 } // namespace swd::afxdp

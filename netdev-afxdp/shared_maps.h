@@ -38,6 +38,9 @@ result<void> share_maps(Maps& m, const xdp_tables& tables,
                                      {m.swd_lb_backends, fds.lb_backends},
                                      {m.swd_lb_sessions, fds.lb_sessions}});
     }
+    if constexpr (requires { m.swd_ct; }) { // the connection tracker (bpf/conntrack.h)
+        shared.push_back({m.swd_ct, fds.ct});
+    }
     for (auto [map, fd] : shared) {
         if (auto r = reuse(map, fd, "share"); !r) {
             return r;

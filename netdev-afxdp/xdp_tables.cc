@@ -19,7 +19,7 @@ static_assert(sizeof(swd_xdp_mask) == 72);
 static_assert(sizeof(swd_xdp_rule_key) == 16);
 static_assert(sizeof(swd_xdp_rule_head) == 16);
 static_assert(sizeof(swd_xdp_rule) == 80);
-static_assert(sizeof(swd_xdp_config) == 16);
+static_assert(sizeof(swd_xdp_config) == 32);
 
 result<unique_fd> create_bpf_map(unsigned type, const char* name, uint32_t key, uint32_t value,
                                  uint32_t entries, uint32_t flags) {
@@ -52,7 +52,8 @@ bool same_actions(std::span<const swd_action> a, std::span<const swd_action> b) 
 } // namespace
 
 result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint32_t capacity,
-                                                       std::shared_ptr<lb_maps> lb) {
+                                                       std::shared_ptr<lb_maps> lb,
+                                                       std::shared_ptr<ct_map> ct) {
     std::unique_ptr<xdp_tables> t(new xdp_tables());
     if (!lb) {
         auto created = lb_maps::create();
@@ -61,7 +62,15 @@ result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint3
         }
         lb = std::move(*created);
     }
+    if (!ct) {
+        auto created = ct_map::create();
+        if (!created) {
+            return fail(created.err());
+        }
+        ct = std::move(*created);
+    }
     t->lb_ = std::move(lb);
+    t->ct_ = std::move(ct);
     t->max_rules_ = max_rules;
     t->capacity_ = std::max<uint32_t>(1, std::min(max_rules, capacity));
     const int cpus = libbpf_num_possible_cpus();
@@ -94,9 +103,9 @@ result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint3
 xdp_tables::~xdp_tables() = default;
 
 xdp_tables::map_fds xdp_tables::fds() const {
-    return {config_.get(),      masks_.get(),      rules_.get(),    actions_.get(),
-            rule_stats_.get(),  ports_.get(),      lb_->pools_fd(), lb_->maglev_fd(),
-            lb_->backends_fd(), lb_->sessions_fd()};
+    return {config_.get(),      masks_.get(),       rules_.get(),    actions_.get(),
+            rule_stats_.get(),  ports_.get(),       lb_->pools_fd(), lb_->maglev_fd(),
+            lb_->backends_fd(), lb_->sessions_fd(), ct_->fd()};
 }
 
 result<void> xdp_tables::set_port(uint16_t ofport, int ifindex) {
@@ -188,10 +197,13 @@ xdp_tables::table0 xdp_tables::summary(const dp::pipeline& p) {
     }
     for (const auto& st : t.subtables) {
         t.n_rules += st->size();
-        if (!t.any_xdp) {
-            st->for_each([&](const dp::flow_key&, const dp::compiled_rule& r,
-                             std::span<const swd_action>) { t.any_xdp = t.any_xdp || r.xdp; });
-        }
+        st->for_each(
+            [&](const dp::flow_key&, const dp::compiled_rule& r, std::span<const swd_action>) {
+                t.any_xdp = t.any_xdp || r.xdp;
+                if (!r.xdp && !t.user_priority) {
+                    t.user_priority = r.priority;
+                }
+            });
     }
     return t;
 }
@@ -362,7 +374,7 @@ result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id
 }
 
 result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, bool search,
-                                      bool egress) {
+                                      bool egress, bool tracks) {
     const uint32_t next = active_list_ ^ 1;
     for (size_t i = 0; i < list.size(); i++) {
         swd_xdp_mask m{};
@@ -379,6 +391,8 @@ result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, b
     c.n_masks = static_cast<uint32_t>(list.size());
     c.search = search ? 1 : 0;
     c.egress = search && egress ? 1 : 0;
+    c.tracks = search && tracks ? 1 : 0;
+    c.ct_idle_timeout_ns = ct_->idle_timeout_ns();
     const uint32_t zero = 0;
     if (bpf_map_update_elem(config_.get(), &zero, &c, BPF_ANY) != 0) {
         return fail(errno_error(errno, "write the XDP dispatcher's configuration"));
@@ -386,6 +400,7 @@ result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, b
     active_list_ = next;
     searching_ = search;
     egress_ = c.egress != 0;
+    tracks_ = c.tracks != 0;
     return {};
 }
 
@@ -420,8 +435,12 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
     }
     const table0 t = summary(p);
     const auto subs = t.subtables;
-    if (p.tracks) { // a ct_state rule's winner depends on state XDP does not have
-        disable("the table uses connection tracking, which runs in user space");
+    if (p.tracks && t.user_priority) {
+        // One tracker judges every packet: XDP's when XDP decides them all, else user space's
+        // (a packet XDP hands over would meet connections it does not know).
+        disable(fmt::format("the table tracks connections and a rule of priority {} is placed "
+                            "in user space: tracking runs in XDP only when all of table 0 does",
+                            *t.user_priority));
         return {};
     }
     if (!t.any_xdp) {
@@ -482,7 +501,7 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
         for (const auto& m : next) {
             any_egress = any_egress || m.egress;
         }
-        return switch_masks(next, true, any_egress);
+        return switch_masks(next, true, any_egress, p.tracks);
     };
     if (auto r = write_all(); !r) {
         disable("writing the XDP maps failed: " + r.err().message());

@@ -15,7 +15,9 @@
 // When table 0 does not fit (more masks than SWD_XDP_MAX_MASKS, more rules than the rule map
 // holds) or no rule is placed in XDP, the rule search is switched off and the dispatcher sends
 // every frame to user space; why() says which. The config's egress flag tells the TC egress
-// programs (bpf/egress.bpf.c) whether a rule that names in_port=LOCAL is placed in XDP.
+// programs (bpf/egress.bpf.c) whether a rule that names in_port=LOCAL is placed in XDP, its
+// tracks flag whether they track connections (the table uses tracking and every rule of table 0
+// is placed in XDP; a table that tracks with a rule in user space switches the search off).
 //
 // Thread-safety: control thread only. The maps are read by the XDP programs concurrently.
 #pragma once
@@ -23,11 +25,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "ct_map.h"
 #include "datapath/classifier.h"
 #include "datapath/datapath.h"
 #include "datapath/util/result.h"
@@ -50,11 +54,12 @@ public:
     // and the per-CPU rule counters. A table that outgrows them gets a larger set of maps and
     // new programs on them (wanted_capacity(), afxdp_datapath::publish): maps sized for the
     // limit from the start cost ~1 s of start-up and tens of MiB of per-CPU memory at 1M.
-    // lb: the load balancer's maps, which a move to larger rule maps keeps (sessions live on);
-    // null: new ones of the default size.
+    // lb, ct: the load balancer's maps and the connection tracker's, which a move to larger
+    // rule maps keeps (sessions and connections live on); null: new ones of the default size.
     static result<std::unique_ptr<xdp_tables>> create(uint32_t max_rules = default_max_rules,
                                                       uint32_t capacity = initial_capacity,
-                                                      std::shared_ptr<lb_maps> lb = nullptr);
+                                                      std::shared_ptr<lb_maps> lb = nullptr,
+                                                      std::shared_ptr<ct_map> ct = nullptr);
     ~xdp_tables();
 
     // Makes the maps hold table 0 of p. On failure the rule search is off (every frame goes to
@@ -66,6 +71,9 @@ public:
     // Whether the TC egress programs search (a rule of table 0 with in_port=LOCAL is placed in
     // XDP, and the search is on); else they pass every frame at once.
     bool egress() const { return egress_; }
+    // Whether the BPF programs track connections (bpf/conntrack.h): the table uses tracking and
+    // all of table 0 runs in XDP. When the table tracks and this is false, user space does.
+    bool tracks() const { return tracks_; }
     const std::string& why_not() const { return why_not_; }
     size_t n_rules() const { return installed_rules_; }
     size_t n_masks() const { return active_.size(); }
@@ -83,10 +91,11 @@ public:
 
     struct map_fds {
         int config, masks, rules, actions, rule_stats, ports;
-        int lb_pools, lb_maglev, lb_backends, lb_sessions;
+        int lb_pools, lb_maglev, lb_backends, lb_sessions, ct;
     };
     map_fds fds() const;
     const std::shared_ptr<lb_maps>& lb() const { return lb_; }
+    const std::shared_ptr<ct_map>& ct() const { return ct_; }
     uint32_t max_rules() const { return max_rules_; }
     uint32_t capacity() const { return capacity_; }
 
@@ -119,7 +128,8 @@ private:
     struct table0 {
         std::span<const std::shared_ptr<const dp::subtable>> subtables;
         size_t n_rules = 0;
-        bool any_xdp = false; // a rule placed in XDP
+        bool any_xdp = false;                  // a rule placed in XDP
+        std::optional<uint16_t> user_priority; // of a rule placed in user space
     };
     static table0 summary(const dp::pipeline& p);
     // The rule's counts in these maps plus those carried; false when it has no XDP slot.
@@ -132,11 +142,12 @@ private:
     void release_rule(uint32_t rule_id, bool keep_counts = false);
     void release_action_list(uint32_t id);
     result<void> switch_masks(const std::vector<installed_mask>& list, bool search,
-                              bool egress = false);
+                              bool egress = false, bool tracks = false);
     void disable(std::string why);
 
     unique_fd config_, masks_, rules_, actions_, rule_stats_, ports_;
     std::shared_ptr<lb_maps> lb_;
+    std::shared_ptr<ct_map> ct_;
     uint32_t max_rules_ = 0;
     uint32_t capacity_ = 0;    // of the rule map and the rule counters
     bool out_of_room_ = false; // the last sync() found the maps full
@@ -146,6 +157,7 @@ private:
     // the id is given to a new rule (forget()).
     std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> departed_;
     bool egress_ = false;
+    bool tracks_ = false;
     std::string why_not_ = "no rules yet";
     size_t installed_rules_ = 0;
     unsigned n_cpus_ = 1;

@@ -64,9 +64,10 @@ struct swd_flow_key {
 };
 
 /* swd_flow_key.ct_state, Open vSwitch's bit values. The tracker (user space:
- * datapath/conntrack.h) sets TRK on every TCP/UDP packet over IPv4 or IPv6
- * when the table uses connection tracking, then EST (and RPL in the reply
- * direction) when ct(commit) has committed its connection, NEW otherwise. */
+ * datapath/conntrack.h; XDP: bpf/conntrack.h) sets TRK on every TCP/UDP packet
+ * over IPv4 or IPv6 when the table uses connection tracking, then EST (and RPL
+ * in the reply direction) when ct(commit) has committed its connection, NEW
+ * otherwise. */
 #define SWD_CT_NEW 0x01
 #define SWD_CT_EST 0x02
 #define SWD_CT_RPL 0x08
@@ -253,6 +254,17 @@ struct swd_xdp_config {
 	__u32 egress; /* 1: a rule of table 0 with in_port=LOCAL is placed in
 			 XDP: the TC egress program searches (else it passes
 			 every frame at once) */
+	__u32 tracks; /* 1: the table uses connection tracking and all of
+			 table 0 runs in XDP: the dispatcher tracks
+			 (bpf/conntrack.h) */
+	__u32 pad;
+	__u64 ct_idle_timeout_ns; /* a connection idle longer is forgotten */
+};
+
+/* The connection tracker's map in XDP (bpf/conntrack.h): an LRU hash keyed
+ * by struct swd_lb_tuple (the committed direction), sized by the loader. */
+struct swd_ct_entry {
+	__u64 last_used; /* bpf_ktime_get_ns() of the last packet seen */
 };
 
 /* Per rx queue: what the dispatcher does with its frames. */
@@ -290,6 +302,8 @@ enum swd_xdp_counter {
 	SWD_XC_DROP_LB_NOT_BALANCED, /* lb(): not TCP/UDP of the pool's family
 				      */
 	SWD_XC_LB_SESSION_FULL, /* lb(): a session entry could not be written */
+	SWD_XC_CT_CREATED,	/* ct(commit): a new connection entry */
+	SWD_XC_CT_RENEWED, /* ct(commit): an idle entry of the tuple reused */
 	SWD_XC_COUNT,
 };
 
@@ -342,6 +356,8 @@ enum swd_tc_counter {
 	SWD_TC_PULLED,		/* headers beyond the linear part: pulled in */
 	SWD_TC_PASS_REDIRECTED, /* redirected here by swd's egress program of
 				   another port: leaves unsearched */
+	SWD_TC_CT_CREATED,	/* ct(commit): a new connection entry */
+	SWD_TC_CT_RENEWED, /* ct(commit): an idle entry of the tuple reused */
 	SWD_TC_COUNT,
 };
 

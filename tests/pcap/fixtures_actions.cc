@@ -662,12 +662,79 @@ fixture lb_case() {
     return f;
 }
 
+// A stateful firewall: port 1 (A, the inside) opens connections that ct(commit) records; from
+// port 2 (B) only replies to them pass, plus DNS requests that B may open (they commit too), and
+// what is not tracked (-trk: not TCP/UDP, a later fragment) is let through tagged.
+fixture conntrack_case() {
+    fixture f("conntrack",
+              "ct(commit) and ct_state: a connection committed by its first packet; the reverse "
+              "tuple is +est+rpl, the committed tuple +est-rpl, anything else TCP/UDP +new; not "
+              "TCP/UDP, later fragments and truncated L4 headers are -trk; IPv4 and IPv6.",
+              "priority=100,in_port=1,ip,actions=ct(commit),output:2\n"
+              "priority=100,in_port=1,ipv6,actions=ct(commit),output:2\n"
+              "priority=100,in_port=2,ct_state=+trk+est+rpl,actions=output:1\n"
+              "priority=90,in_port=2,ct_state=+trk+est-rpl,actions=mod_dl_src:02:00:00:00:ff:01,"
+              "output:1\n"
+              "priority=80,in_port=2,ct_state=+trk+new,udp,tp_dst=53,actions=ct(commit),output:1\n"
+              "priority=50,in_port=2,ct_state=-trk,actions=mod_dl_src:02:00:00:00:ff:02,output:1\n"
+              "priority=10,in_port=2,actions=drop\n");
+    auto reversed = [](packet p) {
+        std::swap(p.nw_src, p.nw_dst);
+        std::swap(p.sport, p.dport);
+        std::swap(p.src, p.dst);
+        return p;
+    };
+    const packet a_tcp = tcp4(1000, 80);
+    f.add("A -> B TCP 10.0.0.1:1000 -> 10.0.0.2:80: new, committed", 1, a_tcp, {out(2)});
+    f.add("B's reply: +est+rpl", 2, reversed(a_tcp), {out(1)});
+    f.add("A again: established, passes", 1, a_tcp, {out(2)});
+    packet b_other = reversed(a_tcp);
+    b_other.sport = 81;
+    f.add("B -> A from another port: +new, dropped", 2, b_other, dropped);
+    f.add("B -> A SYN to A's port 22: +new, dropped", 2, reversed(tcp4(22, 4444, 0x002)), dropped);
+    const packet a_udp = udp4(5000, 53);
+    f.add("A -> B UDP 10.0.0.1:5000 -> 10.0.0.2:53: committed", 1, a_udp, {out(2)});
+    f.add("B's UDP answer: +est+rpl", 2, reversed(a_udp), {out(1)});
+    packet a_udp_other = reversed(a_udp);
+    a_udp_other.dport = 5001;
+    f.add("B -> A UDP to a port A did not use: +new, dropped", 2, a_udp_other, dropped);
+    const packet a_tcp6 = tcp6(1000, 443);
+    f.add("A -> B TCP over IPv6: committed", 1, a_tcp6, {out(2)});
+    f.add("B's IPv6 reply: +est+rpl", 2, reversed(a_tcp6), {out(1)});
+    packet b_tcp6 = reversed(a_tcp6);
+    b_tcp6.nw_src = "2001:db8::99";
+    f.add("B -> A IPv6 from another address: +new, dropped", 2, b_tcp6, dropped);
+    const packet b_dns = reversed(udp4(53, 7000));
+    f.add("B -> A UDP to port 53: +new, B may open it: committed", 2, b_dns, {out(1)});
+    f.add("A's answer: +est+rpl (no second commit)", 1, reversed(b_dns), {out(2)});
+    f.add("B -> A again: +est-rpl, its own committed direction: tagged ff:01", 2, b_dns,
+          {out(1, tagged(b_dns, 0x01))});
+    const packet b_ping = reversed(icmp4());
+    f.add("B -> A ICMP: -trk, tagged ff:02", 2, b_ping, {out(1, tagged(b_ping, 0x02))});
+    packet later = reversed(a_tcp);
+    later.frag = 3;
+    later.l4_header = false;
+    f.add("B -> A a later fragment of TCP: no ports, -trk, tagged ff:02", 2, later,
+          {out(1, tagged(later, 0x02))});
+    packet a_later = a_tcp;
+    a_later.sport = 3000;
+    a_later.frag = 3;
+    a_later.l4_header = false;
+    f.add("A -> B a later fragment: ct(commit) has no tuple, passes", 1, a_later, {out(2)});
+    packet a_after = a_tcp;
+    a_after.sport = 3000;
+    f.add("A -> B TCP from that fragment's port: nothing committed it: new, committed now", 1,
+          a_after, {out(2)});
+    f.add("its reply: +est+rpl", 2, reversed(a_after), {out(1)});
+    return f;
+}
+
 } // namespace
 
 std::vector<fixture> action_fixtures() {
     return {output_case(),       output_in_port_case(), set_queue_case(), mod_dl_case(),
             mod_nw_case(),       mod_tp_case(),         dec_ttl_case(),   goto_case(),
-            multi_output_case(), vlan_rewrite_case(),   lb_case()};
+            multi_output_case(), vlan_rewrite_case(),   lb_case(),        conntrack_case()};
 }
 
 } // namespace swd::fixtures

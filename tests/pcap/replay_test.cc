@@ -36,6 +36,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -138,6 +139,7 @@ public:
     user_path() {
         state_.rules.reserve(1024);
         state_.sessions = sessions_.get();
+        state_.conntrack = conntrack_.get();
     }
 
     outcome run(const dp::pipeline& p, const bytes& frame, uint16_t in_port) {
@@ -168,10 +170,11 @@ private:
         return copy;
     }
 
-    std::unique_ptr<dp::lb::session_table> sessions_ = [] {
+    static std::unique_ptr<dp::lb::session_table> table() {
         auto t = dp::lb::session_table::create({.capacity = 4096});
         return t ? std::move(*t) : nullptr;
-    }();
+    }
+    std::unique_ptr<dp::lb::session_table> sessions_ = table(), conntrack_ = table();
     dp::thread_state state_;
     dp::queue_counters rxq_;
 };
@@ -287,6 +290,7 @@ protected:
     void load(const std::string& text, flows::profile profile) {
         ASSERT_NO_FATAL_FAILURE(load_tables(text, profile, {1, 2, 3}));
         user_ = std::make_unique<user_path>();
+        after_xdp_ = std::make_unique<user_path>();
         programs_.clear();
         for (uint16_t port : {1, 2, 3}) {
             auto p = afxdp::xdp_program::load(*tables_, port, true);
@@ -313,7 +317,7 @@ protected:
             return {outcome::output, static_cast<uint16_t>(t.port), out};
         case SWD_V_TO_USER:
             xdp_to_user_++;
-            return user_->run(*pipeline_, out, in_port);
+            return after_xdp_->run(*pipeline_, out, in_port);
         }
         ADD_FAILURE() << "unknown verdict " << t.verdict;
         return {};
@@ -402,7 +406,7 @@ protected:
             xdp_ran_++;
             return {{fixtures::send::output, static_cast<uint16_t>(t.port), 0, out}};
         case SWD_V_TO_USER:
-            return user_->run_all(*pipeline_, out, in_port);
+            return after_xdp_->run_all(*pipeline_, out, in_port);
         }
         ADD_FAILURE() << "unknown verdict " << t.verdict;
         return {};
@@ -455,7 +459,9 @@ protected:
     size_t fixture_results_ = 0, xdp_not_run_ = 0, xdp_ran_ = 0;
 
     std::vector<std::unique_ptr<afxdp::xdp_program>> programs_;
-    std::unique_ptr<user_path> user_;
+    // User space alone, and user space after XDP handed a packet over: each has its own state
+    // (sessions, connections), as each path keeps its own.
+    std::unique_ptr<user_path> user_, after_xdp_;
     size_t compared_ = 0, failures_ = 0, xdp_to_user_ = 0;
 };
 
@@ -571,6 +577,7 @@ TEST_F(replay, incremental_updates) {
         ASSERT_TRUE(r) << r.err().message();
         pipeline_ = table.current()->pipeline;
         user_ = std::make_unique<user_path>();
+        after_xdp_ = std::make_unique<user_path>();
         auto s = tables_->sync(*pipeline_);
         ASSERT_TRUE(s) << s.err().message();
         ASSERT_TRUE(tables_->searching()) << tables_->why_not();
@@ -745,6 +752,79 @@ TEST_F(replay, lb_runs_in_xdp_in_all_xdp) {
     EXPECT_EQ(c2[SWD_XC_DROP_LB_NO_SESSION], 1u);
     EXPECT_EQ(c1[SWD_XC_DROP_LB_NO_BACKEND], 1u);
     EXPECT_EQ(c1[SWD_XC_DROP_LB_NOT_BALANCED], 1u);
+}
+
+// A stateful firewall runs in XDP when all of table 0 does (all-xdp): the dispatcher tracks with
+// its LRU map, commits, ages entries out; in hybrid the search is off and user space tracks.
+TEST_F(replay, conntrack_runs_in_xdp_when_all_of_table_0_does) {
+    const std::string text = "port=p1, ofport=1\nport=p2, ofport=2\n"
+                             "priority=100,in_port=1,ip,actions=ct(commit),output:2\n"
+                             "priority=100,in_port=2,ct_state=+trk+est,actions=output:1\n"
+                             "priority=10,in_port=2,actions=drop\n";
+    auto frame = [](const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+        test::ipv4_opts o;
+        o.src = src;
+        o.dst = dst;
+        return test::ipv4_frame(test::udp(sport, dport), o);
+    };
+    const bytes request = frame("10.0.0.1", "10.0.0.2", 5000, 53);
+    const bytes answer = frame("10.0.0.2", "10.0.0.1", 53, 5000);
+
+    ASSERT_NO_FATAL_FAILURE(load_tables(text, flows::profile::hybrid, {1, 2}));
+    EXPECT_FALSE(tables_->searching());
+    EXPECT_FALSE(tables_->tracks());
+    EXPECT_NE(tables_->why_not().find("tracks connections"), std::string::npos)
+        << tables_->why_not();
+
+    // An idle timeout of 200 ms, to see an entry age out.
+    auto ct = afxdp::ct_map::create(64, 200'000'000);
+    ASSERT_TRUE(ct) << ct.err().message();
+    ASSERT_NO_FATAL_FAILURE(load_tables(text, flows::profile::all_xdp, {1, 2}, *ct));
+    ASSERT_TRUE(tables_->searching()) << tables_->why_not();
+    EXPECT_TRUE(tables_->tracks());
+    auto p1 = afxdp::xdp_program::load(*tables_, 1, true);
+    auto p2 = afxdp::xdp_program::load(*tables_, 2, true);
+    ASSERT_TRUE(p1 && p2);
+    auto& in1 = **p1;
+    auto& in2 = **p2;
+    bytes out;
+    auto verdict = [&](afxdp::xdp_program& p, const bytes& f) {
+        EXPECT_TRUE(p.test_run(f, out));
+        return p.last().verdict;
+    };
+    EXPECT_EQ(verdict(in2, answer), SWD_V_DROP) << "nothing committed yet: +new";
+    EXPECT_EQ(verdict(in1, request), SWD_V_REDIRECT) << "committed, out of port 2";
+    EXPECT_EQ((*ct)->entries(), 1u);
+    EXPECT_EQ(verdict(in2, answer), SWD_V_REDIRECT) << "the reply: +est+rpl";
+    EXPECT_EQ(verdict(in1, request), SWD_V_REDIRECT) << "established: no second entry";
+    EXPECT_EQ((*ct)->entries(), 1u);
+    EXPECT_EQ(verdict(in2, frame("10.0.0.2", "10.0.0.1", 53, 5001)), SWD_V_DROP)
+        << "another port: +new";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(verdict(in2, answer), SWD_V_DROP) << "idle past the timeout: forgotten";
+    EXPECT_EQ(verdict(in1, request), SWD_V_REDIRECT);
+    EXPECT_EQ(verdict(in2, answer), SWD_V_REDIRECT) << "committed again";
+    EXPECT_EQ(in1.counters()[SWD_XC_CT_CREATED], 1u);
+    EXPECT_EQ(in1.counters()[SWD_XC_CT_RENEWED], 1u) << "the idle entry was reused";
+
+    // A bounded table: 64 entries, 200 commits; the LRU map keeps the newest.
+    for (uint16_t port = 0; port < 200; port++) {
+        ASSERT_EQ(
+            verdict(in1, frame("10.0.0.1", "10.0.0.3", static_cast<uint16_t>(10000 + port), 80)),
+            SWD_V_REDIRECT);
+    }
+    EXPECT_LE((*ct)->entries(), 64u);
+    EXPECT_EQ(verdict(in2, frame("10.0.0.3", "10.0.0.1", 80, 10199)), SWD_V_REDIRECT)
+        << "the newest connection is still there";
+    EXPECT_EQ(verdict(in2, frame("10.0.0.3", "10.0.0.1", 80, 10000)), SWD_V_DROP)
+        << "the oldest was evicted";
+    EXPECT_EQ(in1.counters()[SWD_XC_CT_CREATED], 201u);
+
+    // A rule that must run in user space moves the tracking there.
+    ASSERT_NO_FATAL_FAILURE(load_tables(text + "priority=5,in_port=1,actions=goto_table:1\n",
+                                        flows::profile::all_xdp, {1, 2}, *ct));
+    EXPECT_FALSE(tables_->searching());
+    EXPECT_FALSE(tables_->tracks());
 }
 
 // Every case of tests/pcap/cases against its expected results, in both profiles and both paths.

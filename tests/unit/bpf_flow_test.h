@@ -31,8 +31,10 @@ protected:
     // pipeline), and writes it to new tables_ of 4096 rules on which each ofport of ports is lo
     // (ifindex 1: a test run looks the port up and sends nothing). A failure is fatal: call it
     // under ASSERT_NO_FATAL_FAILURE.
+    // ct: the connection tracker's map to use (null: a new one of the default size).
     void load_tables(const std::string& text, flows::profile profile,
-                     std::initializer_list<uint16_t> ports) {
+                     std::initializer_list<uint16_t> ports,
+                     std::shared_ptr<afxdp::ct_map> ct = nullptr) {
         auto out = flows::parse_flows(text, "<test>", flows::parse_mode::config, {});
         ASSERT_TRUE(out.ok()) << out.errors.front().line << ": " << out.errors.front().what << " "
                               << out.errors.front().detail << " " << out.errors.front().line_text;
@@ -48,7 +50,8 @@ protected:
         }
         pipeline_ = flows::compiler::compile_all(ptrs, ++version_, profile,
                                                  flows::pool_compiler().compile(out.pools));
-        auto t = afxdp::xdp_tables::create(4096);
+        auto t = afxdp::xdp_tables::create(4096, afxdp::xdp_tables::initial_capacity, nullptr,
+                                           std::move(ct));
         ASSERT_TRUE(t) << t.err().message();
         tables_ = std::move(*t);
         for (uint16_t port : ports) {
