@@ -35,6 +35,13 @@ socket_options socket_opts(const port_config& c, uint32_t ring_size, bool zero_c
     return o;
 }
 
+// The datapath's session clock (CLOCK_MONOTONIC, as bpf_ktime_get_ns()).
+uint64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 } // namespace
 
 result<void> afxdp_datapath::open_port(port& p, const datapath_config& cfg) {
@@ -310,16 +317,31 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
         }
         return bool(r);
     };
-    if (grown()) {
+    // When tracking moves between XDP and user space, the connections go to the tracker that
+    // takes over before the switch, and again after it (those committed meanwhile).
+    const bool tracked_in_xdp = tables_->tracks();
+    hand_off_connections(tracked_in_xdp, tables_->would_track(*p));
+    if (!grown()) {
+        auto r = tables_->sync(*p);
+        if (!r && tables_->out_of_room() && !grown()) {
+            r = tables_->sync(*p); // the failed sync left the maps empty: the table may fit now
+        }
+        if (!r) {
+            log::warn("XDP dispatcher: {}; every packet goes to user space", r.err().message());
+        }
+    }
+    hand_off_connections(tracked_in_xdp, tables_->tracks());
+}
+
+void afxdp_datapath::hand_off_connections(bool from_xdp, bool to_xdp) {
+    if (from_xdp == to_xdp) {
         return;
     }
-    auto r = tables_->sync(*p);
-    if (!r && tables_->out_of_room() && !grown()) {
-        r = tables_->sync(*p); // the failed sync left the maps empty: the table may fit now
-    }
-    if (!r) {
-        log::warn("XDP dispatcher: {}; every packet goes to user space", r.err().message());
-    }
+    const uint64_t now = monotonic_ns();
+    ct_map& ct = *tables_->ct();
+    const size_t n = to_xdp ? ct.load_from(*conntrack_, now) : ct.store_into(*conntrack_, now);
+    log::info("connection tracking moves to {}: {} live connections handed over",
+              to_xdp ? "XDP" : "user space", n);
 }
 
 result<void> afxdp_datapath::grow_tables(const dp::pipeline& p, uint32_t capacity) {
@@ -518,10 +540,7 @@ std::vector<dp::thread_info> afxdp_datapath::threads() const {
 }
 
 void afxdp_datapath::tick() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    const uint64_t now =
-        static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+    const uint64_t now = monotonic_ns();
     // A sweep of the whole table every ~64 ticks: an idle entry ends within about a minute of
     // its timeout, and a tick stays short (1024 buckets at the default size).
     for (auto* t : {sessions_.get(), conntrack_.get()}) {

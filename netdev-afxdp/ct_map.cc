@@ -36,4 +36,32 @@ uint64_t ct_map::entries() const {
     return n;
 }
 
+size_t ct_map::load_from(const dp::lb::session_table& user, uint64_t now) {
+    size_t n = 0;
+    for (const auto& e : user.live_entries(now)) {
+        const swd_ct_entry v{e.last_used};
+        n += bpf_map_update_elem(map_.get(), &e.key, &v, BPF_ANY) == 0 ? 1 : 0;
+    }
+    return n;
+}
+
+size_t ct_map::store_into(dp::lb::session_table& user, uint64_t now) const {
+    size_t n = 0;
+    swd_lb_tuple key{}, next{};
+    for (const swd_lb_tuple* k = nullptr; bpf_map_get_next_key(map_.get(), k, &next) == 0;
+         k = &key) {
+        key = next;
+        swd_ct_entry v{};
+        if (bpf_map_lookup_elem(map_.get(), &key, &v) != 0 ||
+            (now > v.last_used && now - v.last_used > idle_timeout_ns_)) {
+            continue;
+        }
+        using status = dp::lb::session_table::insert_status;
+        const status st =
+            user.insert(key, dp::lb::session_table::hash(key), swd_lb_session{}, v.last_used);
+        n += st == status::inserted ? 1 : 0;
+    }
+    return n;
+}
+
 } // namespace swd::afxdp

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "datapath/lb/session_table.h"
 #include "datapath/util/result.h"
 #include "datapath/util/unique_fd.h"
 
@@ -28,6 +29,13 @@ public:
     uint64_t idle_timeout_ns() const { return idle_timeout_ns_; }
     // Entries in the map, idle ones included (a walk over the keys: for show, not per packet).
     uint64_t entries() const;
+
+    // Hand-off between the trackers when tracking moves between XDP and user space (the table
+    // changed, xdp_tables::tracks()): the live connections of one are written into the other,
+    // with their last-used times (both clocks are CLOCK_MONOTONIC), so that established
+    // connections stay established. Returns how many were written.
+    size_t load_from(const dp::lb::session_table& user, uint64_t now);
+    size_t store_into(dp::lb::session_table& user, uint64_t now) const;
 
 private:
     ct_map() = default;

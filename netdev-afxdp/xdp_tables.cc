@@ -208,6 +208,11 @@ xdp_tables::table0 xdp_tables::summary(const dp::pipeline& p) {
     return t;
 }
 
+bool xdp_tables::would_track(const dp::pipeline& p) {
+    const table0 t = summary(p);
+    return p.tracks && !t.user_priority && t.any_xdp && t.subtables.size() <= SWD_XDP_MAX_MASKS;
+}
+
 uint32_t xdp_tables::wanted_capacity(const dp::pipeline& p) const {
     size_t n_rules = 0;
     if (const dp::classifier* c = p.table(0)) {

@@ -74,6 +74,8 @@ public:
     // Whether the BPF programs track connections (bpf/conntrack.h): the table uses tracking and
     // all of table 0 runs in XDP. When the table tracks and this is false, user space does.
     bool tracks() const { return tracks_; }
+    // Whether sync(p) would make them track (unless writing the maps fails).
+    static bool would_track(const dp::pipeline& p);
     const std::string& why_not() const { return why_not_; }
     size_t n_rules() const { return installed_rules_; }
     size_t n_masks() const { return active_.size(); }

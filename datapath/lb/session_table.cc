@@ -368,6 +368,26 @@ bool session_table::erase(const swd_lb_tuple& key, uint32_t hash) noexcept {
     return true;
 }
 
+std::vector<session_table::live_entry> session_table::live_entries(uint64_t now) const {
+    std::vector<live_entry> out;
+    out.reserve(live_.load(std::memory_order_relaxed));
+    for (uint32_t i = 0; i <= mask_; i++) {
+        bucket& b = buckets_[i];
+        if (b.head.load(std::memory_order_relaxed) == nullptr) {
+            continue;
+        }
+        lock(b.lock);
+        for (node* n = b.head.load(std::memory_order_relaxed); n != nullptr;
+             n = n->next.load(std::memory_order_relaxed)) {
+            if (!idle_past(n, now)) {
+                out.push_back({n->key, n->last_used.load(std::memory_order_relaxed)});
+            }
+        }
+        unlock(b.lock);
+    }
+    return out;
+}
+
 size_t session_table::expire(uint64_t now, size_t max_buckets) noexcept {
     const uint32_t n = uint32_t(std::min<size_t>(max_buckets, size_t(mask_) + 1));
     const uint32_t start = sweep_.fetch_add(n, std::memory_order_relaxed);

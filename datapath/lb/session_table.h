@@ -49,6 +49,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "datapath/util/result.h"
 
@@ -116,6 +117,15 @@ public:
     // could be made (counted). Never allocates.
     insert_status insert(const swd_lb_tuple& key, uint32_t hash, const swd_lb_session& value,
                          uint64_t now, swd_lb_session* existing = nullptr) noexcept;
+
+    // The keys of the entries not idle at `now`, with their last-used times, read bucket by
+    // bucket under the bucket's lock (a writer's consistent view). Control plane: allocates, and
+    // walks every bucket.
+    struct live_entry {
+        swd_lb_tuple key;
+        uint64_t last_used;
+    };
+    std::vector<live_entry> live_entries(uint64_t now) const;
 
     // Removes the entry of `key`; false if there was none.
     bool erase(const swd_lb_tuple& key, uint32_t hash) noexcept;

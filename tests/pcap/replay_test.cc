@@ -25,9 +25,11 @@
 //
 // Needs root (BPF). Not root: skipped, unless SWD_REQUIRE_ROOT_TESTS=1 (CI) makes it fail.
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -825,6 +827,67 @@ TEST_F(replay, conntrack_runs_in_xdp_when_all_of_table_0_does) {
                                         flows::profile::all_xdp, {1, 2}, *ct));
     EXPECT_FALSE(tables_->searching());
     EXPECT_FALSE(tables_->tracks());
+}
+
+// When tracking moves, the live connections go with it (afxdp_datapath::publish).
+TEST_F(replay, connections_are_handed_over_between_the_trackers) {
+    const std::string text = "port=p1, ofport=1\nport=p2, ofport=2\n"
+                             "priority=100,in_port=1,ip,actions=ct(commit),output:2\n"
+                             "priority=100,in_port=2,ct_state=+trk+est,actions=output:1\n"
+                             "priority=10,in_port=2,actions=drop\n";
+    auto frame = [](uint16_t sport, uint16_t dport, bool reply) {
+        test::ipv4_opts o;
+        o.src = reply ? "10.0.0.2" : "10.0.0.1";
+        o.dst = reply ? "10.0.0.1" : "10.0.0.2";
+        return test::ipv4_frame(test::tcp(reply ? dport : sport, reply ? sport : dport), o);
+    };
+    auto now = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+    };
+    auto tuple = [](uint16_t sport) {
+        swd_lb_tuple t{};
+        t.src_ip[0] = htonl(0x0a000001);
+        t.dst_ip[0] = htonl(0x0a000002);
+        t.src_port = htons(sport);
+        t.dst_port = htons(80);
+        t.proto = 6;
+        return t;
+    };
+    auto user = dp::lb::session_table::create({.capacity = 64});
+    ASSERT_TRUE(user);
+    auto& users = **user;
+    for (uint16_t sport = 1000; sport < 1010; sport++) { // user space committed ten
+        const swd_lb_tuple t = tuple(sport);
+        ASSERT_EQ(users.insert(t, dp::lb::session_table::hash(t), {}, now()),
+                  dp::lb::session_table::insert_status::inserted);
+    }
+    auto ct = afxdp::ct_map::create(64);
+    ASSERT_TRUE(ct);
+    ASSERT_NO_FATAL_FAILURE(load_tables(text, flows::profile::all_xdp, {1, 2}, *ct));
+    ASSERT_TRUE(tables_->tracks());
+    auto p2 = afxdp::xdp_program::load(*tables_, 2, true);
+    ASSERT_TRUE(p2);
+    bytes out;
+    ASSERT_TRUE((*p2)->test_run(frame(1003, 80, true), out));
+    EXPECT_EQ((*p2)->last().verdict, SWD_V_DROP) << "XDP does not know it yet";
+    EXPECT_EQ((*ct)->load_from(users, now()), 10u);
+    for (uint16_t sport = 1000; sport < 1010; sport++) {
+        ASSERT_TRUE((*p2)->test_run(frame(sport, 80, true), out));
+        EXPECT_EQ((*p2)->last().verdict, SWD_V_REDIRECT) << "the reply of " << sport;
+    }
+    auto p1 = afxdp::xdp_program::load(*tables_, 1, true);
+    ASSERT_TRUE(p1);
+    ASSERT_TRUE((*p1)->test_run(frame(2000, 80, false), out)); // XDP commits one more
+    auto back = dp::lb::session_table::create({.capacity = 64});
+    ASSERT_TRUE(back);
+    EXPECT_EQ((*ct)->store_into(**back, now()), 11u);
+    swd_lb_session unused;
+    const swd_lb_tuple t = tuple(2000);
+    (*back)->enter(0);
+    EXPECT_TRUE((*back)->lookup(0, t, dp::lb::session_table::hash(t), now(), &unused));
+    (*back)->leave(0);
 }
 
 // Every case of tests/pcap/cases against its expected results, in both profiles and both paths.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <new>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -215,6 +216,28 @@ TEST(SessionTable, EntriesAgeOutByIdleTime) {
     EXPECT_EQ(v.backend, 2);
     EXPECT_EQ(t->counters().expirations, 3u);
     EXPECT_EQ(t->counters().insert_exists, 0u);
+}
+
+// What the connection tracker hands to XDP's when tracking moves there (netdev-afxdp/ct_map.h).
+TEST(SessionTable, LiveEntriesListsWhatIsNotIdle) {
+    auto t = make(1024, /*idle=*/100);
+    for (uint32_t i = 0; i < 500; i++) {
+        ASSERT_EQ(insert(*t, key_of(i), value_of(i, 0), i < 300 ? 1000 : 900), status::inserted);
+    }
+    const auto live = t->live_entries(1050); // the 200 used at 900 are idle for 150
+    ASSERT_EQ(live.size(), 300u);
+    std::set<uint32_t> seen;
+    for (const auto& e : live) {
+        EXPECT_EQ(e.last_used, 1000u);
+        for (uint32_t i = 0; i < 300; i++) {
+            const swd_lb_tuple k = key_of(i);
+            if (std::memcmp(&e.key, &k, sizeof k) == 0) {
+                seen.insert(i);
+            }
+        }
+    }
+    EXPECT_EQ(seen.size(), 300u) << "each live key once";
+    EXPECT_TRUE(t->live_entries(2000).empty());
 }
 
 TEST(SessionTable, ExpireSweepsInSteps) {
