@@ -320,7 +320,8 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
     // When tracking moves between XDP and user space, the connections go to the tracker that
     // takes over before the switch, and again after it (those committed meanwhile).
     const bool tracked_in_xdp = tables_->tracks();
-    hand_off_connections(tracked_in_xdp, tables_->would_track(*p));
+    size_t handed =
+        xdp_tables::would_track(*p) != tracked_in_xdp ? hand_off_connections(tracked_in_xdp) : 0;
     if (!grown()) {
         auto r = tables_->sync(*p);
         if (!r && tables_->out_of_room() && !grown()) {
@@ -330,18 +331,17 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
             log::warn("XDP dispatcher: {}; every packet goes to user space", r.err().message());
         }
     }
-    hand_off_connections(tracked_in_xdp, tables_->tracks());
+    if (tables_->tracks() != tracked_in_xdp) {
+        handed = std::max(handed, hand_off_connections(tracked_in_xdp));
+        log::info("connection tracking moves to {}: {} live connections handed over",
+                  tracked_in_xdp ? "user space" : "XDP", handed);
+    }
 }
 
-void afxdp_datapath::hand_off_connections(bool from_xdp, bool to_xdp) {
-    if (from_xdp == to_xdp) {
-        return;
-    }
+size_t afxdp_datapath::hand_off_connections(bool from_xdp) {
     const uint64_t now = monotonic_ns();
     ct_map& ct = *tables_->ct();
-    const size_t n = to_xdp ? ct.load_from(*conntrack_, now) : ct.store_into(*conntrack_, now);
-    log::info("connection tracking moves to {}: {} live connections handed over",
-              to_xdp ? "XDP" : "user space", n);
+    return from_xdp ? ct.store_into(*conntrack_, now) : ct.load_from(*conntrack_, now);
 }
 
 result<void> afxdp_datapath::grow_tables(const dp::pipeline& p, uint32_t capacity) {

@@ -97,8 +97,8 @@ private:
     // of p; the present ones stay in use when that fails.
     result<void> grow_tables(const dp::pipeline& p, uint32_t capacity);
     // Writes the live connections of the tracker that ran (XDP's or user space's) into the
-    // other when tracking moves (ct_map::load_from, store_into); nothing when from == to.
-    void hand_off_connections(bool from_xdp, bool to_xdp);
+    // other, for a move of tracking (ct_map::load_from, store_into); returns how many.
+    size_t hand_off_connections(bool from_xdp);
 
     dp::pipeline_publisher publisher_;
     std::unique_ptr<dp::lb::session_table> sessions_;  // outlive the threads that use them

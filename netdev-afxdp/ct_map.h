@@ -33,7 +33,7 @@ public:
     // Hand-off between the trackers when tracking moves between XDP and user space (the table
     // changed, xdp_tables::tracks()): the live connections of one are written into the other,
     // with their last-used times (both clocks are CLOCK_MONOTONIC), so that established
-    // connections stay established. Returns how many were written.
+    // connections stay established. Returns how many the other tracker holds now.
     size_t load_from(const dp::lb::session_table& user, uint64_t now);
     size_t store_into(dp::lb::session_table& user, uint64_t now) const;
 

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Lab test: a stateful firewall from flow rules (ct(commit), ct_state=+est), with real TCP and UDP
-# sockets (root only).
+# sockets (root only), tracked in user space (profile hybrid) and in XDP (profile all-xdp: every
+# rule of table 0 runs there, so does the tracker), and moved between them under a connection.
 #
 #   tests/lab/conntrack_test.sh [BUILDDIR]      BUILDDIR defaults to build; nothing is built
 #
 # Topology (tests/lab/lib.sh): host A (10.9.0.1) on port 1, host B (10.9.0.2) on port 2. A may open
 # connections to B (its packets commit them); from B only what belongs to a committed connection
-# passes (ct_state=+trk+est), and ARP both ways. Checked:
+# passes (ct_state=+trk+est), and ARP both ways. Checked, in each profile:
 #   - 1 MiB over TCP from A to B arrives byte for byte (B's replies, the ACKs, are admitted);
 #   - B cannot open a TCP connection to A (its SYN is new: dropped), and the drop rule counts it;
 #   - a UDP request from A gets B's answer; an unrequested datagram from B is dropped;
-#   - swctl show counts the connections; dump-flows says why the rules run in user space.
+#   - swctl show counts the connections in the tracker that ran (user space's table, or XDP's
+#     map and the dispatchers' ct_created counters), and not in the other;
+# then, with a TCP connection open: swctl set placement=all-xdp, then =hybrid, while A sends; every
+# byte arrives (the connection is handed from one tracker to the other both ways).
 # Exit 0 all passed, 1 a check failed, 77 not root (see lib.sh).
 source "$(dirname "$0")/lib.sh" conntrack_test "${1:-build}"
 
 lab_two_hosts 1
+# In all-xdp the dispatcher forwards by XDP_REDIRECT, which a veth takes for its peer only when
+# the peer runs NAPI (GRO on; see dispatcher_test.sh).
+in_a ethtool -K "$dev_a_peer" gro on
+in_b ethtool -K "$dev_b_peer" gro on
 
 cat >"$lab_tmp/flows.txt" <<EOF
 port=$dev_a, ofport=1
@@ -25,10 +33,14 @@ priority=50,arp,in_port=1,actions=output:2
 priority=50,arp,in_port=2,actions=output:1
 priority=10,in_port=2,actions=drop
 EOF
-swd_start "$lab_tmp/flows.txt"
-
 flows_json() { swctl --format json dump-flows; }
 rule_packets() { flows_json | jq --argjson p "$1" '[.flows[] | select(.priority == $p) | .n_packets] | add'; }
+conn() { swctl --format json show | jq ".connections.$1"; }
+
+firewall() { # firewall PROFILE: the checks above with swd in that profile
+local profile=$1
+swd_start "$lab_tmp/flows.txt" --profile "$profile"
+echo "--- profile $profile"
 
 # 1. A -> B over TCP: the connection is committed by A's SYN, B's answers are established.
 head -c 1048576 /dev/urandom >"$lab_tmp/tcp.in"
@@ -80,13 +92,64 @@ kill "$pid" 2>/dev/null || true
 wait "$pid" || true
 check "B -> A: an unrequested UDP datagram is dropped" test ! -s "$lab_tmp/udp.stray"
 
-# 4. What swctl says.
+# 4. What swctl says: the tracker that ran has the connections, the other none.
 swctl show | grep "^connections" || true
-live=$(swctl --format json show | jq '.connections.inserts')
-check "swctl show: the connections that A opened were committed ($live)" ge "$live" 2
-check "the XDP dispatcher leaves the tracked table to user space" \
-    sh -c "\"$swctl_bin\" --control \"$lab_tmp/swd.sock\" show | grep -q 'connection tracking'"
+local user_inserts xdp_created
+user_inserts=$(conn inserts)
+xdp_created=$(conn xdp_created)
+if [ "$profile" = all-xdp ]; then
+    check "all-xdp: the dispatchers track (xdp_tracks $(conn xdp_tracks))" test "$(conn xdp_tracks)" = 1
+    check "all-xdp: XDP committed A's connections ($xdp_created), user space none ($user_inserts)" \
+        sh -c "[ $xdp_created -ge 2 ] && [ $user_inserts = 0 ]"
+    check "all-xdp: the drop rule ran in XDP" \
+        sh -c "\"$swctl_bin\" --control \"$lab_tmp/swd.sock\" --format json dump-flows | jq -e '.flows[] | select(.priority == 10) | .runs == \"xdp\"' >/dev/null"
+else
+    check "hybrid: user space committed A's connections ($user_inserts), XDP none ($xdp_created)" \
+        sh -c "[ $user_inserts -ge 2 ] && [ $xdp_created = 0 ]"
+    check "hybrid: swctl show says why XDP does not track" \
+        sh -c "\"$swctl_bin\" --control \"$lab_tmp/swd.sock\" show | grep -q 'tracks connections'"
+fi
+swd_stop TERM
+check "swd stops cleanly on SIGTERM (exit $swd_rc)" test "$swd_rc" = 0
+}
 
+firewall hybrid
+firewall all-xdp
+
+# 5. The tracker moves under an open connection: A sends 30 chunks of 32 KiB over 3 s, in
+# all-xdp; at 1 s the profile becomes hybrid (user space tracks), at 2 s all-xdp again. Each move
+# hands the connection over: swd says so, and XDP never commits it a second time.
+echo "--- moves under a connection"
+swd_start "$lab_tmp/flows.txt" --profile all-xdp
+ip netns exec "$ns_b" timeout 20 nc -l -p 5005 >"$lab_tmp/move.out" &
+pid=$!
+lab_pids+=("$pid")
+sleep 0.2
+head -c $((30 * 32768)) /dev/urandom >"$lab_tmp/move.in"
+(for i in $(seq 0 29); do
+    dd if="$lab_tmp/move.in" bs=32768 skip="$i" count=1 status=none
+    sleep 0.1
+done) | in_a timeout 20 nc -q 1 -w 5 "$ip_b" 5005 &
+sender=$!
+lab_pids+=("$sender")
+sleep 1
+swctl set placement=hybrid
+tracks_mid=$(conn xdp_tracks)
+sleep 1
+swctl set placement=all-xdp
+tracks_end=$(conn xdp_tracks)
+rc=0
+wait "$sender" || rc=$?
+wait "$pid" || true
+check "the profile moved the tracker to user space ($tracks_mid) and back to XDP ($tracks_end)" \
+    test "$tracks_mid/$tracks_end" = 0/1
+check "the connection lived through both moves: 960 KiB arrive byte for byte (sender exit $rc)" \
+    cmp -s "$lab_tmp/move.in" "$lab_tmp/move.out"
+grep 'connection tracking moves to' "$lab_tmp/swd.log" || true
+check "swd handed the connection to user space" \
+    grep -q 'moves to user space: 1 live connections handed over' "$lab_tmp/swd.log"
+check "and back to XDP" grep -q 'moves to XDP: 1 live connections handed over' "$lab_tmp/swd.log"
+check "XDP committed it once, before the moves ($(conn xdp_created))" test "$(conn xdp_created)" = 1
 swd_stop TERM
 check "swd stops cleanly on SIGTERM (exit $swd_rc)" test "$swd_rc" = 0
 lab_finish
