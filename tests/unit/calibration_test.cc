@@ -174,6 +174,30 @@ TEST(Calibration, MissingFiguresFallBackToTheStudysRules) {
     EXPECT_DOUBLE_EQ(c.user_ns[size_t(dp::rule_kind::pass_through)], 95) << "priced as hybrid";
 }
 
+// A rule that matches ct_state or commits needs the tracker, which runs in XDP only when all of
+// table 0 does: such rules go to XDP in all-xdp (or when pinned there), user space otherwise.
+TEST(Placement, TrackingRulesRunInXdpOnlyInAllXdp) {
+    const rule commit = parse_rule("in_port=p1,tcp,actions=ct(commit),output:p2");
+    const rule est = parse_rule("in_port=p2,ct_state=+trk+est,actions=output:p1");
+    const rule est_local = parse_rule("in_port=p2,ct_state=+trk+est,actions=local");
+    const rule new_drop = parse_rule("ct_state=+trk+new,actions=drop");
+    const rule pinned = parse_rule("ct_state=+trk+new,placement=xdp,actions=drop");
+    const rule late = parse_rule("tcp,actions=output:p2,ct(commit)");
+    for (const rule* r : {&commit, &est, &est_local, &new_drop}) {
+        EXPECT_TRUE(decide_placement(*r, profile::all_xdp).xdp);
+        for (auto p : {profile::hybrid, profile::adaptive, profile::all_user}) {
+            const auto d = decide_placement(*r, p, true);
+            EXPECT_FALSE(d.xdp) << profile_name(p);
+            EXPECT_STREQ(d.reason,
+                         "connection tracking: in XDP only with all of table 0 (all-xdp)");
+        }
+        EXPECT_FALSE(offloadable_drop(*r)) << "adaptive never moves it";
+    }
+    EXPECT_TRUE(decide_placement(pinned, profile::hybrid).xdp);
+    EXPECT_FALSE(decide_placement(late, profile::all_xdp).xdp);
+    EXPECT_STREQ(decide_placement(late, profile::all_xdp).reason, "ct(commit) after an output");
+}
+
 TEST(Calibration, PlacementFollowsTheDecision) {
     auto m = cheap_user_space();
     m.user_rx_ns = 1500;

@@ -20,6 +20,7 @@
 #include "flows/placement.h"
 #include "frames.h"
 #include "netdev-afxdp/tc_program.h"
+#include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xdp_tables.h"
 
 namespace swd {
@@ -308,6 +309,37 @@ TEST_F(Egress, IdleWithoutLocalRules) {
     const auto c = prog_->counters();
     EXPECT_EQ(c[SWD_TC_IDLE], 1u);
     EXPECT_EQ(c[SWD_TC_RX], 0u);
+}
+
+// The host's own connections: its packets out of port 1 commit in the egress program, their
+// replies arriving on port 1 are established for the dispatcher (one connection map).
+TEST_F(Egress, TracksConnectionsWithTheDispatcher) {
+    ASSERT_NO_FATAL_FAILURE(
+        load_tables("port=p1,ofport=1\n"
+                    "priority=100,in_port=LOCAL,ip,actions=ct(commit),output:1\n"
+                    "priority=100,in_port=1,ct_state=+trk+est,actions=local\n"
+                    "priority=10,in_port=1,actions=drop\n",
+                    flows::profile::all_xdp, {1}));
+    ASSERT_TRUE(tables_->tracks()) << tables_->why_not();
+    auto tc = afxdp::tc_program::load(*tables_, 1, true);
+    auto xdp = afxdp::xdp_program::load(*tables_, 1, true);
+    ASSERT_TRUE(tc && xdp);
+    ipv4_opts out_opts, back_opts;
+    back_opts.src = out_opts.dst;
+    back_opts.dst = out_opts.src;
+    const bytes request = ipv4_frame(tcp(40000, 80), out_opts);
+    const bytes reply = ipv4_frame(tcp(80, 40000, 0x012), back_opts);
+    bytes out;
+    ASSERT_TRUE((*xdp)->test_run(reply, out));
+    EXPECT_EQ((*xdp)->last().verdict, SWD_V_DROP) << "no connection yet";
+    auto rc = (*tc)->test_run(request, out);
+    ASSERT_TRUE(rc);
+    EXPECT_EQ(*rc, static_cast<uint32_t>(TC_ACT_OK));
+    EXPECT_EQ((*tc)->counters()[SWD_TC_CT_CREATED], 1u);
+    ASSERT_TRUE((*xdp)->test_run(reply, out));
+    EXPECT_EQ((*xdp)->last().verdict, SWD_V_PASS) << "the reply of the host's connection";
+    ASSERT_TRUE((*tc)->test_run(request, out));
+    EXPECT_EQ((*tc)->counters()[SWD_TC_CT_CREATED], 1u) << "established: not committed again";
 }
 
 // Mean run time of the program on frame over many BPF_PROG_TEST_RUN repeats, in ns.
