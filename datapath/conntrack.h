@@ -1,4 +1,6 @@
-// Connection tracking in user space: ct_state for every TCP/UDP packet, and ct(commit).
+// Connection tracking in user space: ct_state for every TCP/UDP packet, and ct(commit). Its twin in
+// XDP is bpf/conntrack.h (same states, same tuple); one of them runs per pipeline
+// (docs/architecture.md, "Connection tracking").
 //
 // What it is for: stateful filtering from flow rules, as Open vSwitch writes it. A rule on the
 // allowed direction commits the connection (`tcp, in_port=1, actions=ct(commit),output:2`); a
