@@ -114,12 +114,16 @@ static __always_inline __u8 swd_ct_state(const struct swd_flow_key *k,
 static __always_inline enum swd_ct_commit_result
 swd_ct_commit(const struct swd_flow_key *k, const struct swd_hdrs *w)
 {
-	struct swd_ct_entry e = {.last_used = bpf_ktime_get_ns()};
+	struct swd_ct_entry e;
 	__u32 zero = 0;
-	struct swd_lb_tuple *t = bpf_map_lookup_elem(&swd_ct_scratch, &zero);
+	struct swd_lb_tuple *t;
 
-	if (!t || (k->ct_state & SWD_CT_EST) || !swd_ct_tuple(k, w, t))
+	if (k->ct_state & SWD_CT_EST)
 		return SWD_CT_COMMITTED_NOTHING;
+	t = bpf_map_lookup_elem(&swd_ct_scratch, &zero);
+	if (!t || !swd_ct_tuple(k, w, t))
+		return SWD_CT_COMMITTED_NOTHING;
+	e.last_used = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&swd_ct, t, &e, BPF_NOEXIST) == 0)
 		return SWD_CT_COMMIT_CREATED;
 	/* An idle entry of the tuple, or one another CPU wrote just now. */

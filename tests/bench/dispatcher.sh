@@ -51,6 +51,12 @@
 #                   at R = 1, 1K, 100K (rate: drops in XDP + in user space) and the LB of (5) at
 #                   S = 1, 1K, 100K; and the mixed chain of (6) as a fifth profile. Compared with
 #                   the faster static placement of the same run
+#  (9) ct:          a stateful firewall: in_port=1,udp,actions=ct(commit),output:2 (the
+#                   generator's flows are the inside's connections: committed by their first
+#                   packet, established after) with C = 1, 1K, 100K connections, tracked in XDP
+#                   (all-xdp) and in user space (hybrid), each against the same rule without
+#                   ct(commit) and no ct_state rule (stateless) in the same profile; counted on
+#                   swdd-s
 #  (5) lb:          lb_pool=web, vip=10.77.0.1:9/udp, 3 backends behind swdd-b; the rule
 #                   udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2 with S = 1, 1K,
 #                   100K, 1M sessions (swgen flows): in XDP (all-xdp) and in user space
@@ -60,7 +66,7 @@
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
 # MAX_OTHER (%, 5), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
-# tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb calib together mixed"). Holds the lab lock for the
+# tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb calib together ct mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -80,7 +86,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min drop prefix userdrop local pass lb calib together mixed} "
+only=" ${ONLY:-min drop prefix userdrop local pass lb calib together ct mixed} "
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "dispatcher.sh: RUNS must be 1-99" >&2; exit 1; }
@@ -497,6 +503,32 @@ if [[ $only == *" together "* ]]; then
     detach "$ns_sink" "$dev_sink"
 fi
 
+# --- (9) a stateful firewall: tracking in XDP and in user space --------------------------------
+if [[ $only == *" ct "* ]]; then
+    echo
+    echo "== (9) stateful firewall: C connections from port 1 committed and forwarded, against stateless forwarding =="
+    detach "$ns_sink" "$dev_sink"
+    attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
+    for n in 1 1000 100000; do
+        for profile in all-xdp hybrid; do
+            {
+                echo "priority=100,in_port=1,udp,actions=ct(commit),output:2"
+                echo "priority=100,in_port=2,ct_state=+trk+est,actions=output:1"
+                echo "priority=10,in_port=2,actions=drop"
+            } >"$tmp/rules.txt"
+            start_swd "$tmp/rules.txt" "$profile" --ct-entries $((2 * n + 4096))
+            measure "ct: $profile C=$(label "$n")" "$n" src-ip,src-port count_of "$ns_sink" "$dev_sink"
+            echo "    $("$swctl" --control "$sock" show | grep '^connections:')"
+            stop_swd
+            echo "priority=100,in_port=1,udp,actions=output:2" >"$tmp/rules.txt"
+            start_swd "$tmp/rules.txt" "$profile"
+            measure "ct: $profile stateless C=$(label "$n")" "$n" src-ip,src-port count_of "$ns_sink" "$dev_sink"
+            stop_swd
+        done
+    done
+    detach "$ns_sink" "$dev_sink"
+fi
+
 # --- (6) mixed drop / pass-through --------------------------------------------------------------
 mixed_shares="0 25 50 75 90 100"
 mixed_profiles="all-user hybrid all-xdp adaptive calibrated"
@@ -557,6 +589,7 @@ for point in "min drop F=1" "min drop F=1M" \
     "fw: swd calibrated R=1" "fw: swd calibrated R=1K" "fw: swd calibrated R=100K" \
     "together: fw alone" "together: fw with the others" "together: lb alone" "together: lb with the others" \
     "lb: swd calibrated S=1" "lb: swd calibrated S=1K" "lb: swd calibrated S=100K" \
+    $(for n in 1 1K 100K; do for p in all-xdp hybrid; do echo "ct:_${p}_C=$n ct:_${p}_stateless_C=$n"; done; done) \
     $(for d in $mixed_shares; do for p in $mixed_profiles; do echo "mixed:_${p}_D=$d%"; done; done); do
     point=${point//_/ }
     [[ -n ${res[$point]:-} ]] || continue
@@ -573,6 +606,11 @@ for point in "min drop F=1" "min drop F=1M" \
     "fw: swd calibrated R="*)
         best=$(for p in exact user; do med "swd drop $p R=${point##*R=}"; done | sort -g | tail -n 1)
         ref="$(ratio "$md" "$best") of the faster of XDP and user space" ;;
+    "ct: "*" C="*)
+        if [[ $point != *stateless* ]]; then
+            ref="$(ratio "$md" "$(med "${point% C=*} stateless C=${point##*C=}")") of stateless forwarding in the same profile"
+            [[ $point == *all-xdp* ]] && ref+=", $(ratio "$md" "$(med "ct: hybrid C=${point##*C=}")") of tracking in user space"
+        fi ;;
     "together: fw with"*) ref="$(ratio "$md" "$(med "together: fw alone")") of the firewall alone" ;;
     "together: lb with"*) ref="$(ratio "$md" "$(med "together: lb alone")") of the LB alone" ;;
     "lb: swd calibrated S="*)
