@@ -42,7 +42,7 @@ inline constexpr size_t max_batch = 64;
 struct thread_state {
     exact_match_cache emc;
     rule_counter_table rules;
-    lb::session_table* sessions = nullptr;  // the load balancer's (lb() drops without one)
+    lb::session_store* sessions = nullptr;  // the load balancer's (lb() drops without one)
     lb::session_table* conntrack = nullptr; // connections (conntrack.h; none: not tracked)
     uint32_t reader = 0;                    // this thread's reader slot in both
 };

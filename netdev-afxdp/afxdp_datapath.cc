@@ -176,20 +176,22 @@ result<std::unique_ptr<afxdp_datapath>> afxdp_datapath::open(const datapath_conf
         return fail(std::move(tables).err());
     }
     dp->tables_ = std::move(*tables);
-    auto table = [&](uint32_t capacity, uint64_t idle_ns,
-                     const char* what) -> result<std::unique_ptr<dp::lb::session_table>> {
+    auto table = [&]<class Table>(Table*, uint32_t capacity, uint64_t idle_ns,
+                                  const char* what) -> result<std::unique_ptr<Table>> {
         dp::lb::session_table_config sc;
         sc.capacity = capacity;
         sc.readers = static_cast<uint32_t>(n_threads);
         sc.idle_timeout = idle_ns;
-        auto t = dp::lb::session_table::create(sc);
+        auto t = Table::create(sc);
         if (!t) {
             return fail(with_context(std::move(t).err(), what));
         }
         return std::move(*t);
     };
-    auto sessions = table(cfg.lb_sessions, cfg.lb_idle_timeout_ns, "load-balancer sessions");
-    auto conntrack = table(cfg.ct_entries, cfg.ct_idle_timeout_ns, "connection table");
+    auto sessions = table(static_cast<dp::lb::session_store*>(nullptr), cfg.lb_sessions,
+                          cfg.lb_idle_timeout_ns, "load-balancer sessions");
+    auto conntrack = table(static_cast<dp::lb::session_table*>(nullptr), cfg.ct_entries,
+                           cfg.ct_idle_timeout_ns, "connection table");
     if (!sessions || !conntrack) {
         return fail(!sessions ? std::move(sessions).err() : std::move(conntrack).err());
     }
@@ -542,15 +544,15 @@ std::vector<dp::thread_info> afxdp_datapath::threads() const {
 void afxdp_datapath::tick() {
     const uint64_t now = monotonic_ns();
     // A sweep of the whole table every ~64 ticks: an idle entry ends within about a minute of
-    // its timeout, and a tick stays short (1024 buckets at the default size).
-    for (auto* t : {sessions_.get(), conntrack_.get()}) {
-        t->expire(now, std::max<size_t>(256, t->buckets() / 64));
-    }
+    // its timeout, and a tick stays short (1024 buckets or entries at the default size).
+    sessions_->expire(now, std::max<size_t>(256, sessions_->capacity() / 64));
+    conntrack_->expire(now, std::max<size_t>(256, conntrack_->buckets() / 64));
 }
 
 namespace {
 
-dp::datapath::table_stats stats_of(const dp::lb::session_table& t) {
+template <class Table>
+dp::datapath::table_stats stats_of(const Table& t) {
     const dp::lb::session_counters c = t.counters();
     return {{"live", t.size()},         {"capacity", t.capacity()},
             {"hits", c.hits},           {"misses", c.misses},

@@ -101,7 +101,7 @@ private:
     size_t hand_off_connections(bool from_xdp);
 
     dp::pipeline_publisher publisher_;
-    std::unique_ptr<dp::lb::session_table> sessions_;  // outlive the threads that use them
+    std::unique_ptr<dp::lb::session_store> sessions_;  // outlive the threads that use them
     std::unique_ptr<dp::lb::session_table> conntrack_; // datapath/conntrack.h
     std::unique_ptr<xdp_tables> tables_;               // outlives the programs that use its maps
     std::unique_ptr<name_claim> local_claim_;          // released after the local port is gone

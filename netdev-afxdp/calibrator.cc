@@ -376,7 +376,7 @@ result<void> probe_static(const dp::pipeline& p, std::span<const probe_frame> fr
             });
         }
     }
-    auto sessions = dp::lb::session_table::create({.capacity = 4096});
+    auto sessions = dp::lb::session_store::create({.capacity = 4096});
     if (!sessions) {
         return fail(with_context(std::move(sessions).err(), "probe sessions"));
     }

@@ -2,6 +2,8 @@
 # Builds swd and runs every test:
 #   1. release build, all test suites: unit, process and (suite lab) lab tests that send real
 #      traffic through swd between network namespaces and veths of their own
+#   1b. the load balancer on DPDK's rte_hash session table (-Dlb_session_table=rte_hash): its
+#      unit tests, the executor, pcap replay and the load-balancer lab test
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, all test suites again (the lab
 #      tests then replay the malformed real-world captures into a sanitized swd)
 #   3. clang-format check of every C, C++ and BPF source
@@ -27,6 +29,13 @@ step "release build"
 ninja -C build -j "$jobs"
 step "release tests"
 meson test -C build --print-errorlogs --num-processes 1
+
+step "rte_hash session table build (-Dlb_session_table=rte_hash)"
+pkg-config --exists libdpdk || { echo "DPDK (libdpdk-dev) is missing: tools/install-deps.sh installs it" >&2; exit 1; }
+[ -d build-rte ] || meson setup build-rte --buildtype=release -Dlb_session_table=rte_hash
+ninja -C build-rte -j "$jobs"
+step "rte_hash session table tests"
+meson test -C build-rte --print-errorlogs --num-processes 1 rte_session_table executor replay lb
 
 step "sanitizer build (address, undefined)"
 [ -d build-asan ] || meson setup build-asan --buildtype=debugoptimized \

@@ -23,7 +23,7 @@
 #include "datapath/extract.h"
 #include "datapath/rewrite.h"
 #include "pool.h"
-#include "session_table.h"
+#include "session_store.h"
 
 namespace swd::dp::lb {
 
@@ -81,14 +81,14 @@ inline void apply(const swd_lb_session& s, uint8_t* frame, uint32_t len,
     rewrite_eth_dst(frame, len, s.eth_dst, key);
 }
 
-inline outcome balance(const compiled_pool& pool, session_table& sessions, uint32_t reader,
+inline outcome balance(const compiled_pool& pool, session_store& sessions, uint32_t reader,
                        uint8_t* frame, uint32_t len, const header_offsets& where, flow_key& key,
                        uint64_t now_ns) noexcept {
     swd_lb_tuple t;
     if (!tuple_of(key, where, pool.ipv6, t)) {
         return outcome::not_balanced;
     }
-    const uint32_t h = session_table::hash(t);
+    const uint32_t h = session_store::hash(t);
     swd_lb_session s;
     if (sessions.lookup(reader, t, h, now_ns, &s)) {
         apply(s, frame, len, where, key);
@@ -105,12 +105,12 @@ inline outcome balance(const compiled_pool& pool, session_table& sessions, uint3
         make_session_pair(t, key.f.eth_src, key.f.eth_dst, pool.backends[b], pool.id);
     swd_lb_session existing;
     if (sessions.insert(t, h, pair.to_backend, now_ns, &existing) ==
-        session_table::insert_status::exists) {
+        session_store::insert_status::exists) {
         // Another thread opened it first: follow its choice (the same, unless the pool changed).
         apply(existing, frame, len, where, key);
         return outcome::to_backend;
     }
-    sessions.insert(pair.to_client_key, session_table::hash(pair.to_client_key), pair.to_client,
+    sessions.insert(pair.to_client_key, session_store::hash(pair.to_client_key), pair.to_client,
                     now_ns);
     apply(pair.to_backend, frame, len, where, key);
     return outcome::new_session;

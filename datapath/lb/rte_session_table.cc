@@ -22,7 +22,8 @@ uint32_t tuple_hash(const void* key, uint32_t, uint32_t) {
     return swd_lb_hash(static_cast<const swd_lb_tuple*>(key));
 }
 
-constexpr size_t sweep_sample = 64;
+constexpr size_t sweep_sample = 64; // entries an expire() pass reads at a time
+constexpr size_t evict_sample = 8;  // entries a full insert considers, as ours (8 buckets)
 
 } // namespace
 
@@ -77,7 +78,9 @@ rte_session_table::create(const session_table_config& cfg) {
     const std::string name = fmt::format("swd_sessions_{}", serial.fetch_add(1));
     rte_hash_parameters p{};
     p.name = name.c_str();
-    p.entries = std::max<uint32_t>(cfg.capacity, 8);
+    // An eighth more key slots than live entries: a cuckoo hash filled to the last slot refuses
+    // keys whose buckets are full (our bound on live entries is capacity either way).
+    p.entries = std::max<uint32_t>(cfg.capacity + cfg.capacity / 8, 8);
     p.key_len = sizeof(swd_lb_tuple);
     p.hash_func = tuple_hash;
     p.socket_id = SOCKET_ID_ANY;
@@ -253,7 +256,7 @@ rte_session_table::insert_status rte_session_table::insert(const swd_lb_tuple& k
         }
     }
     if (live_.load(std::memory_order_relaxed) >= capacity_) {
-        (void)sweep(now, sweep_sample, true);
+        (void)sweep(now, evict_sample, true);
     }
     node* n = free_;
     if (n == nullptr || live_.load(std::memory_order_relaxed) >= capacity_) {

@@ -14,8 +14,10 @@
 //   terms.
 // - Writers take one lock: rte_hash's own writer concurrency would not make "insert unless the
 //   key has a live entry" atomic. Aging, the bound on live entries and the counters are ours,
-//   as in session_table.h; when full, an insert expires idle entries among the next 64 of a
-//   sweep over the table, else evicts the least recently used of them.
+//   as in session_table.h; when full, an insert expires idle entries among the next 8 of a
+//   sweep over the table (rte_hash_iterate), else evicts the least recently used of them: the
+//   sample of ours (8 buckets at load 1). rte_hash gets an eighth more key slots than the
+//   capacity, since a cuckoo hash filled to the last slot refuses keys.
 //
 // DPDK needs its environment (EAL) once per process: create() starts it when nobody has
 // (dpdk_init: no hugepages, no PCI, memory from anonymous mmap, the calling thread's CPU

@@ -1,6 +1,6 @@
 // lb_bench: the load balancer's building blocks on one core, in process (datapath/lb/).
 //
-//   lb_bench [--sizes 1,1000,100000,1000000] [--lookups N] [--seed S]
+//   lb_bench [--sizes 1,1000,100000,1000000] [--lookups N] [--seed S] [--backend swd|rte|both]
 //
 // Prints, as lookups (or inserts) per second of one thread:
 // - Maglev: building the table (N = 10 and 100 backends, M = 65537), the flow hash alone
@@ -9,7 +9,9 @@
 //   sessions into an empty table, hits (random present keys), misses (absent keys), and inserts
 //   into the full table (each one evicts). Lookups run in reader sections of 32, as a PMD batch.
 // Tuples are generated up front, so the figures are the table's cost plus the memory traffic of
-// reading the keys. DPDK's rte_hash is not compared: swd builds without DPDK here (no libdpdk).
+// reading the keys. Built with DPDK, the same figures for the rte_hash table
+// (datapath/lb/rte_session_table.h), size by size next to ours (--backend both, the default then).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +24,9 @@
 
 #include "datapath/lb/maglev.h"
 #include "datapath/lb/session_table.h"
+#ifdef SWD_HAVE_DPDK
+#include "datapath/lb/rte_session_table.h"
+#endif
 
 using namespace swd::dp::lb;
 using clk = std::chrono::steady_clock;
@@ -91,16 +96,17 @@ void bench_maglev(size_t lookups, uint64_t seed) {
     sink = acc;
 }
 
-void bench_sessions(uint32_t size, size_t lookups, uint64_t seed) {
+template <class Table>
+void bench_sessions(const char* name, uint32_t size, size_t lookups, uint64_t seed) {
     session_table_config cfg;
     cfg.capacity = size;
     cfg.idle_timeout = UINT64_MAX / 2;
-    auto made = session_table::create(cfg);
+    auto made = Table::create(cfg);
     if (!made) {
         fmt::print(stderr, "lb_bench: {}\n", made.err().message());
         std::exit(1);
     }
-    session_table& t = **made;
+    Table& t = **made;
     const auto present = random_tuples(size, seed);
     const auto absent = random_tuples(std::max<size_t>(size, 1 << 16), seed + 1);
     std::vector<uint32_t> hp(present.size()), ha(absent.size());
@@ -112,8 +118,12 @@ void bench_sessions(uint32_t size, size_t lookups, uint64_t seed) {
     }
     swd_lb_session v{};
     v.dir = SWD_LB_TO_BACKEND;
-    fmt::print("Session table, {} sessions ({} buckets, {} nodes)\n", size, t.buckets(),
-               t.pool_size());
+    if constexpr (requires { t.buckets(); }) {
+        fmt::print("{}, {} sessions ({} buckets, {} nodes)\n", name, size, t.buckets(),
+                   t.pool_size());
+    } else {
+        fmt::print("{}, {} sessions\n", name, size);
+    }
 
     auto t0 = clk::now();
     for (uint32_t i = 0; i < size; i++) {
@@ -157,8 +167,10 @@ void bench_sessions(uint32_t size, size_t lookups, uint64_t seed) {
     t0 = clk::now();
     for (size_t k = 0; k < evicting; k++) {
         (void)t.insert(absent[k], ha[k], v, 3 + k);
-        if (k % 32 == 31) {
-            t.reclaim(); // what the PMD's quiescent point allows
+        if constexpr (requires { t.reclaim(); }) {
+            if (k % 32 == 31) {
+                t.reclaim(); // what the PMD's quiescent point allows
+            }
         }
     }
     print_rate("insert into the full table (evicting)", evicting, seconds_since(t0));
@@ -173,6 +185,11 @@ int main(int argc, char** argv) {
     std::vector<uint32_t> sizes = {1, 1000, 100'000, 1'000'000};
     size_t lookups = 20'000'000;
     uint64_t seed = 1;
+#ifdef SWD_HAVE_DPDK
+    std::string_view backend = "both";
+#else
+    std::string_view backend = "swd";
+#endif
     for (int i = 1; i < argc; i++) {
         const std::string_view a = argv[i];
         if (a == "--sizes" && i + 1 < argc) {
@@ -187,15 +204,43 @@ int main(int argc, char** argv) {
             lookups = std::strtoull(argv[++i], nullptr, 10) / 32 * 32;
         } else if (a == "--seed" && i + 1 < argc) {
             seed = std::strtoull(argv[++i], nullptr, 10);
+        } else if (a == "--backend" && i + 1 < argc) {
+            backend = argv[++i];
         } else {
             fmt::print(stderr, "usage: lb_bench [--sizes 1,1000,100000,1000000] [--lookups N] "
-                               "[--seed S]\n");
+                               "[--seed S] [--backend swd|rte|both]\n");
             return 2;
         }
     }
+#ifndef SWD_HAVE_DPDK
+    if (backend != "swd") {
+        fmt::print(stderr, "lb_bench: built without DPDK (meson found no libdpdk): no rte "
+                           "backend\n");
+        return 2;
+    }
+#else
+    if (backend != "swd") {
+        size_t biggest = 1;
+        for (uint32_t s : sizes) {
+            biggest = std::max<size_t>(biggest, s);
+        }
+        // Room for the largest table with the others still allocated.
+        if (auto r = dpdk_init(512 + biggest * 2048 / 1048576); !r) {
+            fmt::print(stderr, "lb_bench: {}\n", r.err().message());
+            return 1;
+        }
+    }
+#endif
     bench_maglev(lookups, seed);
     for (uint32_t s : sizes) {
-        bench_sessions(s, lookups, seed);
+        if (backend == "swd" || backend == "both") {
+            bench_sessions<session_table>("Session table (swd)", s, lookups, seed);
+        }
+#ifdef SWD_HAVE_DPDK
+        if (backend == "rte" || backend == "both") {
+            bench_sessions<rte_session_table>("Session table (rte_hash)", s, lookups, seed);
+        }
+#endif
     }
     return 0;
 }

@@ -172,11 +172,13 @@ private:
         return copy;
     }
 
-    static std::unique_ptr<dp::lb::session_table> table() {
-        auto t = dp::lb::session_table::create({.capacity = 4096});
+    template <class Table>
+    static std::unique_ptr<Table> table() {
+        auto t = Table::create({.capacity = 4096});
         return t ? std::move(*t) : nullptr;
     }
-    std::unique_ptr<dp::lb::session_table> sessions_ = table(), conntrack_ = table();
+    std::unique_ptr<dp::lb::session_store> sessions_ = table<dp::lb::session_store>();
+    std::unique_ptr<dp::lb::session_table> conntrack_ = table<dp::lb::session_table>();
     dp::thread_state state_;
     dp::queue_counters rxq_;
 };

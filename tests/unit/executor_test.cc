@@ -297,16 +297,17 @@ protected:
     uint64_t count(port_counter c) const { return rxq_.get(c); }
     uint64_t hits(uint32_t id) { return ts_.rules.at(id).packets.get(); }
 
-    static std::unique_ptr<lb::session_table> make_sessions() {
+    template <class Table>
+    static std::unique_ptr<Table> make_sessions() {
         lb::session_table_config c;
         c.capacity = 4096;
         c.idle_timeout = 1'000'000'000; // 1 s of the batches' clock
-        auto t = lb::session_table::create(c);
+        auto t = Table::create(c);
         return t ? std::move(*t) : nullptr;
     }
 
-    std::unique_ptr<lb::session_table> sessions_ = make_sessions();
-    std::unique_ptr<lb::session_table> conntrack_ = make_sessions();
+    std::unique_ptr<lb::session_store> sessions_ = make_sessions<lb::session_store>();
+    std::unique_ptr<lb::session_table> conntrack_ = make_sessions<lb::session_table>();
     thread_state ts_{.sessions = sessions_.get(), .conntrack = conntrack_.get()};
     flows::pool_compiler pools_;
     fake_sink sink_;

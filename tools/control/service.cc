@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "calibration_report.h"
+#include "datapath/lb/session_store.h"
 #include "datapath/util/log.h"
 #include "flows/format.h"
 #include "flows/values.h"
@@ -753,6 +754,7 @@ json service::cmd_show(const json& req) {
         {"tables", std::move(tables)},
         {"pools", std::move(pools)},
         {"lb_sessions", table_json(datapath_->lb_sessions())},
+        {"lb_session_table", dp::lb::session_store_name},
         {"connections", table_json(datapath_->connections())},
         {"adaptive",
          table_.current_profile() == flows::profile::adaptive ? adaptive_.status(table_) : json()},

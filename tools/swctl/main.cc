@@ -267,8 +267,9 @@ int cmd_show(const cli& c) {
         for (const auto& p : s["pools"]) {
             fmt::print("  {}\n", p.value("text", ""));
         }
-        for (auto [key, title] :
-             {std::pair{"lb_sessions", "lb sessions"}, std::pair{"connections", "connections"}}) {
+        const std::string lb_title = "lb sessions (" + s.value("lb_session_table", "?") + " table)";
+        for (auto [key, title] : {std::pair{"lb_sessions", lb_title.c_str()},
+                                  std::pair{"connections", "connections"}}) {
             if (s.contains(key) && !s[key].empty()) {
                 fmt::print("{}:{}\n", title, counter_line(s[key], false));
             }
