@@ -8,11 +8,11 @@
  *     AF_XDP socket (user), up the kernel stack (kernel), or on to 2 (xdp);
  *  2. the rule search: with the frame's ct_state first when the dispatcher
  *     tracks connections (conntrack.h), table 0 of the compiled pipeline as
- *     tuple spaces (see swd_abi.h), masks in priority order with early exit,
- * the same order and tie-break as user space. The winner's actions run here
- * when it is placed in XDP: rewrites and ct(commit), then drop, local
- * (XDP_PASS), output to the receiving port (XDP_TX) or to another port
- * (XDP_REDIRECT through the devmap);
+ *     tuple spaces (see swd_abi.h), masks in priority order with early
+ *     exit, the same order and tie-break as user space. The winner's
+ *     actions run here when it is placed in XDP: rewrites and ct(commit),
+ *     then drop, local (XDP_PASS), output to the receiving port (XDP_TX)
+ *     or to another port (XDP_REDIRECT through the devmap);
  *  3. otherwise the frame goes to the queue's AF_XDP socket, or up the stack
  *     when swd has no socket there.
  * No rule at all is OpenFlow's table miss: drop, as user space would.

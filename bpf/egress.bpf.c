@@ -13,17 +13,18 @@
  *     egress flag): leave at once (TC_ACT_OK);
  *  2. parse (parse.h, the same key as datapath/extract.cc) with
  *     in_port=LOCAL, the ct_state as the dispatcher gives it (conntrack.h,
- *     the same connections) when it tracks, then the tuple-space search over
- * the masks whose in_port is exact: only rules that name in_port=LOCAL apply
- * here, so a catch-all rule never cuts the host off. Same order and tie-break
- * as the dispatcher and user space;
+ *     the same connections) when it tracks, then the tuple-space search
+ *     over the masks whose in_port is exact: only rules that name
+ *     in_port=LOCAL apply here, so a catch-all rule never cuts the host
+ *     off. Same order and tie-break as the dispatcher and user space;
  *  3. no winner: the frame leaves unchanged. A winner placed in user space:
  *     leaves unchanged too (user space never sees these frames). A winner
- *     placed in XDP runs here: ct(commit) and rewrites (tc_rewrite.h, checksums
- * right for CHECKSUM_PARTIAL skbs too), then drop (TC_ACT_SHOT); output to the
- * port it is leaving by, local or in_port: leave (TC_ACT_OK; local and in_port
- *     name the host's stack, where the frame comes from, so going on out is
- *     the only sensible reading); output to another port: bpf_redirect to
+ *     placed in XDP runs here: ct(commit) and rewrites (tc_rewrite.h,
+ *     checksums right for CHECKSUM_PARTIAL skbs too), then drop
+ *     (TC_ACT_SHOT); output to the port it is leaving by, local or in_port:
+ *     leave (TC_ACT_OK; local and in_port name the host's stack, where the
+ *     frame comes from, so going on out is the only sensible reading);
+ *     output to another port: bpf_redirect to
  *     that port's egress, where the frame passes the hook again: a mark in
  *     skb->tc_index (SWD_TC_REDIRECT_MARK) lets it leave there unsearched.
  *

@@ -197,6 +197,9 @@ xdp_tables::table0 xdp_tables::summary(const dp::pipeline& p) {
     }
     for (const auto& st : t.subtables) {
         t.n_rules += st->size();
+        if (t.any_xdp && !p.tracks) {
+            continue; // a user-placed rule matters only to a table that tracks
+        }
         st->for_each(
             [&](const dp::flow_key&, const dp::compiled_rule& r, std::span<const swd_action>) {
                 t.any_xdp = t.any_xdp || r.xdp;
@@ -209,6 +212,9 @@ xdp_tables::table0 xdp_tables::summary(const dp::pipeline& p) {
 }
 
 bool xdp_tables::would_track(const dp::pipeline& p) {
+    if (!p.tracks) {
+        return false;
+    }
     const table0 t = summary(p);
     return p.tracks && !t.user_priority && t.any_xdp && t.subtables.size() <= SWD_XDP_MAX_MASKS;
 }

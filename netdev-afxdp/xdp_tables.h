@@ -131,7 +131,7 @@ private:
         std::span<const std::shared_ptr<const dp::subtable>> subtables;
         size_t n_rules = 0;
         bool any_xdp = false;                  // a rule placed in XDP
-        std::optional<uint16_t> user_priority; // of a rule placed in user space
+        std::optional<uint16_t> user_priority; // of a rule placed in user space (if p.tracks)
     };
     static table0 summary(const dp::pipeline& p);
     // The rule's counts in these maps plus those carried; false when it has no XDP slot.
