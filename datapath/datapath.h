@@ -112,6 +112,21 @@ public:
     using table_stats = std::vector<std::pair<std::string, uint64_t>>;
     virtual table_stats lb_sessions() const { return {}; }
     virtual table_stats connections() const { return {}; }
+
+    // The live connections of the tracker in use ("xdp" or "user"): at most `limit` of them,
+    // and how many there are. Control thread; walks the whole table.
+    struct connection {
+        swd_lb_tuple tuple; // the committed direction
+        uint64_t idle_ns;   // since its last packet
+    };
+    struct connection_list {
+        std::string tracker = "none";
+        size_t total = 0;
+        std::vector<connection> entries;
+    };
+    virtual connection_list list_connections(size_t /*limit*/) const { return {}; }
+    // Forgets every connection of both trackers; returns how many were live.
+    virtual size_t flush_connections() { return 0; }
 };
 
 // No ports: holds the current pipeline so the control plane can be run and tested on its own.

@@ -343,11 +343,13 @@ std::string format_rule(const rule& r, const format_names& names, const rule_sta
     return s;
 }
 
+std::string format_endpoint(bool ipv6, const uint32_t* addr, uint16_t port) {
+    return ipv6 ? fmt::format("[{}]:{}", format_ipv6(addr), port)
+                : fmt::format("{}:{}", format_ipv4(addr[0]), port);
+}
+
 std::string format_pool(const lb_pool& p) {
-    auto endpoint = [](bool ipv6, const uint32_t* addr, uint16_t port) {
-        return ipv6 ? fmt::format("[{}]:{}", format_ipv6(addr), port)
-                    : fmt::format("{}:{}", format_ipv4(addr[0]), port);
-    };
+    const auto endpoint = format_endpoint;
     std::string s = fmt::format("lb_pool={}, vip={}/{}", p.name,
                                 endpoint(p.ipv6, p.vip, p.vip_port), p.proto == 6 ? "tcp" : "udp");
     for (const auto& b : p.backends) {

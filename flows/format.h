@@ -30,6 +30,8 @@ std::string format_rule(const rule& r, const format_names& names,
 std::string format_match(const dp::flow_match& m, const format_names& names);
 std::string format_actions(const std::vector<swd_action>& actions, const format_names& names);
 std::string format_pool(const lb_pool& p);
+// ADDR:PORT or [ADDR]:PORT; addr in network byte order, port in host order.
+std::string format_endpoint(bool ipv6, const uint32_t* addr, uint16_t port);
 std::string format_port(const port_decl& p);
 const char* placement_name(placement p);
 

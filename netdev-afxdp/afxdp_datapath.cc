@@ -335,8 +335,13 @@ void afxdp_datapath::publish(std::shared_ptr<const dp::pipeline> p,
     }
     if (tables_->tracks() != tracked_in_xdp) {
         handed = std::max(handed, hand_off_connections(tracked_in_xdp));
-        log::info("connection tracking moves to {}: {} live connections handed over",
-                  tracked_in_xdp ? "user space" : "XDP", handed);
+        const char* to = tracked_in_xdp ? "user space" : "XDP";
+        if (handed == 0) {
+            log::info("connection tracking runs in {}", to);
+        } else {
+            log::info("connection tracking moves to {}: {} live connections handed over", to,
+                      handed);
+        }
     }
 }
 
@@ -590,6 +595,28 @@ dp::datapath::table_stats afxdp_datapath::connections() const {
                        {"xdp_renewed", renewed},
                        {"xdp_evictions", created > present ? created - present : 0}});
     return s;
+}
+
+dp::datapath::connection_list afxdp_datapath::list_connections(size_t limit) const {
+    const uint64_t now = monotonic_ns();
+    connection_list out;
+    out.tracker = tables_->tracks() ? "xdp" : "user";
+    const auto live =
+        tables_->tracks() ? tables_->ct()->live_entries(now) : conntrack_->live_entries(now);
+    out.total = live.size();
+    for (size_t i = 0; i < live.size() && i < limit; i++) {
+        out.entries.push_back({live[i].key, now > live[i].last_used ? now - live[i].last_used : 0});
+    }
+    return out;
+}
+
+size_t afxdp_datapath::flush_connections() {
+    const uint64_t now = monotonic_ns();
+    size_t n = tables_->ct()->clear(now);
+    for (const auto& e : conntrack_->live_entries(now)) {
+        n += conntrack_->erase(e.key, dp::lb::session_table::hash(e.key)) ? 1 : 0;
+    }
+    return n;
 }
 
 } // namespace swd::afxdp

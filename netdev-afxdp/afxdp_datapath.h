@@ -80,6 +80,8 @@ public:
     void tick() override;
     table_stats lb_sessions() const override;
     table_stats connections() const override;
+    connection_list list_connections(size_t limit) const override;
+    size_t flush_connections() override;
 
 private:
     struct port {

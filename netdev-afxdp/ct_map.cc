@@ -45,20 +45,36 @@ size_t ct_map::load_from(const dp::lb::session_table& user, uint64_t now) {
     return n;
 }
 
-size_t ct_map::store_into(dp::lb::session_table& user, uint64_t now) const {
-    size_t n = 0;
+std::vector<dp::lb::session_table::live_entry> ct_map::live_entries(uint64_t now) const {
+    std::vector<dp::lb::session_table::live_entry> out;
     swd_lb_tuple key{}, next{};
     for (const swd_lb_tuple* k = nullptr; bpf_map_get_next_key(map_.get(), k, &next) == 0;
          k = &key) {
         key = next;
         swd_ct_entry v{};
-        if (bpf_map_lookup_elem(map_.get(), &key, &v) != 0 ||
-            (now > v.last_used && now - v.last_used > idle_timeout_ns_)) {
-            continue;
+        if (bpf_map_lookup_elem(map_.get(), &key, &v) == 0 &&
+            !(now > v.last_used && now - v.last_used > idle_timeout_ns_)) {
+            out.push_back({key, v.last_used});
         }
+    }
+    return out;
+}
+
+size_t ct_map::clear(uint64_t now) {
+    const size_t live = live_entries(now).size();
+    swd_lb_tuple key{};
+    while (bpf_map_get_next_key(map_.get(), nullptr, &key) == 0) {
+        bpf_map_delete_elem(map_.get(), &key);
+    }
+    return live;
+}
+
+size_t ct_map::store_into(dp::lb::session_table& user, uint64_t now) const {
+    size_t n = 0;
+    for (const auto& e : live_entries(now)) {
         using status = dp::lb::session_table::insert_status;
         const status st =
-            user.insert(key, dp::lb::session_table::hash(key), swd_lb_session{}, v.last_used);
+            user.insert(e.key, dp::lb::session_table::hash(e.key), swd_lb_session{}, e.last_used);
         n += st != status::full ? 1 : 0; // exists: user space still had it
     }
     return n;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "datapath/lb/session_table.h"
 #include "datapath/util/result.h"
@@ -29,6 +30,10 @@ public:
     uint64_t idle_timeout_ns() const { return idle_timeout_ns_; }
     // Entries in the map, idle ones included (a walk over the keys: for show, not per packet).
     uint64_t entries() const;
+    // The entries not idle at `now`, with their last-used times (a walk over the map).
+    std::vector<dp::lb::session_table::live_entry> live_entries(uint64_t now) const;
+    // Deletes every entry; returns how many were live at `now`.
+    size_t clear(uint64_t now);
 
     // Hand-off between the trackers when tracking moves between XDP and user space (the table
     // changed, xdp_tables::tracks()): the live connections of one are written into the other,

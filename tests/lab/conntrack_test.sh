@@ -13,6 +13,7 @@
 #   - a UDP request from A gets B's answer; an unrequested datagram from B is dropped;
 #   - swctl show counts the connections in the tracker that ran (user space's table, or XDP's
 #     map and the dispatchers' ct_created counters), and not in the other;
+#   - swctl dump-conntrack lists A's connections from that tracker; flush-conntrack empties it;
 # then, with a TCP connection open: swctl set placement=all-xdp, then =hybrid, while A sends; every
 # byte arrives (the connection is handed from one tracker to the other both ways).
 # Exit 0 all passed, 1 a check failed, 77 not root (see lib.sh).
@@ -109,6 +110,20 @@ else
     check "hybrid: swctl show says why XDP does not track" \
         sh -c "\"$swctl_bin\" --control \"$lab_tmp/swd.sock\" show | grep -q 'tracks connections'"
 fi
+# 5. dump-conntrack lists the connections A opened, from the tracker that ran; flush-conntrack
+# forgets them, and B's answers to them are new again.
+swctl dump-conntrack
+local tracker
+tracker=$(swctl --format json dump-conntrack | jq -r .tracker)
+check "$profile: dump-conntrack says the tracker is $tracker" \
+    test "$tracker" = "$([ "$profile" = all-xdp ] && echo xdp || echo user)"
+check "dump-conntrack lists A's TCP connection to B:5001" \
+    sh -c "\"$swctl_bin\" --control \"$lab_tmp/swd.sock\" --format json dump-conntrack | jq -e '.connections[] | select(.proto == \"tcp\" and .dst == \"$ip_b:5001\")' >/dev/null"
+check "and its UDP request to B:5003 from port 6003" \
+    sh -c "\"$swctl_bin\" --control \"$lab_tmp/swd.sock\" --format json dump-conntrack | jq -e '.connections[] | select(.proto == \"udp\" and .src == \"$ip_a:6003\" and .dst == \"$ip_b:5003\")' >/dev/null"
+swctl flush-conntrack
+check "flush-conntrack: nothing tracked after it" \
+    test "$(swctl --format json dump-conntrack | jq .total)" = 0
 swd_stop TERM
 check "swd stops cleanly on SIGTERM (exit $swd_rc)" test "$swd_rc" = 0
 }

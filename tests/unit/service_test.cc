@@ -1,4 +1,5 @@
 // The control service without a socket: requests in, answers out, table state checked.
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -120,6 +121,82 @@ TEST_F(Service, ShowDescribesTheSwitch) {
     EXPECT_EQ(s["pools"][0]["name"], "web");
     EXPECT_EQ(s["datapath"], "none");
     EXPECT_GT(s["memory"]["resident_bytes"].get<uint64_t>(), 0u);
+}
+
+// dump-conntrack and flush-conntrack: what the datapath's tracker holds, formatted.
+class tracking_datapath final : public dp::datapath {
+public:
+    const char* kind() const override { return "test"; }
+    void publish(std::shared_ptr<const dp::pipeline> p, std::span<const uint32_t>) override {
+        current_ = std::move(p);
+    }
+    uint64_t retired_version() const override { return current_ ? current_->version - 1 : 0; }
+    void read_counters(std::span<const uint32_t>, std::span<dp::rule_counters> out) const override {
+        for (auto& c : out) {
+            c = {};
+        }
+    }
+    dp::rule_location where(uint32_t) const override { return dp::rule_location::none; }
+    connection_list list_connections(size_t limit) const override {
+        connection_list l;
+        l.tracker = "xdp";
+        l.total = flushed_ ? 0 : 2;
+        swd_lb_tuple v4{}, v6{};
+        v4.src_ip[0] = htonl(0x0a000001);
+        v4.dst_ip[0] = htonl(0x0a000002);
+        v4.src_port = htons(40000);
+        v4.dst_port = htons(80);
+        v4.proto = 6;
+        v6.src_ip[0] = htonl(0x20010db8);
+        v6.src_ip[3] = htonl(1);
+        v6.dst_ip[0] = htonl(0x20010db8);
+        v6.dst_ip[3] = htonl(2);
+        v6.src_port = htons(5353);
+        v6.dst_port = htons(53);
+        v6.proto = 17;
+        v6.ipv6 = 1;
+        for (const auto& t : {v4, v6}) {
+            if (!flushed_ && l.entries.size() < limit) {
+                l.entries.push_back({t, 1'500'000'000});
+            }
+        }
+        return l;
+    }
+    size_t flush_connections() override {
+        flushed_ = true;
+        return 2;
+    }
+
+private:
+    std::shared_ptr<const dp::pipeline> current_;
+    bool flushed_ = false;
+};
+
+TEST(ServiceConntrack, DumpAndFlush) {
+    service_options o;
+    o.ports = {{"eth0", 1}};
+    service svc(o, std::make_unique<tracking_datapath>());
+    json r = svc.handle({{"cmd", "dump-conntrack"}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["result"]["tracker"], "xdp");
+    EXPECT_EQ(r["result"]["total"], 2);
+    ASSERT_EQ(r["result"]["connections"].size(), 2u);
+    const json& c = r["result"]["connections"];
+    EXPECT_EQ(c[0]["proto"], "tcp");
+    EXPECT_EQ(c[0]["src"], "10.0.0.1:40000");
+    EXPECT_EQ(c[0]["dst"], "10.0.0.2:80");
+    EXPECT_DOUBLE_EQ(c[0]["idle"].get<double>(), 1.5);
+    EXPECT_EQ(c[1]["proto"], "udp");
+    EXPECT_EQ(c[1]["src"], "[2001:db8::1]:5353");
+    EXPECT_EQ(c[1]["dst"], "[2001:db8::2]:53");
+    r = svc.handle({{"cmd", "dump-conntrack"}, {"limit", 1}});
+    EXPECT_EQ(r["result"]["total"], 2);
+    EXPECT_EQ(r["result"]["connections"].size(), 1u);
+    EXPECT_EQ(svc.handle({{"cmd", "dump-conntrack"}, {"limit", "all"}})["error"]["code"],
+              "protocol");
+    r = svc.handle({{"cmd", "flush-conntrack"}});
+    EXPECT_EQ(r["result"]["flushed"], 2);
+    EXPECT_EQ(svc.handle({{"cmd", "dump-conntrack"}})["result"]["total"], 0);
 }
 
 TEST_F(Service, SetPlacementMovesRulesAndSaysWhy) {

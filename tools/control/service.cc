@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <fmt/format.h>
 #include <fstream>
@@ -207,6 +208,12 @@ json service::handle(const json& request, std::string_view attachment) {
         }
         if (cmd == "dump-pools") {
             return cmd_dump_pools(request);
+        }
+        if (cmd == "dump-conntrack") {
+            return cmd_dump_conntrack(request);
+        }
+        if (cmd == "flush-conntrack") {
+            return cmd_flush_conntrack(request);
         }
         if (cmd == "set") {
             return cmd_set(request);
@@ -610,6 +617,32 @@ json service::cmd_dump_pools(const json& req) {
         }
     }
     return ok_response(id_of(req), {{"version", snap->version}, {"pools", std::move(pools)}});
+}
+
+json service::cmd_dump_conntrack(const json& req) {
+    uint64_t limit = 1000;
+    std::string err;
+    if (!field(req, "limit", limit, err)) {
+        return error_response(id_of(req), "protocol", err);
+    }
+    const auto list = datapath_->list_connections(limit);
+    json conns = json::array();
+    for (const auto& c : list.entries) {
+        const swd_lb_tuple& t = c.tuple;
+        conns.push_back({{"proto", t.proto == 6 ? "tcp" : "udp"},
+                         {"src", flows::format_endpoint(t.ipv6, t.src_ip, ntohs(t.src_port))},
+                         {"dst", flows::format_endpoint(t.ipv6, t.dst_ip, ntohs(t.dst_port))},
+                         {"idle", static_cast<double>(c.idle_ns) / 1e9}});
+    }
+    return ok_response(
+        id_of(req),
+        {{"tracker", list.tracker}, {"total", list.total}, {"connections", std::move(conns)}});
+}
+
+json service::cmd_flush_conntrack(const json& req) {
+    const size_t n = datapath_->flush_connections();
+    log::info("flush-conntrack: {} live connections forgotten", n);
+    return ok_response(id_of(req), {{"flushed", n}});
 }
 
 std::string service::placement_why(const flows::rule& r) const {

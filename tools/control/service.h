@@ -63,6 +63,8 @@ private:
     // add-backend, del-backend, set-backend: one backend of one pool (rule_table::set_pool).
     json cmd_backend(const json& req);
     json cmd_dump_pools(const json& req);
+    json cmd_dump_conntrack(const json& req);
+    json cmd_flush_conntrack(const json& req);
     json cmd_set(const json& req);
     json cmd_calibrate(const json& req);
     // Measures (datapath::measure_costs), decides (flows/calibration.h) and keeps the result;

@@ -43,6 +43,9 @@ Commands:
   set-backend POOL ADDR:PORT [weight=N] [state=up|drain|down]
                              change a backend's weight or state (drain: no new sessions)
   dump-pools [POOL]          print the pools (or POOL) in flow-file syntax
+  dump-conntrack [N]         print the tracked connections (at most N, default 1000) of the
+                             tracker in use (XDP or user space), with their idle times
+  flush-conntrack            forget every tracked connection (both trackers)
   set placement=PROFILE      where placement=auto rules run from now on: hybrid, all-xdp,
                              all-user, adaptive or calibrated (as swd --profile)
   calibrate [SECONDS]        measure what a packet costs in XDP and in user space on this
@@ -352,6 +355,33 @@ int cmd_backend(const cli& c) {
     return 0;
 }
 
+int cmd_dump_conntrack(const cli& c) {
+    json req{{"cmd", "dump-conntrack"}};
+    if (c.args.size() > 1) {
+        char* end = nullptr;
+        const unsigned long long n = std::strtoull(c.args[1].c_str(), &end, 10);
+        if (c.args[1].empty() || *end != '\0' || c.args[1][0] == '-') {
+            fmt::print(stderr, "swctl: dump-conntrack: '{}' is not a count\n", c.args[1]);
+            return 2;
+        }
+        req["limit"] = n;
+    }
+    return query(c, req, nullptr, [](const json& r) {
+        const size_t total = r.value("total", size_t{0});
+        fmt::print("{} connection{} tracked in {}{}\n", total, total == 1 ? "" : "s",
+                   r.value("tracker", "") == "xdp"    ? "XDP"
+                   : r.value("tracker", "") == "user" ? "user space"
+                                                      : r.value("tracker", ""),
+                   r["connections"].size() < total
+                       ? fmt::format(" ({} shown)", r["connections"].size())
+                       : "");
+        for (const auto& k : r["connections"]) {
+            fmt::print("  {} {} -> {} idle {:.1f}s\n", k.value("proto", ""), k.value("src", ""),
+                       k.value("dst", ""), k.value("idle", 0.0));
+        }
+    });
+}
+
 int cmd_dump_pools(const cli& c) {
     return query(c, {{"cmd", "dump-pools"}}, "pool", [](const json& r) {
         for (const auto& p : r["pools"]) {
@@ -587,6 +617,17 @@ int run(const cli& c) {
     }
     if (cmd == "dump-pools") {
         return need(0, 1, "dump-pools [POOL]") ? cmd_dump_pools(c) : 2;
+    }
+    if (cmd == "dump-conntrack") {
+        return need(0, 1, "dump-conntrack [N]") ? cmd_dump_conntrack(c) : 2;
+    }
+    if (cmd == "flush-conntrack") {
+        if (!need(0, 0, "flush-conntrack")) {
+            return 2;
+        }
+        return query(c, {{"cmd", "flush-conntrack"}}, nullptr, [](const json& r) {
+            fmt::print("{} live connections forgotten\n", r.value("flushed", 0));
+        });
     }
     if (cmd == "set") {
         constexpr std::string_view key = "placement=";
