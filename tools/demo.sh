@@ -5,8 +5,8 @@
 # ping and TCP through swd, a drop rule added and removed at run time, a stateless NAT by flow
 # rules, a load balancer over three backends (one drained at run time), the traffic generator at
 # full speed, counters, adaptive placement moving hot drop rules into XDP, placement by measured
-# cost (swctl calibrate), queue steering (veth has no ntuple filters: the XDP search steers), and
-# a clean stop. Everything it creates (namespaces, veths, XDP programs, processes) is removed on
+# cost (swctl calibrate), queue steering (veth has no ntuple filters: the XDP search steers), a
+# stateful firewall tracked in user space and then in XDP, and a clean stop. Everything it creates (namespaces, veths, XDP programs, processes) is removed on
 # exit, also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,12 +52,15 @@ ctl show
 say "ping and a TCP transfer from the client to the server, through swd"
 ip netns exec "$client" ping -c 3 -i 0.2 "$ip_b"
 head -c 4194304 /dev/urandom >"$lab_tmp/data"
-ip netns exec "$server" timeout 20 nc -l -p 5001 >"$lab_tmp/received" &
-lab_pids+=("$!")
-sleep 0.3
-ip netns exec "$client" timeout 20 nc -q 1 "$ip_b" 5001 <"$lab_tmp/data"
-wait "${lab_pids[-1]}" || true
-cmp "$lab_tmp/data" "$lab_tmp/received" && echo "4 MiB over TCP: received byte for byte"
+transfer() { # PORT WHAT: the 4 MiB from the client to the server's PORT, checked byte for byte
+    ip netns exec "$server" timeout 20 nc -l -p "$1" >"$lab_tmp/received" &
+    lab_pids+=("$!")
+    sleep 0.3
+    ip netns exec "$client" timeout 20 nc -q 1 "$ip_b" "$1" <"$lab_tmp/data"
+    wait "${lab_pids[-1]}" || true
+    cmp "$lab_tmp/data" "$lab_tmp/received" && echo "$2: 4 MiB over TCP: received byte for byte"
+}
+transfer 5001 "client -> server"
 ctl dump-flows
 
 say "a drop rule at run time: the client's pings stop, then come back"
@@ -150,6 +153,35 @@ echo "\$ swctl --format json dump-flows udp,tp_dst=9000 | jq -r '.flows[0].steer
 swctl --format json dump-flows udp,tp_dst=9000 | jq -r '.flows[0].steering_detail'
 echo "\$ swctl show | grep steering"
 swctl show | grep steering
+
+say "a stateful firewall: the client opens TCP connections, the server may only answer"
+ctl --strict del-flows "priority=60,udp,in_port=1,tp_dst=9000"
+cat >"$lab_tmp/fw.txt" <<EOF
+priority=200,tcp,in_port=1,actions=ct(commit),output:2
+priority=200,tcp,in_port=2,ct_state=+trk+est,actions=output:1
+priority=190,tcp,in_port=2,actions=drop
+EOF
+cat "$lab_tmp/fw.txt"
+ctl add-flows "$lab_tmp/fw.txt"
+# The server takes its traffic again (the generator's sink dropped it), and all-xdp forwards by
+# XDP_REDIRECT, which a veth takes for its peer only with GRO on there.
+ip -n "$server" link set dev "$dev_b_peer" xdp off
+ip netns exec "$client" ethtool -K "$dev_a_peer" gro on
+ip netns exec "$server" ethtool -K "$dev_b_peer" gro on
+for profile in hybrid all-xdp; do
+    ctl set placement=$profile
+    transfer 5002 "$profile: client -> server"
+    ip netns exec "$client" timeout 4 nc -l -p 5003 >/dev/null &
+    lab_pids+=("$!")
+    sleep 0.3
+    ip netns exec "$server" timeout 3 nc -w 1 "$ip_a" 5003 </dev/null ||
+        echo "$profile: server -> client refused by the firewall (nc exit status $?)"
+    wait "${lab_pids[-1]}" || true
+    ctl show | grep -E '^(placement|connections|xdp)'
+    ctl dump-conntrack
+done
+grep 'connection tracking' "$lab_tmp/swd.log" || true
+ctl set placement=hybrid
 
 say "stop swd (SIGTERM): programs detached, sockets closed, local port removed"
 swd_stop TERM
