@@ -2,12 +2,14 @@
 # Plots what tests/bench/dispatcher.sh measured, like the study's figures (gnuplot, SVG).
 #
 #   RESULTS=r.tsv tests/bench/dispatcher.sh build     # the benchmark writes its points there
-#   tests/bench/plot.sh r.tsv OUTDIR                   # then: OUTDIR/mixed.svg, firewall.svg, lb.svg
+#   tests/bench/plot.sh r.tsv OUTDIR                   # then: OUTDIR/mixed.svg, firewall.svg, lb.svg,
+#                                                      # conntrack.svg
 #
 # r.tsv: one line per point, "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" in Mpps. A figure is drawn when
 # the run measured its points: mixed (Figure 21: Mpps against the drop share, one line per
 # placement profile), firewall (Figure 8: drop rules against their number, exact and prefix in
-# XDP, exact in user space), lb (Figure 15: the load balancer in XDP and in user space against sessions). Bars
+# XDP, exact in user space), lb (Figure 15: the load balancer in XDP and in user space against sessions),
+# conntrack (the stateful firewall tracked in XDP and in user space, and stateless forwarding). Bars
 # span the windows' min and max; the line goes through the medians.
 # Needs gnuplot (Debian: apt-get install gnuplot-nox).
 set -Eeuo pipefail
@@ -77,4 +79,12 @@ series lb-xdp "^lb: swd all-xdp S=([0-9]+[KM]?)\$" && lines+=("lb-xdp:XDP (all-x
 series lb-user "^lb: swd hybrid S=([0-9]+[KM]?)\$" && lines+=("lb-user:AF_XDP user space (hybrid)")
 series lb-cal "^lb: swd calibrated S=([0-9]+[KM]?)\$" && lines+=("lb-cal:calibrated")
 ((${#lines[@]})) && plot lb.svg "Load balancer" "sessions" log "${lines[@]}"
+
+lines=()
+for p in all-xdp hybrid; do
+    series "ct-$p" "^ct: $p C=([0-9]+[KM]?)\$" && lines+=("ct-$p:tracked, $p")
+    series "ct-$p-none" "^ct: $p stateless C=([0-9]+[KM]?)\$" && lines+=("ct-$p-none:stateless, $p")
+done
+((${#lines[@]})) && plot conntrack.svg "Stateful firewall: tracked connections forwarded" \
+    "connections" log "${lines[@]}"
 exit 0
