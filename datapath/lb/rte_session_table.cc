@@ -69,7 +69,8 @@ rte_session_table::create(const session_table_config& cfg) {
         return fail(errc::invalid_input, "rte_hash session table: capacity 1 .. 2^30, readers "
                                          "1 .. 1024");
     }
-    // Room for the table at 1M entries and more: keys, buckets, the free-slot ring, RCU.
+    // DPDK's memory, when this table starts it: 512 MiB, or 1 GiB a million entries (keys,
+    // buckets, the free-slot ring, the defer queue).
     if (auto r = dpdk_init(std::max<size_t>(512, size_t(cfg.capacity) * 512 / 1048576 * 2)); !r) {
         return fail(r.err());
     }
