@@ -687,6 +687,20 @@ TEST_F(replay, rule_maps_capacity) {
     EXPECT_NE((*small)->why_not().find("holds 64"), std::string::npos) << (*small)->why_not();
 }
 
+// An Ethernet/IPv4 frame of seg from src to dst.
+bytes ipv4_between(const test::l4& seg, const char* src, const char* dst) {
+    test::ipv4_opts o;
+    o.src = src;
+    o.dst = dst;
+    return test::ipv4_frame(seg, o);
+}
+
+// A stateful firewall: port 1 opens connections, port 2 may only answer them.
+const char* const firewall_text = "port=p1, ofport=1\nport=p2, ofport=2\n"
+                                  "priority=100,in_port=1,ip,actions=ct(commit),output:2\n"
+                                  "priority=100,in_port=2,ct_state=+trk+est,actions=output:1\n"
+                                  "priority=10,in_port=2,actions=drop\n";
+
 // lb() in the all-xdp profile runs in XDP itself (the fixtures check what it does; this checks
 // where): a new session is redirected to the backend's port with both session entries written
 // to the shared LRU map, later packets and the reply find them, and what cannot be balanced is
@@ -700,10 +714,7 @@ TEST_F(replay, lb_runs_in_xdp_in_all_xdp) {
         "priority=10,in_port=1,tcp,nw_dst=10.0.0.20,actions=lb(none),output:2\n"
         "priority=10,in_port=2,tcp,tp_src=8080,actions=lb(web),output:1\n";
     auto tcp_frame = [](const char* src, const char* dst, uint16_t sport, uint16_t dport) {
-        test::ipv4_opts o;
-        o.src = src;
-        o.dst = dst;
-        return test::ipv4_frame(test::tcp(sport, dport), o);
+        return ipv4_between(test::tcp(sport, dport), src, dst);
     };
     load(text, flows::profile::hybrid);
     {
@@ -761,15 +772,9 @@ TEST_F(replay, lb_runs_in_xdp_in_all_xdp) {
 // A stateful firewall runs in XDP when all of table 0 does (all-xdp): the dispatcher tracks with
 // its LRU map, commits, ages entries out; in hybrid the search is off and user space tracks.
 TEST_F(replay, conntrack_runs_in_xdp_when_all_of_table_0_does) {
-    const std::string text = "port=p1, ofport=1\nport=p2, ofport=2\n"
-                             "priority=100,in_port=1,ip,actions=ct(commit),output:2\n"
-                             "priority=100,in_port=2,ct_state=+trk+est,actions=output:1\n"
-                             "priority=10,in_port=2,actions=drop\n";
+    const std::string text = firewall_text;
     auto frame = [](const char* src, const char* dst, uint16_t sport, uint16_t dport) {
-        test::ipv4_opts o;
-        o.src = src;
-        o.dst = dst;
-        return test::ipv4_frame(test::udp(sport, dport), o);
+        return ipv4_between(test::udp(sport, dport), src, dst);
     };
     const bytes request = frame("10.0.0.1", "10.0.0.2", 5000, 53);
     const bytes answer = frame("10.0.0.2", "10.0.0.1", 53, 5000);
@@ -833,15 +838,10 @@ TEST_F(replay, conntrack_runs_in_xdp_when_all_of_table_0_does) {
 
 // When tracking moves, the live connections go with it (afxdp_datapath::publish).
 TEST_F(replay, connections_are_handed_over_between_the_trackers) {
-    const std::string text = "port=p1, ofport=1\nport=p2, ofport=2\n"
-                             "priority=100,in_port=1,ip,actions=ct(commit),output:2\n"
-                             "priority=100,in_port=2,ct_state=+trk+est,actions=output:1\n"
-                             "priority=10,in_port=2,actions=drop\n";
+    const std::string text = firewall_text;
     auto frame = [](uint16_t sport, uint16_t dport, bool reply) {
-        test::ipv4_opts o;
-        o.src = reply ? "10.0.0.2" : "10.0.0.1";
-        o.dst = reply ? "10.0.0.1" : "10.0.0.2";
-        return test::ipv4_frame(test::tcp(reply ? dport : sport, reply ? sport : dport), o);
+        return reply ? ipv4_between(test::tcp(dport, sport), "10.0.0.2", "10.0.0.1")
+                     : ipv4_between(test::tcp(sport, dport), "10.0.0.1", "10.0.0.2");
     };
     auto now = [] {
         timespec ts{};

@@ -11,39 +11,16 @@
 
 #include "datapath/lb/rte_session_table.h"
 #include "datapath/lb/session_table.h"
+#include "tests/unit/session_values.h"
 
 namespace swd::dp::lb {
 namespace {
 
 using status = session_table::insert_status;
 
-swd_lb_tuple key_of(uint32_t id) {
-    swd_lb_tuple t{};
-    t.src_ip[0] = htonl(0xc0a80000 + id);
-    t.dst_ip[0] = htonl(0x0a00000a);
-    t.src_port = htons(uint16_t(1000 + id % 50000));
-    t.dst_port = htons(80);
-    t.proto = 6;
-    return t;
-}
-
-// Every field follows from (id, generation): a torn copy fails check_value().
-swd_lb_session value_of(uint32_t id, uint32_t gen) {
-    swd_lb_session v{};
-    v.addr[0] = id;
-    v.addr[1] = gen;
-    v.addr[2] = id * 2654435761u ^ gen;
-    v.addr[3] = ~(id + gen);
-    v.port = uint16_t(id ^ gen);
-    v.backend = uint16_t(gen);
-    v.pool = uint16_t(id);
-    return v;
-}
-
-bool check_value(uint32_t id, const swd_lb_session& v) {
-    const swd_lb_session want = value_of(id, v.addr[1]);
-    return std::memcmp(&want, &v, sizeof v) == 0;
-}
+using test::check_value;
+using test::key_of;
+using test::value_of;
 
 template <class Table>
 std::unique_ptr<Table> make(uint32_t capacity, uint64_t idle, uint32_t readers = 1) {

@@ -15,6 +15,7 @@
 
 #include "datapath/lb/maglev.h"
 #include "datapath/lb/session_table.h"
+#include "tests/unit/session_values.h"
 
 // Counts allocations while armed, for the no-allocation test. new and delete are both replaced
 // (malloc and free underneath), so sanitizers see matching pairs; GCC cannot know that.
@@ -45,44 +46,10 @@ namespace {
 
 using status = session_table::insert_status;
 
-swd_lb_tuple v4_tuple(uint32_t client, uint16_t port) {
-    swd_lb_tuple t{};
-    t.src_ip[0] = htonl(0xc0a80000 + client);
-    t.dst_ip[0] = htonl(0x0a00000a);
-    t.src_port = htons(port);
-    t.dst_port = htons(80);
-    t.proto = 6;
-    return t;
-}
-
-swd_lb_tuple key_of(uint32_t id) {
-    return v4_tuple(id, uint16_t(1000 + id % 50000));
-}
-
-// A value whose every field follows from (id, generation): a reader that copies a mix of two
-// writes, or a write that was never made, fails check_value().
-swd_lb_session value_of(uint32_t id, uint32_t gen) {
-    swd_lb_session v{};
-    v.addr[0] = id;
-    v.addr[1] = gen;
-    v.addr[2] = id * 2654435761u ^ gen;
-    v.addr[3] = ~(id + gen);
-    v.port = uint16_t(id ^ gen);
-    v.backend = uint16_t(gen);
-    v.pool = uint16_t(id);
-    v.dir = SWD_LB_TO_BACKEND;
-    for (int i = 0; i < 6; i++) {
-        v.eth_src[i] = uint8_t(id >> i);
-        v.eth_dst[i] = uint8_t(gen >> i);
-    }
-    v.pad = id + 3 * gen;
-    return v;
-}
-
-bool check_value(uint32_t id, const swd_lb_session& v) {
-    const swd_lb_session want = value_of(id, v.addr[1]);
-    return std::memcmp(&want, &v, sizeof v) == 0;
-}
+using test::check_value;
+using test::key_of;
+using test::v4_tuple;
+using test::value_of;
 
 std::unique_ptr<session_table> make(uint32_t capacity, uint64_t idle = 1000, uint32_t readers = 1,
                                     uint32_t slack = 0) {
