@@ -32,13 +32,23 @@ struct {
 	__type(value, struct swd_xdp_mask);
 } swd_masks SEC(".maps");
 
+/* The rule records and their index (swd_abi.h); user space writes both
+ * through mmap. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* sized by the loader */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct swd_xdp_rule_key);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
 	__type(value, struct swd_xdp_rule);
 } swd_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* sized by the loader */
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct swd_xdp_bucket);
+} swd_rule_index SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -62,6 +72,54 @@ struct {
 	__type(value, struct bpf_devmap_val);
 } swd_ports SEC(".maps");
 
+/* The record of the rule whose mask is mask_id and whose masked key is
+ * *masked, or -1: the slots of the key's probe buckets whose tag is the key's
+ * name records to compare. A function of its own (verified once, not at each
+ * mask of the search). */
+__noinline int swd_find_rule(const struct swd_flow_key *masked, __u32 mask_id,
+			     __u32 probe, __u32 index_mask)
+{
+	const __u64 *mw = (const __u64 *)masked;
+	__u64 h;
+	__u32 tag;
+
+	if (!masked)
+		return -1;
+	h = swd_rule_hash(mask_id, mw);
+	tag = h >> 32;
+	for (__u32 p = 0; p < SWD_XDP_PROBE_BUCKETS; p++) {
+		__u32 b = ((__u32)h + p) & index_mask;
+		const struct swd_xdp_bucket *bk;
+
+		if (p >= probe)
+			break;
+		bk = bpf_map_lookup_elem(&swd_rule_index, &b);
+		if (!bk)
+			break;
+		for (int i = 0; i < SWD_XDP_BUCKET_SLOTS; i++) {
+			/* One load: the slot may change under us. */
+			__u64 v = *(volatile const __u64 *)&bk->slot[i];
+			__u32 rec = (__u32)v;
+			const struct swd_xdp_rule *r;
+			const __u64 *rw;
+			__u64 diff = 0;
+
+			if (rec == 0 || (__u32)(v >> 32) != tag)
+				continue;
+			rec -= 1;
+			r = bpf_map_lookup_elem(&swd_rules, &rec);
+			if (!r || r->mask_id != mask_id)
+				continue;
+			rw = (const __u64 *)&r->masked;
+			for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
+				diff |= rw[w] ^ mw[w];
+			if (diff == 0)
+				return (int)rec;
+		}
+	}
+	return -1;
+}
+
 /* The tuple-space search of table 0. The first SWD_XDP_INLINE_MASKS masks
  * are searched by an unrolled loop (no call per mask); a table with more
  * masks goes on with bpf_loop(), whose callback the verifier checks once, so
@@ -71,10 +129,11 @@ struct {
 struct search {
 	struct swd_flow_key key; /* the packet's */
 	struct swd_flow_key masked;
-	struct swd_xdp_rule_key rk;
 	struct swd_xdp_rule_head best; /* valid when found */
 	__u32 base;		       /* first entry of the active mask list */
 	__u32 found;
+	__u32 probe;	  /* the config's */
+	__u32 index_mask; /* the config's */
 };
 
 /* Looks mask i up; returns 1 when the search can stop. The egress search
@@ -87,8 +146,9 @@ static __always_inline int search_mask(__u32 i, struct search *s, int egress)
 	__u64 *mw = (__u64 *)&s->masked;
 	struct swd_xdp_mask *m = bpf_map_lookup_elem(&swd_masks, &idx);
 	const struct swd_xdp_rule *r;
-	const __u64 *maskw, *rw;
-	__u64 diff = 0;
+	const __u64 *maskw;
+	__u32 rec;
+	int found;
 
 	if (!m)
 		return 1;
@@ -99,17 +159,16 @@ static __always_inline int search_mask(__u32 i, struct search *s, int egress)
 	maskw = (const __u64 *)&m->mask;
 	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
 		mw[w] = kw[w] & maskw[w];
-	s->rk.mask_id = m->id;
-	s->rk.hash = swd_key_hash(mw);
-	r = bpf_map_lookup_elem(&swd_rules, &s->rk);
+	found = swd_find_rule(&s->masked, m->id, s->probe, s->index_mask);
+	if (found < 0)
+		return 0;
+	rec = (__u32)found;
+	r = bpf_map_lookup_elem(&swd_rules, &rec);
 	if (!r)
 		return 0;
-	rw = (const __u64 *)&r->masked;
-	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
-		diff |= rw[w] ^ mw[w];
-	if (diff == 0 && (!s->found || r->h.priority > s->best.priority ||
-			  (r->h.priority == s->best.priority &&
-			   r->h.rule_id < s->best.rule_id))) {
+	if (!s->found || r->h.priority > s->best.priority ||
+	    (r->h.priority == s->best.priority &&
+	     r->h.rule_id < s->best.rule_id)) {
 		s->best = r->h;
 		s->found = 1;
 	}
@@ -135,7 +194,8 @@ static __always_inline void search(struct search *s,
 
 	s->base = cfg->active_masks ? SWD_XDP_MAX_MASKS : 0;
 	s->found = 0;
-	s->rk.pad = 0;
+	s->probe = cfg->probe;
+	s->index_mask = cfg->index_mask;
 	for (__u32 i = 0; i < SWD_XDP_INLINE_MASKS; i++) {
 		if (i >= n || search_mask(i, s, egress))
 			return;

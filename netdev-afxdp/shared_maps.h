@@ -30,8 +30,10 @@ result<void> share_maps(Maps& m, const xdp_tables& tables,
     };
     const auto fds = tables.fds();
     std::vector<std::pair<bpf_map*, int>> shared = {
-        {m.swd_config, fds.config},   {m.swd_masks, fds.masks},           {m.swd_rules, fds.rules},
-        {m.swd_actions, fds.actions}, {m.swd_rule_stats, fds.rule_stats}, {m.swd_ports, fds.ports}};
+        {m.swd_config, fds.config},   {m.swd_masks, fds.masks},
+        {m.swd_rules, fds.rules},     {m.swd_rule_index, fds.rule_index},
+        {m.swd_actions, fds.actions}, {m.swd_rule_stats, fds.rule_stats},
+        {m.swd_ports, fds.ports}};
     if constexpr (requires { m.swd_lb_sessions; }) { // the dispatcher's load balancer
         shared.insert(shared.end(), {{m.swd_lb_pools, fds.lb_pools},
                                      {m.swd_lb_maglev, fds.lb_maglev},

@@ -16,10 +16,8 @@ extern "C" {
 namespace swd::afxdp {
 
 static_assert(sizeof(swd_xdp_mask) == 72);
-static_assert(sizeof(swd_xdp_rule_key) == 16);
 static_assert(sizeof(swd_xdp_rule_head) == 16);
-static_assert(sizeof(swd_xdp_rule) == 80);
-static_assert(sizeof(swd_xdp_config) == 32);
+static_assert(sizeof(swd_xdp_config) == 40);
 
 result<unique_fd> create_bpf_map(unsigned type, const char* name, uint32_t key, uint32_t value,
                                  uint32_t entries, uint32_t flags) {
@@ -34,15 +32,6 @@ result<unique_fd> create_bpf_map(unsigned type, const char* name, uint32_t key, 
 }
 
 namespace {
-
-swd_xdp_rule_key rule_key(uint32_t mask_id, const dp::flow_key& masked) {
-    swd_xdp_rule_key k{};
-    k.mask_id = mask_id;
-    __u64 words[SWD_FLOW_KEY_WORDS];
-    std::memcpy(words, masked.w, sizeof words);
-    k.hash = swd_key_hash(words);
-    return k;
-}
 
 bool same_actions(std::span<const swd_action> a, std::span<const swd_action> b) {
     return a.size() == b.size() &&
@@ -78,22 +67,24 @@ result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint3
     auto config = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_config", 4, sizeof(swd_xdp_config), 1);
     auto masks = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_masks", 4, sizeof(swd_xdp_mask),
                                 2 * SWD_XDP_MAX_MASKS);
-    auto rules = create_bpf_map(BPF_MAP_TYPE_HASH, "swd_rules", sizeof(swd_xdp_rule_key),
-                                sizeof(swd_xdp_rule), t->capacity_, BPF_F_NO_PREALLOC);
+    auto index = rule_index::create(t->capacity_);
     auto actions = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_actions", 4, sizeof(swd_action_list),
                                   SWD_XDP_MAX_ACTION_LISTS);
     auto stats = create_bpf_map(BPF_MAP_TYPE_PERCPU_ARRAY, "swd_rule_stats", 4,
                                 sizeof(swd_rule_stats), t->capacity_);
     auto ports =
         create_bpf_map(BPF_MAP_TYPE_DEVMAP_HASH, "swd_ports", 4, sizeof(bpf_devmap_val), 256);
-    for (auto* m : {&config, &masks, &rules, &actions, &stats, &ports}) {
+    for (auto* m : {&config, &masks, &actions, &stats, &ports}) {
         if (!*m) {
             return fail(m->err());
         }
     }
+    if (!index) {
+        return fail(index.err());
+    }
     t->config_ = std::move(*config);
     t->masks_ = std::move(*masks);
-    t->rules_ = std::move(*rules);
+    t->index_ = std::move(*index);
     t->actions_ = std::move(*actions);
     t->rule_stats_ = std::move(*stats);
     t->ports_ = std::move(*ports);
@@ -103,9 +94,9 @@ result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint3
 xdp_tables::~xdp_tables() = default;
 
 xdp_tables::map_fds xdp_tables::fds() const {
-    return {config_.get(),      masks_.get(),       rules_.get(),    actions_.get(),
-            rule_stats_.get(),  ports_.get(),       lb_->pools_fd(), lb_->maglev_fd(),
-            lb_->backends_fd(), lb_->sessions_fd(), ct_->fd()};
+    return {config_.get(),    masks_.get(),       index_->records_fd(), index_->index_fd(),
+            actions_.get(),   rule_stats_.get(),  ports_.get(),         lb_->pools_fd(),
+            lb_->maglev_fd(), lb_->backends_fd(), lb_->sessions_fd(),   ct_->fd()};
 }
 
 result<void> xdp_tables::set_port(uint16_t ofport, int ifindex) {
@@ -239,12 +230,12 @@ uint32_t xdp_tables::wanted_capacity(const dp::pipeline& p) const {
     return want;
 }
 
-result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
-                                           std::span<const swd_action> acts) {
-    swd_xdp_rule v{};
-    v.h.rule_id = r.rule_id;
-    v.h.priority = r.priority;
-    v.h.run = r.xdp ? SWD_XDP_RUN_XDP : SWD_XDP_RUN_USER;
+result<swd_xdp_rule_head> xdp_tables::entry_for(const dp::compiled_rule& r,
+                                                std::span<const swd_action> acts) {
+    swd_xdp_rule_head v{};
+    v.rule_id = r.rule_id;
+    v.priority = r.priority;
+    v.run = r.xdp ? SWD_XDP_RUN_XDP : SWD_XDP_RUN_USER;
     if (!r.xdp) {
         return v;
     }
@@ -303,8 +294,8 @@ result<swd_xdp_rule> xdp_tables::entry_for(const dp::compiled_rule& r,
         release_action_list(place->second.action_id); // it had another list before this change
     }
     place->second.action_id = ref->second.id;
-    v.h.slot = place->second.slot;
-    v.h.action_id = ref->second.id;
+    v.slot = place->second.slot;
+    v.action_id = ref->second.id;
     return v;
 }
 
@@ -349,15 +340,9 @@ result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id
                 status = fail(v.err());
                 return;
             }
-            std::memcpy(&v->masked, &key.f, sizeof v->masked);
-            const swd_xdp_rule_key k = rule_key(mask_id, key);
-            // A new masked key must not find its (mask, hash) taken: that would be a hash
-            // collision, which the map cannot hold (swd_abi.h).
-            if (bpf_map_update_elem(rules_.get(), &k, &*v, o ? BPF_EXIST : BPF_NOEXIST) != 0) {
-                const int err = errno;
-                out_of_room_ = out_of_room_ || err == E2BIG || err == ENOMEM;
-                status = err == EEXIST ? fail(errc::limit, "two rules of one mask share a key hash")
-                                       : fail(errno_error(err, "write an XDP rule entry"));
+            if (auto w = index_->put(mask_id, key.f, *v); !w) {
+                out_of_room_ = true;
+                status = fail(w.err());
                 return;
             }
             if (!o) {
@@ -375,8 +360,7 @@ result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id
     old->for_each(
         [&](const dp::flow_key& key, const dp::compiled_rule& r, std::span<const swd_action>) {
             if (st.lookup(key) == nullptr) {
-                const swd_xdp_rule_key k = rule_key(mask_id, key);
-                bpf_map_delete_elem(rules_.get(), &k);
+                index_->erase(mask_id, key.f);
                 installed_rules_--;
                 release_rule(r.rule_id);
             }
@@ -404,6 +388,8 @@ result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, b
     c.egress = search && egress ? 1 : 0;
     c.tracks = search && tracks ? 1 : 0;
     c.ct_idle_timeout_ns = ct_->idle_timeout_ns();
+    c.probe = index_->probe();
+    c.index_mask = index_->index_mask();
     const uint32_t zero = 0;
     if (bpf_map_update_elem(config_.get(), &zero, &c, BPF_ANY) != 0) {
         return fail(errno_error(errno, "write the XDP dispatcher's configuration"));
@@ -422,10 +408,7 @@ void xdp_tables::disable(std::string why) {
     while (!xdp_rules_.empty()) { // their rules may live on in user space
         release_rule(xdp_rules_.begin()->first, true);
     }
-    swd_xdp_rule_key k{};
-    while (bpf_map_get_next_key(rules_.get(), nullptr, &k) == 0) {
-        bpf_map_delete_elem(rules_.get(), &k);
-    }
+    index_->clear();
     active_.clear();
     installed_rules_ = 0;
     action_ids_.clear();
@@ -464,7 +447,7 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
         return {};
     }
     if (t.n_rules > std::min(max_rules_, capacity_)) {
-        disable(fmt::format("table 0 has {} rules; the XDP rule map holds {}{}", t.n_rules,
+        disable(fmt::format("table 0 has {} rules; the XDP rule index holds {}{}", t.n_rules,
                             std::min(max_rules_, capacity_),
                             capacity_ < max_rules_ ? "" : " (--xdp-max-rules)"));
         return {};
@@ -524,8 +507,7 @@ result<void> xdp_tables::sync(const dp::pipeline& p) {
         }
         m.table->for_each(
             [&](const dp::flow_key& key, const dp::compiled_rule& r, std::span<const swd_action>) {
-                const swd_xdp_rule_key k = rule_key(m.id, key);
-                bpf_map_delete_elem(rules_.get(), &k);
+                index_->erase(m.id, key.f);
                 installed_rules_--;
                 release_rule(r.rule_id);
             });

@@ -10,9 +10,10 @@
 // new mask id and its entries are written before the mask list that names it is switched in.
 // The mask list is double-buffered and switched by one 4-byte config store, then the entries of
 // masks that left are deleted. An entry changed in place is seen by packets at once, entry by
-// entry, as Open vSwitch's flow mods are.
+// entry, as Open vSwitch's flow mods are (a new entry that lives buckets away from its home, once
+// the config store at the end raises the index's probe).
 //
-// When table 0 does not fit (more masks than SWD_XDP_MAX_MASKS, more rules than the rule map
+// When table 0 does not fit (more masks than SWD_XDP_MAX_MASKS, more rules than the rule index
 // holds) or no rule is placed in XDP, the rule search is switched off and the dispatcher sends
 // every frame to user space; why() says which. The config's egress flag tells the TC egress
 // programs (bpf/egress.bpf.c) whether a rule that names in_port=LOCAL is placed in XDP, its
@@ -37,6 +38,7 @@
 #include "datapath/util/result.h"
 #include "datapath/util/unique_fd.h"
 #include "lb_maps.h"
+#include "rule_index.h"
 
 namespace swd::afxdp {
 
@@ -50,8 +52,8 @@ public:
     static constexpr uint32_t default_max_rules = 1u << 20;
     static constexpr uint32_t initial_capacity = 1u << 16;
 
-    // Creates the maps, sized for capacity rules of table 0 (at most max_rules): the rule map
-    // and the per-CPU rule counters. A table that outgrows them gets a larger set of maps and
+    // Creates the maps, sized for capacity rules of table 0 (at most max_rules): the rule index
+    // (rule_index.h) and the per-CPU rule counters. A table that outgrows them gets a larger set of maps and
     // new programs on them (wanted_capacity(), afxdp_datapath::publish): maps sized for the
     // limit from the start cost ~1 s of start-up and tens of MiB of per-CPU memory at 1M.
     // lb, ct: the load balancer's maps and the connection tracker's, which a move to larger
@@ -92,12 +94,14 @@ public:
     result<void> set_port(uint16_t ofport, int ifindex);
 
     struct map_fds {
-        int config, masks, rules, actions, rule_stats, ports;
+        int config, masks, rules, rule_index, actions, rule_stats, ports;
         int lb_pools, lb_maglev, lb_backends, lb_sessions, ct;
     };
     map_fds fds() const;
     const std::shared_ptr<lb_maps>& lb() const { return lb_; }
     const std::shared_ptr<ct_map>& ct() const { return ct_; }
+    // The rule records and their index (tests plant entries in it).
+    rule_index& index() { return *index_; }
     uint32_t max_rules() const { return max_rules_; }
     uint32_t capacity() const { return capacity_; }
 
@@ -139,7 +143,8 @@ private:
 
     xdp_tables() = default;
     result<void> write_subtable(const dp::subtable& st, uint32_t mask_id, const dp::subtable* old);
-    result<swd_xdp_rule> entry_for(const dp::compiled_rule& r, std::span<const swd_action> acts);
+    result<swd_xdp_rule_head> entry_for(const dp::compiled_rule& r,
+                                        std::span<const swd_action> acts);
     // Frees the rule's slot; keep_counts: the rule lives on elsewhere, its counts go to departed_.
     void release_rule(uint32_t rule_id, bool keep_counts = false);
     void release_action_list(uint32_t id);
@@ -147,11 +152,12 @@ private:
                               bool egress = false, bool tracks = false);
     void disable(std::string why);
 
-    unique_fd config_, masks_, rules_, actions_, rule_stats_, ports_;
+    unique_fd config_, masks_, actions_, rule_stats_, ports_;
+    std::unique_ptr<rule_index> index_;
     std::shared_ptr<lb_maps> lb_;
     std::shared_ptr<ct_map> ct_;
     uint32_t max_rules_ = 0;
-    uint32_t capacity_ = 0;    // of the rule map and the rule counters
+    uint32_t capacity_ = 0;    // of the rule index and the rule counters
     bool out_of_room_ = false; // the last sync() found the maps full
     uint32_t active_list_ = 0; // which half of the mask array the config names
     bool searching_ = false;

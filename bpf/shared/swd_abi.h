@@ -162,9 +162,14 @@ struct swd_action_list {
  * the packet to the queue's AF_XDP socket, where user space classifies it
  * again from table 0. No winner is OpenFlow's table miss: drop.
  *
- * The tuple spaces: one entry per rule in one hash map whose key is
- * (mask index, masked key), so each mask's entries form their own key space
- * (a hash map per mask, in one map object). The mask list is an array of
+ * The tuple spaces: one record per rule (struct swd_xdp_rule: the rule's mask
+ * id, masked key and what the search needs of it) in an array, found through
+ * one open-addressed hash index shared by every mask (struct
+ * swd_xdp_bucket): a key's hash (swd_rule_hash, of its mask id and masked
+ * key, computed the same way by both sides) picks its home bucket, and its
+ * slot is in the first SWD_XDP_PROBE_BUCKETS buckets from there. So each
+ * mask's entries form their own key space, and a lookup is a few array
+ * reads without the kernel's hash-map code. The mask list is an array of
  * SWD_XDP_MAX_MASKS entries in the order user space searches them (highest
  * priority first); two lists exist and the config names the active one, so a
  * new list is written while the old one serves and takes effect with one
@@ -181,41 +186,21 @@ struct swd_xdp_mask {
 	__u16 pad;
 };
 
-/* The rule map's key is short: the kernel hashes every byte of a hash map's
- * key, and 72 bytes cost more than the rest of a drop rule. So the key holds
- * a 64-bit hash of the masked key (swd_key_hash, computed the same way by the
- * program and by user space) and the value holds the masked key itself,
- * which the program compares. User space never stores two masked keys with
- * the same (mask id, hash): it switches the rule search off instead. */
-struct swd_xdp_rule_key {
-	__u32 mask_id;
-	__u32 pad; /* zero */
-	__u64 hash;
-};
-
-/* Four lanes of two words each (word w in lane w % 4), so that the lanes'
- * multiplies overlap instead of forming one chain of eight; then one
- * finaliser (murmur3's) mixes the lanes. */
-static inline __u64 swd_key_hash_lane(__u64 lane, __u64 w0, __u64 w1)
+/* The index's hash of a masked key of mask mask_id: its low bits pick the
+ * home bucket, its high 32 bits are the slot's tag. A sum of products with
+ * odd constants (the nine multiplies are independent, so they overlap), then
+ * murmur3's finaliser to mix the high bits into the low ones. */
+static inline __u64 swd_rule_hash(__u32 mask_id, const __u64 *masked)
 {
-	lane = (lane ^ w0) * 0xff51afd7ed558ccdULL;
-	lane ^= lane >> 32;
-	lane = (lane ^ w1) * 0xff51afd7ed558ccdULL;
-	return lane ^ (lane >> 32);
-}
-
-static inline __u64 swd_key_hash(const __u64 *masked)
-{
-	__u64 a =
-	    swd_key_hash_lane(0x9e3779b97f4a7c15ULL, masked[0], masked[4]);
-	__u64 b =
-	    swd_key_hash_lane(0x243f6a8885a308d3ULL, masked[1], masked[5]);
-	__u64 c =
-	    swd_key_hash_lane(0x13198a2e03707344ULL, masked[2], masked[6]);
-	__u64 d =
-	    swd_key_hash_lane(0xa4093822299f31d0ULL, masked[3], masked[7]);
-	__u64 h = a ^ ((b << 16) | (b >> 48)) ^ ((c << 32) | (c >> 32)) ^
-		  ((d << 48) | (d >> 16));
+	__u64 h = (mask_id + 1ULL) * 0x9e3779b97f4a7c15ULL +
+		  masked[0] * 0xbf58476d1ce4e5b9ULL +
+		  masked[1] * 0x94d049bb133111ebULL +
+		  masked[2] * 0xff51afd7ed558ccdULL +
+		  masked[3] * 0xc4ceb9fe1a85ec53ULL +
+		  masked[4] * 0x243f6a8885a308d3ULL +
+		  masked[5] * 0x13198a2e03707345ULL +
+		  masked[6] * 0xa4093822299f31d1ULL +
+		  masked[7] * 0x082efa98ec4e6c89ULL;
 
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
@@ -240,10 +225,28 @@ struct swd_xdp_rule_head {
 	__u32 action_id; /* index in the action-list map (XDP-run rules) */
 };
 
+/* A record of the rule array. User space writes a record before a slot
+ * names it and never rewrites one that a slot may still name (a changed rule
+ * gets a new record, swapped in with one slot store; a record left behind is
+ * reused only once every program run that could have read it has ended). */
 struct swd_xdp_rule {
 	struct swd_xdp_rule_head h;
-	struct swd_flow_key
-	    masked; /* the key, compared (see swd_xdp_rule_key) */
+	struct swd_flow_key masked; /* compared whole with the packet's */
+	__u32 mask_id;
+	__u32 pad;
+};
+
+/* A bucket of the rule index: one cache line of slots. A slot is 0 (free) or
+ * tag << 32 | (record + 1), the tag being the high half of the key's
+ * swd_rule_hash; user space stores each slot with one 8-byte store (the
+ * index is mmapped). A key lives in one of the SWD_XDP_PROBE_BUCKETS buckets
+ * from its home; the config's probe says how many of them a lookup reads
+ * (the farthest any key of the table lives, plus one). */
+#define SWD_XDP_BUCKET_SLOTS 8
+#define SWD_XDP_PROBE_BUCKETS 8
+
+struct swd_xdp_bucket {
+	__u64 slot[SWD_XDP_BUCKET_SLOTS];
 };
 
 struct swd_xdp_config {
@@ -257,8 +260,10 @@ struct swd_xdp_config {
 	__u32 tracks; /* 1: the table uses connection tracking and all of
 			 table 0 runs in XDP: the dispatcher tracks
 			 (bpf/conntrack.h) */
-	__u32 pad;
+	__u32 probe;  /* buckets a lookup reads (see swd_xdp_bucket) */
 	__u64 ct_idle_timeout_ns; /* a connection idle longer is forgotten */
+	__u32 index_mask;	  /* buckets of the rule index - 1 */
+	__u32 pad;
 };
 
 /* The connection tracker's map in XDP (bpf/conntrack.h): an LRU hash keyed

@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
         ptrs.push_back(&r);
     }
     auto pipeline = flows::compiler::compile_all(ptrs, 1, profile);
-    auto tables = afxdp::xdp_tables::create(static_cast<uint32_t>(rules.size() + 16));
+    const auto room = static_cast<uint32_t>(rules.size() + 16);
+    auto tables = afxdp::xdp_tables::create(room, room);
     if (!tables) {
         std::fprintf(stderr, "xdp_cost: %s\n", tables.err().message().c_str());
         return 1;
