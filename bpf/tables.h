@@ -72,10 +72,10 @@ struct {
 	__type(value, struct bpf_devmap_val);
 } swd_ports SEC(".maps");
 
-/* The record of the rule whose mask is mask_id and whose masked key is
- * *masked, or -1: the slots of the key's probe buckets whose tag is the key's
- * name records to compare. A function of its own (verified once, not at each
- * mask of the search). */
+/* The record of the rule of mask mask_id whose masked key is *masked, or -1.
+ * Reads probe buckets from the key's home; a slot with the key's tag names a
+ * record, whose mask id and key are compared whole. A function of its own:
+ * verified once, not at each mask of the search. */
 __noinline int swd_find_rule(const struct swd_flow_key *masked, __u32 mask_id,
 			     __u32 probe, __u32 index_mask)
 {
