@@ -50,25 +50,6 @@ enum swd_ct_commit_result {
 	SWD_CT_COMMIT_RENEWED,
 };
 
-/* The tuple (datapath/lb/balancer.h's tuple_of); 0: not tracked. */
-static __always_inline int swd_ct_tuple(const struct swd_flow_key *k,
-					const struct swd_hdrs *w,
-					struct swd_lb_tuple *t)
-{
-	if (w->l4 == 0 ||
-	    (k->nw_proto != IPPROTO_TCP && k->nw_proto != IPPROTO_UDP) ||
-	    (!w->ipv4 && !w->ipv6))
-		return 0;
-	__builtin_memset(t, 0, sizeof(*t));
-	__builtin_memcpy(t->src_ip, k->nw_src, sizeof(t->src_ip));
-	__builtin_memcpy(t->dst_ip, k->nw_dst, sizeof(t->dst_ip));
-	t->src_port = k->tp_src;
-	t->dst_port = k->tp_dst;
-	t->proto = k->nw_proto;
-	t->ipv6 = w->ipv6 ? 1 : 0;
-	return 1;
-}
-
 /* Whether t has a live entry (and refreshes it). */
 static __always_inline int swd_ct_live(const struct swd_lb_tuple *t, __u64 now,
 				       __u64 timeout)
@@ -93,7 +74,7 @@ static __always_inline __u8 swd_ct_state(const struct swd_flow_key *k,
 	__be32 a;
 	__be16 p;
 
-	if (!t || !swd_ct_tuple(k, w, t))
+	if (!t || !swd_tuple_of(k, w, t))
 		return 0;
 	if (swd_ct_live(t, now, cfg->ct_idle_timeout_ns))
 		return SWD_CT_TRK | SWD_CT_EST;
@@ -121,7 +102,7 @@ swd_ct_commit(const struct swd_flow_key *k, const struct swd_hdrs *w)
 	if (k->ct_state & SWD_CT_EST)
 		return SWD_CT_COMMITTED_NOTHING;
 	t = bpf_map_lookup_elem(&swd_ct_scratch, &zero);
-	if (!t || !swd_ct_tuple(k, w, t))
+	if (!t || !swd_tuple_of(k, w, t))
 		return SWD_CT_COMMITTED_NOTHING;
 	e.last_used = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&swd_ct, t, &e, BPF_NOEXIST) == 0)

@@ -115,18 +115,8 @@ static __always_inline int swd_lb_run(struct xdp_md *ctx, __u32 pool_id,
 	sc = bpf_map_lookup_elem(&swd_lb_scratch, &zero);
 	if (!pool || !pool->present || !sc)
 		return SWD_LBR_NO_BACKEND;
-	if (w->l4 == 0 ||
-	    (k->nw_proto != IPPROTO_TCP && k->nw_proto != IPPROTO_UDP) ||
-	    (pool->ipv6 ? !w->ipv6 : !w->ipv4))
+	if (!swd_tuple_of(k, w, &sc->t) || sc->t.ipv6 != pool->ipv6)
 		return SWD_LBR_NOT_BALANCED;
-	__builtin_memset(&sc->t, 0,
-			 sizeof(sc->t)); /* the rest only on a miss */
-	__builtin_memcpy(sc->t.src_ip, k->nw_src, sizeof(sc->t.src_ip));
-	__builtin_memcpy(sc->t.dst_ip, k->nw_dst, sizeof(sc->t.dst_ip));
-	sc->t.src_port = k->tp_src;
-	sc->t.dst_port = k->tp_dst;
-	sc->t.proto = k->nw_proto;
-	sc->t.ipv6 = pool->ipv6;
 
 	found = bpf_map_lookup_elem(&swd_lb_sessions, &sc->t);
 	if (found && now - found->last_used <= pool->idle_timeout_ns) {

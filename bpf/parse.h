@@ -365,4 +365,25 @@ static __always_inline int swd_parse_skb(struct __sk_buff *skb, __u16 in_port,
 	return swd_parse_frame(data, data_end, len, in_port, tci, k, w);
 }
 
+/* The frame's TCP or UDP 5-tuple over IPv4 or IPv6 (datapath/lb/balancer.h's
+ * tuple_of), for the connection tracker and the load balancer; 0 when it has
+ * none (another protocol, or an L4 header that is not all there). */
+static __always_inline int swd_tuple_of(const struct swd_flow_key *k,
+					const struct swd_hdrs *w,
+					struct swd_lb_tuple *t)
+{
+	if (w->l4 == 0 ||
+	    (k->nw_proto != IPPROTO_TCP && k->nw_proto != IPPROTO_UDP) ||
+	    (!w->ipv4 && !w->ipv6))
+		return 0;
+	__builtin_memset(t, 0, sizeof(*t));
+	__builtin_memcpy(t->src_ip, k->nw_src, sizeof(t->src_ip));
+	__builtin_memcpy(t->dst_ip, k->nw_dst, sizeof(t->dst_ip));
+	t->src_port = k->tp_src;
+	t->dst_port = k->tp_dst;
+	t->proto = k->nw_proto;
+	t->ipv6 = w->ipv6 ? 1 : 0;
+	return 1;
+}
+
 #endif /* SWD_BPF_PARSE_H */
