@@ -18,7 +18,9 @@
 # window during which other processes used more than MAX_OTHER % of a CPU is measured again):
 #  (1) min drop:    swd_xdp_count_drop (bpf/swgen_tx.bpf.c: one per-CPU counter, XDP_DROP),
 #                   and swd_xdp_count_drop_read, which also reads the first 40 bytes of the
-#                   frame (the cache misses any classifier pays)
+#                   frame (the cache misses any classifier pays), with 1 flow and 1M flows:
+#                   with more than one flow the generator writes each frame it sends, and
+#                   reading it costs more (the swd points with many flows are compared to F=1M)
 #  (2) swd drop:    swd --profile hybrid, N drop rules with placement=xdp, N = 1, 1K, 100K, 1M:
 #                   exact: udp,in_port=1,nw_src=S+k,nw_dst=10.77.0.1,tp_src=(1024+k)%65536,
 #                          tp_dst=9 (k < N), flows = N (swgen --vary src-ip,src-port), every rule hit
@@ -65,7 +67,9 @@
 #                   comes round again every S / rate seconds
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
-# MAX_OTHER (%, 5), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
+# MAX_OTHER (%, 5), PROG_STATS (1: kernel.bpf_stats_enabled during the run, and each point
+# also prints the XDP program's own time per run on swdd-a, in place; the statistics add ~20-30
+# ns to every run), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
 # tests/bench/plot.sh), ONLY (any of "min drop prefix userdrop local pass lb calib together ct mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
@@ -152,6 +156,17 @@ pin_napi() {
 }
 pin_napi
 
+if [[ ${PROG_STATS:-0} == 1 ]]; then
+    on_cleanup+=("sysctl -qw kernel.bpf_stats_enabled=$(sysctl -n kernel.bpf_stats_enabled)")
+    sysctl -qw kernel.bpf_stats_enabled=1
+fi
+prog_stats() { # "RUN_TIME_NS RUN_CNT" of the XDP program on swdd-a, "0 0" without one
+    local prog
+    prog=$(ip -n "$ns_sw" -j -d link show dev "$dev_a" | jq '.[0].xdp.prog.id // 0')
+    ((prog != 0)) || { echo "0 0"; return; }
+    bpftool -j prog show id "$prog" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+
 # --- XDP programs on a device, and their counters -------------------------------------------------
 attach() { # NS DEV PROGRAM
     ip -n "$1" link set dev "$2" xdp object "$progs" program "$3"
@@ -214,7 +229,7 @@ declare -A res info
 measure() {
     local point=$1 flows=$2 vary=$3
     shift 3
-    local gpids=() g r c0 c1 t0 t1 other vals=() clean=() v pids mn md mx
+    local gpids=() g r c0 c1 t0 t1 other vals=() clean=() v pids mn md mx rt0=0 cnt0=0 rt1=0 cnt1=0
     pids="$swd_pid $(napi_pids)"
     # shellcheck disable=SC2086
     wait_quiet $pids
@@ -231,6 +246,7 @@ measure() {
             die "$point: swctl calibrate failed"
     fi
     sleep "$warmup"
+    [[ ${PROG_STATS:-0} == 1 ]] && read -r rt0 cnt0 < <(prog_stats)
     for ((r = 0; r < 3 * runs && ${#clean[@]} < runs; r++)); do
         for g in "${gpids[@]}"; do
             running "$g" swgen || { cat "$tmp"/gen*.err >&2; die "$point: swgen stopped early"; }
@@ -252,6 +268,7 @@ measure() {
             vals+=("$v(other load ${other}%)")
         fi
     done
+    [[ ${PROG_STATS:-0} == 1 ]] && read -r rt1 cnt1 < <(prog_stats)
     for g in "${gpids[@]}"; do
         stop_pid "$g" swgen
         forget_pid "$g"
@@ -264,6 +281,9 @@ measure() {
     fi
     info[$point]="windows ${vals[*]} Mpps; offered $(cat "$tmp"/gen[0-9]*.json 2>/dev/null |
         jq -s 'map(.mpps) | add // 0 | . * 1000 | round / 1000') Mpps"
+    if [[ ${PROG_STATS:-0} == 1 ]] && ((cnt1 > cnt0)); then
+        info[$point]+="; program $(((rt1 - rt0) / (cnt1 - cnt0))) ns per run in place"
+    fi
     echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$(cut -d' ' -f2 <<<"${res[$point]}")") Mpps  (${info[$point]})"
 }
 calibrate_in_warmup=
@@ -291,7 +311,9 @@ if [[ $only == *" min "* || $only == *" drop "* || $only == *" prefix "* ]]; the
     done
     detach "$ns_sw" "$dev_a"
     attach "$ns_sw" "$dev_a" swd_xdp_count_drop_read
-    measure "min drop reading headers F=1" 1 src-ip,src-port count_of "$ns_sw" "$dev_a"
+    for flows in 1 1000000; do # with many flows the generator writes every frame it sends
+        measure "min drop reading headers F=$(label $flows)" "$flows" src-ip,src-port count_of "$ns_sw" "$dev_a"
+    done
     detach "$ns_sw" "$dev_a"
 fi
 
@@ -579,7 +601,7 @@ ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) pr
 echo
 echo "== Summary: Mpps, median of $runs windows (min-max) =="
 for point in "min drop F=1" "min drop F=1M" \
-    "min drop reading headers F=1" "swd drop exact R=1" "swd drop exact R=1K" "swd drop exact R=100K" "swd drop exact R=1M" \
+    "min drop reading headers F=1" "min drop reading headers F=1M" "swd drop exact R=1" "swd drop exact R=1K" "swd drop exact R=100K" "swd drop exact R=1M" \
     "swd drop prefix R=1" "swd drop prefix R=1K" "swd drop prefix R=100K" "swd drop prefix R=1M" \
     "swd drop user R=1" "swd drop user R=1K" "swd drop user R=100K" "swd drop user R=1M" \
     "local: no program" "local: minimal XDP_PASS" "local: swd (XDP_PASS rule)" \
@@ -596,7 +618,10 @@ for point in "min drop F=1" "min drop F=1M" \
     read -r mn md mx <<<"${res[$point]}"
     ref=
     case $point in
-    "swd drop"*) ref="$(ratio "$md" "$(med "min drop F=1")") of min drop, $(ratio "$md" "$(med "min drop reading headers F=1")") of min drop reading headers" ;;
+    "swd drop"*) # one flow, or many: then the generator writes each frame it sends
+        f=1M
+        [[ $point == "swd drop exact R=1" || $point == "swd drop user R=1" ]] && f=1
+        ref="$(ratio "$md" "$(med "min drop F=$f")") of min drop, $(ratio "$md" "$(med "min drop reading headers F=$f")") of min drop reading headers (F=$f)" ;;
     "local"*) ref="$(ratio "$md" "$(med "local: no program")") of no program" ;;
     "pass: swd all"*) ref="$(ratio "$md" "$(med "pass: swd hybrid")") of the user-space path" ;;
     "lb: swd all-xdp S="*) ref="$(ratio "$md" "$(med "pass: swd all-xdp")") of plain all-xdp pass-through" ;;

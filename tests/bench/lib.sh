@@ -31,6 +31,7 @@ fi
 tmp=$(mktemp -d "/tmp/swd-$bench_name.XXXXXX")
 started=()    # "PID:COMM" of every process the benchmark started and has not stopped
 namespaces=() # deleted on exit
+on_cleanup=() # commands run on exit, after the namespaces are gone
 
 running() { # PID COMM: the process exists, has that name and is not a zombie
     [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" &&
@@ -87,6 +88,9 @@ bench_cleanup() {
     done
     for e in "${namespaces[@]}"; do
         ip netns del "$e" 2>/dev/null || true
+    done
+    for e in "${on_cleanup[@]}"; do # commands that undo a setting of the bench
+        eval "$e" || true
     done
     rm -rf "$tmp"
     exit "$rc"
