@@ -53,9 +53,9 @@ public:
     static constexpr uint32_t initial_capacity = 1u << 16;
 
     // Creates the maps, sized for capacity rules of table 0 (at most max_rules): the rule index
-    // (rule_index.h) and the per-CPU rule counters. A table that outgrows them gets a larger set of maps and
-    // new programs on them (wanted_capacity(), afxdp_datapath::publish): maps sized for the
-    // limit from the start cost ~1 s of start-up and tens of MiB of per-CPU memory at 1M.
+    // (rule_index.h) and the per-CPU rule counters. A table that outgrows them gets a larger set
+    // of maps and new programs on them (wanted_capacity(), afxdp_datapath::publish): maps sized
+    // for the limit from the start cost ~1 s of start-up and tens of MiB of per-CPU memory at 1M.
     // lb, ct: the load balancer's maps and the connection tracker's, which a move to larger
     // rule maps keeps (sessions and connections live on); null: new ones of the default size.
     static result<std::unique_ptr<xdp_tables>> create(uint32_t max_rules = default_max_rules,
