@@ -11,15 +11,14 @@
 // program that counts). With --attach, the dispatcher (ofport 1) is also attached to IFNAME for S
 // seconds with no AF_XDP socket, and its counters are printed: the dispatcher in place, without
 // swd around it. Root only.
-#include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <net/if.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+#include "bench_frames.h"
 #include "flows/compiler.h"
 #include "flows/parser.h"
 #include "netdev-afxdp/xdp_program.h"
@@ -36,38 +35,7 @@ extern "C" {
 namespace {
 
 using namespace swd;
-
-std::vector<uint8_t> udp_frame(uint32_t k) {
-    std::vector<uint8_t> f(60, 0);
-    const uint8_t dst[6] = {2, 0, 0, 0, 0, 2}, src[6] = {2, 0, 0, 0, 0, 1};
-    std::memcpy(f.data(), dst, 6);
-    std::memcpy(f.data() + 6, src, 6);
-    f[12] = 0x08;
-    uint8_t* ip = f.data() + 14;
-    ip[0] = 0x45;
-    const uint16_t tot = htons(46 - 0);
-    std::memcpy(ip + 2, &tot, 2);
-    ip[8] = 64;
-    ip[9] = 17;
-    const uint32_t s = htonl((10u << 24 | 77u << 16) + 2 + k), d = htonl(10u << 24 | 77u << 16 | 1);
-    std::memcpy(ip + 12, &s, 4);
-    std::memcpy(ip + 16, &d, 4);
-    uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2) {
-        sum += static_cast<uint32_t>(ip[i] << 8 | ip[i + 1]);
-    }
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    const uint16_t c = htons(static_cast<uint16_t>(~sum));
-    std::memcpy(ip + 10, &c, 2);
-    uint8_t* udp = ip + 20;
-    const uint16_t sp = htons(static_cast<uint16_t>(1024 + k)), dp = htons(9), ul = htons(26);
-    std::memcpy(udp, &sp, 2);
-    std::memcpy(udp + 2, &dp, 2);
-    std::memcpy(udp + 4, &ul, 2);
-    return f;
-}
+using bench::udp_frame;
 
 // Average ns per run of prog over the frames, and the last XDP action.
 double cost(int prog_fd, const std::vector<std::vector<uint8_t>>& frames, uint32_t repeat,
