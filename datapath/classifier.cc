@@ -106,6 +106,46 @@ size_t subtable::memory_bytes() const noexcept {
            actions_.capacity() * sizeof(swd_action);
 }
 
+void classifier::lookup_batch(const flow_key* const* keys, size_t n, const compiled_rule** rules,
+                              const subtable** owners) const noexcept {
+    uint64_t masked[max_lookup_batch][key_words];
+    uint64_t hashes[max_lookup_batch];
+    uint8_t todo[max_lookup_batch]; // the keys that the current subtable may still change
+    for (size_t i = 0; i < n; i++) {
+        rules[i] = nullptr;
+        owners[i] = nullptr;
+    }
+    for (const auto& st : subtables_) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!rules[i] || rules[i]->priority <= st->max_priority()) {
+                todo[m++] = static_cast<uint8_t>(i);
+            }
+        }
+        if (m == 0) {
+            break;
+        }
+        for (size_t j = 0; j < m; j++) {
+            const size_t i = todo[j];
+            hashes[i] = st->hash_masked(*keys[i], masked[i]);
+            st->prefetch_slot(hashes[i]);
+        }
+        if (m > 1) { // for one key the prefetches would wait for the loads they precede
+            for (size_t j = 0; j < m; j++) {
+                st->prefetch_entry(hashes[todo[j]]);
+            }
+        }
+        for (size_t j = 0; j < m; j++) {
+            const size_t i = todo[j];
+            const compiled_rule* r = st->find(masked[i], hashes[i]);
+            if (r && (!rules[i] || outranks(*r, *rules[i]))) {
+                rules[i] = r;
+                owners[i] = st.get();
+            }
+        }
+    }
+}
+
 classifier::classifier(std::vector<std::shared_ptr<const subtable>> subtables)
     : subtables_(std::move(subtables)) {
     // Ties in max priority are ordered by the mask bytes, so that every build of the same rules

@@ -76,12 +76,20 @@ public:
         if (tracking) {
             ts_.conntrack->enter(ts_.reader);
         }
+        // Table 0's winners: for the whole batch at once, unless a packet's ct_state (and so
+        // its lookup) depends on the connections that the packets before it commit.
+        const compiled_rule* first[max_batch];
+        const subtable* first_owner[max_batch];
+        if (!tracking) {
+            lookup_table0(p, keys, pkts.size(), first, first_owner);
+        }
         for (size_t i = 0; i < pkts.size(); i++) {
-            if (tracking) { // packet by packet: a commit counts for the next one of the batch
+            if (tracking) {
                 keys[i].f.ct_state =
                     ct_state_of(*ts_.conntrack, ts_.reader, keys[i], where[i], now_ns);
+                first[i] = lookup(p, 0, keys[i], &first_owner[i]);
             }
-            execute(p, pkts[i], keys[i], where[i], rxq, now_ns);
+            execute(p, pkts[i], keys[i], where[i], rxq, now_ns, first[i], first_owner[i]);
         }
         if (balancing) {
             ts_.sessions->leave(ts_.reader);
@@ -115,6 +123,46 @@ private:
         return r;
     }
 
+    // lookup() of table 0 for a batch: the exact-match cache's slots are prefetched for every
+    // packet, then read; the misses go to the classifier together (classifier::lookup_batch), and
+    // the counters of the rules it finds are prefetched for count_rule() (many misses: many
+    // rules, whose counters are not in the cache either).
+    void lookup_table0(const pipeline& p, const flow_key* keys, size_t n,
+                       const compiled_rule** rules, const subtable** owners) noexcept {
+        static_assert(max_batch <= classifier::max_lookup_batch);
+        uint64_t hashes[max_batch];
+        for (size_t i = 0; i < n; i++) {
+            hashes[i] = exact_match_cache::hash(keys[i]);
+            ts_.emc.prefetch(hashes[i]);
+        }
+        const flow_key* missed[max_batch];
+        uint8_t missed_at[max_batch];
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            owners[i] = nullptr;
+            rules[i] = ts_.emc.find(keys[i], hashes[i], p.version, &owners[i]);
+            if (!rules[i]) {
+                missed[m] = &keys[i];
+                missed_at[m++] = static_cast<uint8_t>(i);
+            }
+        }
+        const classifier* c = p.table(0);
+        if (m != 0 && c != nullptr) {
+            const compiled_rule* found[max_batch];
+            const subtable* found_owner[max_batch];
+            c->lookup_batch(missed, m, found, found_owner);
+            for (size_t j = 0; j < m; j++) {
+                const size_t i = missed_at[j];
+                rules[i] = found[j];
+                owners[i] = found_owner[j];
+                if (found[j]) {
+                    ts_.emc.insert(keys[i], hashes[i], p.version, found[j], found_owner[j]);
+                    __builtin_prefetch(&ts_.rules.at(found[j]->rule_id), 1);
+                }
+            }
+        }
+    }
+
     // Rule counts are summed over runs of packets that hit the same rule (in a batch of one
     // flow, or of many flows of one rule, that is one counter update per batch, not per packet)
     // and written when the rule changes and at the end of the batch.
@@ -138,8 +186,10 @@ private:
         }
     }
 
+    // Runs the pipeline on one packet, whose table-0 winner (r, in owner) is already known.
     void execute(const pipeline& p, packet& pkt, flow_key& key, header_offsets& where,
-                 queue_counters& rxq, uint64_t now_ns) noexcept {
+                 queue_counters& rxq, uint64_t now_ns, const compiled_rule* r,
+                 const subtable* owner) noexcept {
         unsigned table = 0;
         bool sent = false;
         for (unsigned steps = 0;; steps++) {
@@ -147,8 +197,9 @@ private:
                 rxq.add(port_counter::drop_loop);
                 break;
             }
-            const subtable* owner = nullptr;
-            const compiled_rule* r = lookup(p, table, key, &owner);
+            if (steps > 0) {
+                r = lookup(p, table, key, &owner);
+            }
             if (!r) {
                 if (!sent) {
                     rxq.add(port_counter::drop_no_rule);

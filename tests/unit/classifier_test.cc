@@ -126,6 +126,30 @@ void expect_same(const table_snapshot& s, const flow_key& k, uint64_t seed) {
     }
 }
 
+// classifier::lookup_batch must give each key of a batch the winner (and owner) of lookup().
+void expect_batch_same(const table_snapshot& s, const std::vector<flow_key>& keys, uint64_t seed) {
+    ASSERT_LE(keys.size(), dp::classifier::max_lookup_batch);
+    std::vector<const flow_key*> ptrs;
+    for (const auto& k : keys) {
+        ptrs.push_back(&k);
+    }
+    for (unsigned t = 0; t < 2; t++) {
+        const dp::classifier* c = s.pipeline->table(t);
+        if (!c) {
+            continue;
+        }
+        std::vector<const dp::compiled_rule*> rules(keys.size());
+        std::vector<const dp::subtable*> owners(keys.size());
+        c->lookup_batch(ptrs.data(), ptrs.size(), rules.data(), owners.data());
+        for (size_t i = 0; i < keys.size(); i++) {
+            const dp::subtable* owner = nullptr;
+            const dp::compiled_rule* want = c->lookup(keys[i], &owner);
+            ASSERT_EQ(want, rules[i]) << "seed " << seed << " table " << t << " key " << i;
+            ASSERT_EQ(owner, owners[i]) << "seed " << seed << " table " << t << " key " << i;
+        }
+    }
+}
+
 TEST(Classifier, MatchesBruteForceOnRandomRuleSets) {
     const auto now = clock::now();
     for (uint64_t seed = 1; seed <= 2000; seed++) {
@@ -137,11 +161,17 @@ TEST(Classifier, MatchesBruteForceOnRandomRuleSets) {
         }
         ASSERT_TRUE(table.apply(mods, {}, now).ok());
         auto snap = table.current();
+        std::vector<flow_key> keys;
         for (int p = 0; p < 40; p++) {
-            expect_same(*snap, random_key(rng), seed);
+            keys.push_back(random_key(rng));
+            expect_same(*snap, keys.back(), seed);
             if (HasFatalFailure()) {
                 return;
             }
+        }
+        expect_batch_same(*snap, keys, seed);
+        if (HasFatalFailure()) {
+            return;
         }
     }
 }
