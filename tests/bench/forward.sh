@@ -572,5 +572,5 @@ ceiling() { # TEXT VALUE REF
     fi
 }
 ceiling "ceiling: the minimal loop / OVS 1 rule" "$(med "min F=1")" "$(med "OVS R=1 F=1")"
-ceiling "ceiling: the minimal loop / OVS 100K x 100K" "$(med "min F=100K")" "$(med "OVS R=100K F=100K")"
+ceiling "ceiling: the minimal loop / OVS 100K x 100K" "$(med "min F=100000")" "$(med "OVS R=100K F=100K")"
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
