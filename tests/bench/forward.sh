@@ -50,8 +50,18 @@
 # minimal loop and swd with 1 rule and 1 flow alternately, one window each: the 0.9x aim uses the
 # median of their per-round ratios, which the machine's drift over minutes does not bias.
 #
+# (5) nf, the network functions in user space with this setup (issue 5's AF_XDP figures): swd
+# (hybrid profile) as a firewall, N exact rules of the form above with actions=drop and
+# placement=user and F = N flows (1, 1K, 100K), its rate the frames that rules dropped (port 1's
+# drop_action, swctl dump-ports); and as a load balancer, lb_pool=web with vip 198.19.0.1:9/udp
+# (swgen's destination) and 3 backends 198.20.0.1-3:9 behind port 2 (next hop 02:00:00:00:00:02,
+# so the sink treats the frames as it treats forwarded ones), the rule
+# priority=10,in_port=1,udp,nw_dst=198.19.0.1,tp_dst=9,actions=lb(web),output:2 and S flows
+# (sessions: 1, 1K, 100K), its rate the frames at the sink. Each against the seed's xsknf
+# figures for the same mode on this machine kind, as issue 5 gives them.
+#
 # Environment: RUNS (default 3), WINDOW (s, 3), WARMUP (s, 3), GEN_CPU (0), FWD_CPU (1), GENS
-# (generators, 2), SINK (stack or xdp), MAX_OTHER (%, 5), ONLY (any of "min swd ovs"),
+# (generators, 2), SINK (stack or xdp), MAX_OTHER (%, 5), ONLY (any of "min swd ovs nf"),
 # OVS_SETTLE (s, 180), SWD_BENCH_SKIP_OVS=1, POINTS (rule x flow points of swd and OVS, e.g.
 # "1x1 100000x100000"; default all seven), PROFILE (a directory: after each point's windows,
 # perf record -g samples FWD_CPU for 3 s into PROFILE/<point>.data, for perf report), PAIRED
@@ -76,7 +86,7 @@ warmup=${WARMUP:-3}
 gen_cpu=${GEN_CPU:-0}
 fwd_cpu=${FWD_CPU:-1}
 skip_ovs=${SWD_BENCH_SKIP_OVS:-0}
-only=" ${ONLY:-min swd ovs} "
+only=" ${ONLY:-min swd ovs nf} "
 only=${only//,/ }
 sink=${SINK:-stack}
 paired=${PAIRED:-5}
@@ -158,20 +168,23 @@ wait_xdp() { # STATE (on|off) WHO: both ports have (not) an XDP program, within 
 }
 
 # --- rules -------------------------------------------------------------------------------------
+write_exact() { # N FILE ACTIONS: N exact rules (see the header) ending in ACTIONS
+    awk -v n="$1" -v acts="$3" 'BEGIN {
+        base = 198 * 16777216 + 18 * 65536 + 1 # 198.18.0.1
+        for (k = 0; k < n; k++) {
+            a = base + k
+            printf "priority=20,udp,in_port=1,nw_src=%d.%d.%d.%d,tp_src=%d,%s\n",
+                int(a / 16777216), int(a / 65536) % 256, int(a / 256) % 256, a % 256, (1024 + k) % 65536, acts
+        }
+    }' >"$2"
+}
 write_rules() { # N FILE: the rule text of N rules (see the header)
     if [[ $1 == 1 ]]; then
         echo "priority=10,in_port=1,actions=output:2" >"$2"
         return
     fi
-    awk -v n="$1" 'BEGIN {
-        base = 198 * 16777216 + 18 * 65536 + 1 # 198.18.0.1
-        for (k = 0; k < n; k++) {
-            a = base + k
-            printf "priority=20,udp,in_port=1,nw_src=%d.%d.%d.%d,tp_src=%d,actions=output:2\n",
-                int(a / 16777216), int(a / 65536) % 256, int(a / 256) % 256, a % 256, (1024 + k) % 65536
-        }
-        print "priority=1,actions=drop"
-    }' >"$2"
+    write_exact "$1" "$2" actions=output:2
+    echo "priority=1,actions=drop" >>"$2"
 }
 for n in 1 1000 100000; do
     write_rules "$n" "$tmp/rules_$n.txt"
@@ -229,7 +242,7 @@ measure() {
         for g in "${gpids[@]}"; do
             running "$g" swgen || { cat "$tmp"/gen*.err >&2; die "$point: swgen stopped early"; }
         done
-        c0=$(sink_frames)
+        c0=$(${counter:-sink_frames})
         read -r b0 u0 k0 a0 < <(cpu_ticks)
         # shellcheck disable=SC2086
         other_load_begin $fwd_pids "${gpids[@]}"
@@ -241,7 +254,7 @@ measure() {
         fi
         t1=$EPOCHREALTIME
         read -r b1 u1 k1 a1 < <(cpu_ticks)
-        c1=$(sink_frames)
+        c1=$(${counter:-sink_frames})
         # shellcheck disable=SC2086
         other=$(other_load_end $fwd_pids "${gpids[@]}")
         local v
@@ -325,11 +338,8 @@ if [[ -n ${POINTS:-} ]]; then
         points+=("${p/x/ }")
     done
 fi
-label() { # RULES FLOWS -> "R=1K F=100K"
-    local r=$1 f=$2
-    r=${r/%000000/M}; r=${r/%000/K}; f=${f/%000000/M}; f=${f/%000/K}
-    echo "R=$r F=$f"
-}
+short() { local n=$1; n=${n/%000000/M}; n=${n/%000/K}; echo "$n"; } # 100000 -> 100K
+label() { echo "R=$(short "$1") F=$(short "$2")"; } # RULES FLOWS -> "R=1K F=100K"
 # check_hits POINT FLOWS RULES HIT DEFAULT_PACKETS: whether the traffic hit the rules it should.
 check_hits() {
     local point=$1 flows=$2 rules=$3 hit=$4 dflt=$5 want
@@ -343,10 +353,10 @@ check_hits() {
     echo "    rule check: ${check[$point]}"
 }
 
-start_swd() { # RULES: starts swd with that rule set; fwd_pids
+start_swd() { # RULES [SWD OPTION...]: starts swd with the file $tmp/swd_RULES.txt; fwd_pids
     local i
     ip netns exec "$ns_sw" "$swd" --config "$tmp/swd_$1.txt" --control "$sock" --log-level warn \
-        --pmd-cpus "$fwd_cpu" --local-port none >"$tmp/swd.log" 2>&1 9>&- &
+        --pmd-cpus "$fwd_cpu" --local-port none "${@:2}" >"$tmp/swd.log" 2>&1 9>&- &
     fwd_pids=$!
     started+=("$fwd_pids:swd")
     for ((i = 0; i < 400; i++)); do
@@ -410,6 +420,37 @@ if ((paired > 0)) && [[ $only == *" min "* && $only == *" swd "* ]]; then
     done
     read -r _ pair_median _ <<<"$(median_of "${pair_ratios[@]}")"
     echo "  median ratio swd / min: $(printf '%.2f' "$pair_median")x (rounds: ${pair_ratios[*]})"
+fi
+
+# --- (5) the network functions in user space ---------------------------------------------------
+declare -A nf_xsknf=([fw1]=3.7 [fw1000]=3.8 [fw100000]=2.8 [lb1]=0.67 [lb1000]=0.66 [lb100000]=0.7)
+user_drops() { # frames that rules dropped in user space on port 1
+    "$swctl" --control "$sock" --format json dump-ports |
+        jq '[.ports[] | select(.ofport == 1) | .queues[].counters.drop_action // 0] | add'
+}
+if [[ $only == *" nf "* ]]; then
+    echo
+    echo "== (5) swd's network functions in user space (hybrid, AF_XDP copy mode, polling thread on CPU $fwd_cpu) =="
+    ports="port=$dev_a, ofport=1, xdp-mode=native"$'\n'"port=$dev_b, ofport=2, xdp-mode=native"
+    for n in 1 1000 100000; do
+        write_exact "$n" "$tmp/fw.txt" placement=user,actions=drop
+        { echo "$ports"; cat "$tmp/fw.txt"; } >"$tmp/swd_fw$n.txt"
+        start_swd "fw$n"
+        counter=user_drops measure "nf firewall R=$(short "$n")" "$n"
+        stop_swd
+    done
+    {
+        echo "$ports"
+        echo "lb_pool=web, vip=198.19.0.1:9/udp, backend=198.20.0.1:9/02:00:00:00:00:02, backend=198.20.0.2:9/02:00:00:00:00:02, backend=198.20.0.3:9/02:00:00:00:00:02"
+        echo "priority=10,in_port=1,udp,nw_dst=198.19.0.1,tp_dst=9,actions=lb(web),output:2"
+    } >"$tmp/swd_lb.txt"
+    for n in 1 1000 100000; do
+        start_swd lb --lb-sessions $((2 * n + 4096))
+        measure "nf lb S=$(short "$n")" "$n"
+        echo "    port 1: $("$swctl" --control "$sock" --format json dump-ports |
+            jq -c '[.ports[] | select(.ofport == 1) | .queues[].counters | to_entries[] | select(.value > 0 and (.key | startswith("drop")))] | from_entries')"
+        stop_swd
+    done
 fi
 
 # --- (4) Open vSwitch --------------------------------------------------------------------------
@@ -573,4 +614,14 @@ ceiling() { # TEXT VALUE REF
 }
 ceiling "ceiling: the minimal loop / OVS 1 rule" "$(med "min F=1")" "$(med "OVS R=1 F=1")"
 ceiling "ceiling: the minimal loop / OVS 100K x 100K" "$(med "min F=100000")" "$(med "OVS R=100K F=100K")"
+if [[ $only == *" nf "* ]]; then
+    echo
+    echo "== Aims (issue 5): swd in user space against the seed's xsknf, AF_XDP, this machine kind =="
+    for n in 1 1000 100000; do
+        aim "firewall $(short "$n") rules > xsknf's ${nf_xsknf[fw$n]} Mpps" "$(med "nf firewall R=$(short "$n")")" "${nf_xsknf[fw$n]}" 1
+    done
+    for n in 1 1000 100000; do
+        aim "load balancer $(short "$n") sessions > xsknf's ${nf_xsknf[lb$n]} Mpps" "$(med "nf lb S=$(short "$n")")" "${nf_xsknf[lb$n]}" 1
+    done
+fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
