@@ -140,6 +140,7 @@ timed() {
     t1=$EPOCHREALTIME
     d1=$(daemon_ticks "$dpid")
     m1=$(machine_busy_ticks)
+    # shellcheck disable=SC2034 # out_ is a nameref: it sets the caller's variable
     out_=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
     cpu_daemon+=("$(awk -v a="$d0" -v b="$d1" -v hz="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / hz }')")
     cpu_machine+=("$(awk -v a="$m0" -v b="$m1" -v hz="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / hz }')")
