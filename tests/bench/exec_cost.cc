@@ -19,9 +19,8 @@
 #include <vector>
 
 #include "bench_frames.h"
+#include "bench_rules.h"
 #include "datapath/executor.h"
-#include "flows/compiler.h"
-#include "flows/parser.h"
 
 namespace {
 
@@ -65,24 +64,12 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    auto out =
-        flows::parse_flows(rules_text(n_rules), "<exec_cost>", flows::parse_mode::config, {});
-    if (!out.ok()) {
-        std::fprintf(stderr, "exec_cost: %s\n", out.errors.front().what.c_str());
+    const auto compiled = bench::compile_text(rules_text(n_rules), "<exec_cost>");
+    if (!compiled.pipeline) {
+        std::fprintf(stderr, "exec_cost: %s\n", compiled.error.c_str());
         return 1;
     }
-    std::vector<flows::rule> rules;
-    rules.reserve(out.mods.size());
-    uint32_t id = 1;
-    for (auto& fm : out.mods) {
-        fm.spec.id = id++;
-        rules.push_back(std::move(fm.spec));
-    }
-    std::vector<const flows::rule*> ptrs;
-    for (const auto& r : rules) {
-        ptrs.push_back(&r);
-    }
-    auto pipeline = flows::compiler::compile_all(ptrs, 1);
+    const auto& pipeline = compiled.pipeline;
 
     constexpr size_t batch = 32, frame_size = 60, room = 2048;
     std::vector<uint8_t> flows_buf(static_cast<size_t>(n_flows) * frame_size);
@@ -92,7 +79,7 @@ int main(int argc, char** argv) {
     }
     std::vector<uint8_t> umem(batch * room);
     dp::thread_state ts;
-    ts.rules.reserve(id);
+    ts.rules.reserve(static_cast<uint32_t>(compiled.n_rules + 1));
     discard_sink sink;
     dp::executor<discard_sink> exec(ts, sink);
     dp::queue_counters rxq;

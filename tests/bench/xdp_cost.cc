@@ -19,8 +19,7 @@
 #include <vector>
 
 #include "bench_frames.h"
-#include "flows/compiler.h"
-#include "flows/parser.h"
+#include "bench_rules.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xdp_tables.h"
 #include "tools/control/service.h"
@@ -95,24 +94,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "xdp_cost: %s\n", text.err().message().c_str());
         return 1;
     }
-    auto out = flows::parse_flows(*text, argv[1], flows::parse_mode::config, {});
-    if (!out.ok()) {
-        std::fprintf(stderr, "xdp_cost: %s: %s\n", argv[1], out.errors.front().what.c_str());
+    const auto compiled = bench::compile_text(*text, argv[1], profile);
+    if (!compiled.pipeline) {
+        std::fprintf(stderr, "xdp_cost: %s\n", compiled.error.c_str());
         return 1;
     }
-    std::vector<flows::rule> rules;
-    rules.reserve(out.mods.size());
-    uint32_t id = 1;
-    for (auto& fm : out.mods) {
-        fm.spec.id = id++;
-        rules.push_back(std::move(fm.spec));
-    }
-    std::vector<const flows::rule*> ptrs;
-    for (const auto& r : rules) {
-        ptrs.push_back(&r);
-    }
-    auto pipeline = flows::compiler::compile_all(ptrs, 1, profile);
-    const auto room = static_cast<uint32_t>(rules.size() + 16);
+    const auto& pipeline = compiled.pipeline;
+    const auto room = static_cast<uint32_t>(compiled.n_rules + 16);
     auto tables = afxdp::xdp_tables::create(room, room);
     if (!tables) {
         std::fprintf(stderr, "xdp_cost: %s\n", tables.err().message().c_str());
@@ -142,7 +130,7 @@ int main(int argc, char** argv) {
     const double c_disp = cost((*prog)->prog_fd(), frames, repeat, &a_disp);
     std::printf("%zu rules (%s, XDP: %s), %u frames x %u runs: swd_xdp_count_drop %.1f ns "
                 "(action %u), dispatcher %.1f ns (action %u), difference %.1f ns\n",
-                rules.size(), flows::profile_name(profile),
+                compiled.n_rules, flows::profile_name(profile),
                 (*tables)->searching() ? "searching" : (*tables)->why_not().c_str(), n_frames,
                 repeat, c_min, a_min, c_disp, a_disp, c_disp - c_min);
     swd_swgen_tx__destroy(min);
