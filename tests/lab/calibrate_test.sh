@@ -9,11 +9,12 @@
 #   1. Before any calibration every rule is placed as hybrid, and dump-flows says why.
 #   2. With no traffic, calibrate measures the XDP side (the probes) but not user space: the
 #      kinds it cannot price keep the study's rules, and say why.
-#   3. Under traffic (20 flows, half of them to the drop rules), calibrate measures every figure
-#      (the transmit probe too: the ports are veths), decides, and the rules move at once, under
-#      traffic: dump-flows' runs= follows each kind's decision, and no frame is lost or
+#   3. Under traffic (20 flows, half of them to the drop rules, from before calibrate until 1.5 s
+#      after it), calibrate measures every figure (the transmit probe too: the ports are veths),
+#      decides, and the rules move at once, under traffic: dump-flows' runs= follows each kind's
+#      decision, frames were handled both in user space and in XDP, and no frame is lost or
 #      misclassified across the move (every drop rule counted its flow's frames, the sink got
-#      exactly the forwarded flows').
+#      exactly the forwarded flows', the kernel dropped none on the way to user space).
 #   4. show prints the table; the transmit probe's veth pair is gone; SIGTERM exits 0.
 # Exit 0 all passed, 1 a check failed, 77 not root (lib.sh).
 source "$(dirname "$0")/lib.sh" calibrate_test "${1:-build}"
@@ -70,7 +71,7 @@ check "idle: drops still in user space" test "$(rule_field "$drop7000" runs)" = 
 
 # 3. Under traffic.
 ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --cpu 0 --json \
-    --duration 6 --rate 60000 --flows 20 --vary dst-port --dport 7000 \
+    --rate 60000 --flows 20 --vary dst-port --dport 7000 \
     >"$lab_tmp/swgen.json" 2>"$lab_tmp/swgen.log" &
 gen_pid=$!
 lab_pids+=("$gen_pid")
@@ -95,6 +96,8 @@ check "dump-flows says why, with the figures ($(rule_field "$drop7000" why))" \
 check "the forwarding rule runs where calibrate placed pass-through ($placed_fwd)" \
     test "$(rule_field "$fwd" runs | sed 's/both/xdp/')" = "$placed_fwd"
 check "the local rule: $(rule_field "$local_rule" why)" test -n "$(rule_field "$local_rule" runs)"
+sleep 1.5
+kill -TERM "$gen_pid"
 wait "$gen_pid" || true
 out=$(tail -n 1 "$lab_tmp/swgen.json")
 echo "swgen: $out"
@@ -114,6 +117,13 @@ for p in $(seq 7010 7019); do
     s=$((s + $(sink_frames_to_port "$p")))
 done
 check "the sink got exactly the forwarded flows' frames ($s of $forwarded)" test "$s" = "$forwarded"
+port_a=$(swctl --format json dump-ports "$dev_a" | jq -c '.ports[0] | {xdp_drops: .xdp.drop_rule, xdp_redirects: .xdp.redirect, user_drops: .queues[0].counters.drop_action, kernel: .queues[0].kernel}')
+echo "port A: $port_a"
+check "the move was under traffic: drops in user space, then in XDP" \
+    jq -e '.user_drops > 0 and .xdp_drops > 0' <<<"$port_a"
+check "no frame dropped by the kernel on its way to user space" \
+    jq -e '.kernel.rx_dropped == 0 and .kernel.rx_ring_full == 0' <<<"$port_a"
+swctl --format json dump-ports | jq -c '.ports[] | {name, xdp, queues: [.queues[] | {queue, counters, kernel}]}'
 
 # 4. show, cleanup.
 swctl show | sed -n '/^calibration (/,/^  expected/p'

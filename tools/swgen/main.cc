@@ -59,6 +59,8 @@ constexpr uint64_t live_first_chunk = 1u << 20;
 constexpr uint64_t live_max_chunk = 1u << 28;
 constexpr uint64_t afxdp_chunk = 4096;
 // With --rate, swgen sends rate * period frames at full speed, then sleeps to the period's end.
+// A sender that fell more than a period behind (descheduled, a slow call) goes on at the rate
+// from where it is: catching up would send the backlog at full speed, above the rate.
 constexpr double live_rate_period_s = 0.1;
 constexpr double afxdp_rate_period_s = 0.01;
 
@@ -423,7 +425,9 @@ run_result run(sender& s, const request& req, double t0) {
     const double t_end = req.duration ? t0 + *req.duration : 0;
     const double rate_period = live ? live_rate_period_s : afxdp_rate_period_s;
     uint64_t chunk = live ? live_first_chunk : afxdp_chunk;
-    double fps = 0; // frames a second over the last call, per-call cost included
+    double fps = 0;           // frames a second over the last call, per-call cost included
+    double paced_from_t = t0; // --rate: frames sent since paced_from_t follow the rate
+    uint64_t paced_from_frames = 0;
     while (true) {
         const uint64_t sent = s.total();
         if (g_stop.load(std::memory_order_relaxed)) {
@@ -467,7 +471,12 @@ run_result run(sender& s, const request& req, double t0) {
             }
         }
         if (req.rate) {
-            double next = t0 + static_cast<double>(s.total()) / static_cast<double>(*req.rate);
+            double next = paced_from_t + static_cast<double>(s.total() - paced_from_frames) /
+                                             static_cast<double>(*req.rate);
+            if (const double now = now_s(); now - next > rate_period) {
+                paced_from_t = next = now;
+                paced_from_frames = s.total();
+            }
             if (req.duration) {
                 next = std::min(next, t_end);
             }
