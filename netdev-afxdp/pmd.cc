@@ -183,6 +183,8 @@ void pmd::flush() noexcept {
             o.tx->tx_flush();
             o.queued = 0;
             o.queued_bytes = 0;
+        } else if (o.tx->tx_backlog()) {
+            o.tx->tx_flush();
         }
     }
     for (auto& s : sockets_) {

@@ -92,6 +92,7 @@ void xsk_socket::tx_flush() noexcept {
         tx_in_flight_ += tx_pending_;
         tx_pending_ = 0;
     }
+    tx_backlog_ = false;
     if (tx_in_flight_ == 0 || (opts_.need_wakeup && !xsk_ring_prod__needs_wakeup(&tx_))) {
         return;
     }
@@ -101,12 +102,14 @@ void xsk_socket::tx_flush() noexcept {
     for (unsigned kicks = 0; kicks < max_tx_kicks; kicks++) {
         counters_.add(port_counter::tx_wakeups);
         if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EINTR) {
-            return; // EAGAIN/EBUSY/ENOBUFS: the device or the completion ring is full
+            tx_backlog_ = true; // EAGAIN/EBUSY/ENOBUFS: the device or the completion ring is full
+            return;
         }
         if (opts_.zero_copy || xsk_prod_nb_free(&tx_, opts_.ring_size) == opts_.ring_size) {
             return;
         }
     }
+    tx_backlog_ = true;
 }
 
 void xsk_socket::complete() noexcept {

@@ -89,6 +89,9 @@ public:
     }
     // Publishes queued frames and kicks the kernel when the mode needs it (sendto).
     void tx_flush() noexcept;
+    // The last tx_flush() left frames in the tx ring (the device pushed back, or more than its
+    // kicks send): flush again even with nothing new queued, or they wait for the next output.
+    bool tx_backlog() const noexcept { return tx_backlog_; }
     // Returns completed tx frames to the UMEM's free stack.
     void complete() noexcept;
     uint32_t tx_in_flight() const noexcept { return tx_in_flight_; }
@@ -113,6 +116,7 @@ private:
     xsk_ring_cons comp_{};
     uint32_t tx_pending_ = 0;   // reserved, not yet submitted
     uint32_t tx_in_flight_ = 0; // submitted, not yet completed
+    bool tx_backlog_ = false;
     queue_counters counters_;
 };
 

@@ -123,7 +123,6 @@ check "the move was under traffic: drops in user space, then in XDP" \
     jq -e '.user_drops > 0 and .xdp_drops > 0' <<<"$port_a"
 check "no frame dropped by the kernel on its way to user space" \
     jq -e '.kernel.rx_dropped == 0 and .kernel.rx_ring_full == 0' <<<"$port_a"
-swctl --format json dump-ports | jq -c '.ports[] | {name, xdp, queues: [.queues[] | {queue, counters, kernel}]}'
 
 # 4. show, cleanup.
 swctl show | sed -n '/^calibration (/,/^  expected/p'
