@@ -17,7 +17,8 @@
 #   4. --mode afxdp: --count 100000 --flows 100 arrives, as 100 5-tuples;
 #   5. --mode auto with no XDP program on the peer says why and falls back to AF_XDP, and the
 #      peer's kernel receives the frames;
-#   6. --duration with --rate, and SIGINT, stop the run with a summary;
+#   6. --duration with --rate, and SIGINT, stop the run with a summary; a sender stopped for a
+#      while goes on at the rate, without a burst to catch up;
 # then prints the Mpps measured in each mode (3 runs each, min/median/max) with the CPU
 # placement. On every exit it deletes its namespaces, which removes the veths and detaches the
 # XDP programs; it stops only the processes it started (by PID). Exit status 0 when every check
@@ -253,6 +254,23 @@ echo "swgen: $out"
 check "duration 1 s at 50000 pps: $(field frames "$out") frames in $(field seconds "$out") s" \
     between "$(field frames "$out")" 45000 55100
 check "duration: stopped by duration after ~1 s" between "$(field seconds "$out")" 0.95 1.3
+# Stopped (SIGSTOP) for 0.5 s of a 2 s run at 50000 pps, swgen goes on at the rate from where it
+# is: 75000 frames and a chunk (0.1 s of the rate) at each start; catching up the backlog at full
+# speed would make it ~100000.
+ip netns exec "$ns_tx" "$swgen" --dev "$dev_tx" --duration 2 --rate 50000 --flows 10 --json \
+    >"$tmp/stopped.json" 2>&1 &
+pid=$!
+bg_pids+=("$pid")
+sleep 0.5
+kill -STOP "$pid"
+sleep 0.5
+kill -CONT "$pid"
+wait "$pid" || true
+bg_pids=("${bg_pids[@]/$pid/}")
+out=$(tail -n 1 "$tmp/stopped.json")
+echo "swgen: $out"
+check "rate after a 0.5 s stop: no catch-up burst ($(field frames "$out") frames in 2 s at 50000 pps)" \
+    between "$(field frames "$out")" 65000 86000
 ip netns exec "$ns_tx" "$swgen" --dev "$dev_tx" --flows 10 --json >"$tmp/sigint.json" 2>&1 &
 pid=$!
 bg_pids+=("$pid")
