@@ -119,6 +119,13 @@ gen() {
 # near X N: X counted swgen's N frames within 3: the hosts' own frames (an ARP probe) may fall in the
 # same window on either side (in swgen's device count, or in the rule's).
 near() { between "$1" $(($2 - 3)) $(($2 + 3)); }
+# redirected_in_xdp [TEST-ARGS]: port 1's XDP redirect counter moved as rule 10 did (within 3: a
+# snapshot reads the rules and the ports one after the other, and a frame that A's kernel sends on
+# its own, ARP, IPv6 neighbour discovery or a late segment of an earlier TCP transfer, can land in
+# between: CI saw rule 10 +10001, redirect +10000), and user space saw none.
+redirected_in_xdp() {
+    near "$(d xdp1_redirect)" "$(d r10)" && test "$(d user1_rx)" = 0 -a "$(d xdp1_to_user)" = 0 "$@"
+}
 
 # tcp_transfer LABEL: 1 MiB from A to B over TCP, checked byte for byte.
 head -c 1048576 /dev/urandom >"$lab_tmp/tcp.in"
@@ -266,7 +273,7 @@ vd=$(($(port1_veth rx_queue_0_drops) - vd0))
 echo "rule 10: +$(d r10); port 1 xdp: redirect +$(d xdp1_redirect); B received $brx; port 1's veth rx_queue_0_drops +$vd"
 check "bare peer: the rule ran in XDP for what swgen delivered ($(d r10) of $gen_sent)" near "$(d r10)" "$gen_sent"
 check "bare peer: every frame redirected in XDP ($(d xdp1_redirect)), user space saw none (+$(d user1_rx))" \
-    test "$(d xdp1_redirect)" = "$(d r10)" -a "$(d user1_rx)" = 0 -a "$(d xdp1_to_user)" = 0
+    redirected_in_xdp
 if [[ $brx == 0 && $vd == "$(d xdp1_redirect)" ]]; then
     echo "NOTE: veth: redirected frames to a peer without XDP program or GRO are dropped by the kernel ($vd in ethtool -S rx_queue_0_drops of port 1), although swd counts them as redirect"
 else
@@ -285,7 +292,7 @@ got=$(($(sink_frames_to_port 7000) - sink0))
 echo "rule 10: +$(d r10); port 1 xdp: redirect +$(d xdp1_redirect), to_user +$(d xdp1_to_user); user rx_packets +$(d user1_rx); B's sink (port 7000) +$got"
 check "XDP on the peer: the rule counted what swgen delivered ($(d r10) of $gen_sent)" near "$(d r10)" "$gen_sent"
 check "XDP on the peer: every frame redirected in XDP ($(d xdp1_redirect)), user space saw none (rx_packets +$(d user1_rx), to_user +$(d xdp1_to_user))" \
-    test "$(d xdp1_redirect)" = "$(d r10)" -a "$(d user1_rx)" = 0 -a "$(d xdp1_to_user)" = 0 -a "$gen_sent" -ge 9900
+    redirected_in_xdp -a "$gen_sent" -ge 9900
 check "XDP on the peer: B's sink got them ($got of $gen_sent, >= 99.5%)" \
     between "$got" "$((gen_sent * 995 / 1000))" "$gen_sent"
 
@@ -303,7 +310,7 @@ brx=$(($(b_rx) - brx0))
 echo "rule 10: +$(d r10); port 1 xdp: redirect +$(d xdp1_redirect); user rx_packets +$(d user1_rx); B received $brx"
 check "GRO on the peer: the rule counted what swgen delivered ($(d r10) of $gen_sent)" near "$(d r10)" "$gen_sent"
 check "GRO on the peer: every frame redirected in XDP ($(d xdp1_redirect)), user space saw none (+$(d user1_rx), to_user +$(d xdp1_to_user))" \
-    test "$(d xdp1_redirect)" = "$(d r10)" -a "$(d user1_rx)" = 0 -a "$(d xdp1_to_user)" = 0 -a "$gen_sent" -ge 9900
+    redirected_in_xdp -a "$gen_sent" -ge 9900
 check "GRO on the peer: B received them ($brx of $gen_sent, >= 99.5%, its interface counter)" \
     between "$brx" "$((gen_sent * 995 / 1000))" $((gen_sent + 3))
 snap c0
