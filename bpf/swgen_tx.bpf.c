@@ -28,6 +28,7 @@
  * Maps (all written only by these programs; swgen and the tests read them):
  *   tx_frames_map    u64: frames swd_xdp_tx returned XDP_TX for
  *   flow_cursor_map  u32: next flow number
+ *   pace_map         u64: earliest time of the next frame (cfg_gap_ns)
  *   sink_stats_map   per-CPU struct swgen_sink_stats
  *   sink_flows_map   5-tuple -> frames received with it
  *   count_map        per-CPU u64: frames seen by swd_xdp_count_*
@@ -52,6 +53,8 @@ const volatile __u8 cfg_vary_src_ip = 0;
 const volatile __u8 cfg_vary_dst_ip = 0;
 const volatile __u8 cfg_vary_src_port = 0;
 const volatile __u8 cfg_vary_dst_port = 0;
+/* Smooth pacing (swgen --smooth): at most one frame per cfg_gap_ns, 0 = off. */
+const volatile __u64 cfg_gap_ns = 0;
 
 /* Plain arrays, no atomics: swd_xdp_tx runs only inside the BPF_PROG_TEST_RUN
  * calls of one single-threaded swgen, so there is one writer at a time, and
@@ -69,6 +72,39 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } flow_cursor_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pace_map SEC(".maps");
+
+/* A sender this many gaps late (descheduled, between two test runs) goes on
+ * at the rate from now instead of catching up: a catch-up is a burst. */
+#define PACE_MAX_LAG_GAPS 16
+
+/* Smooth pacing: 1 when this repetition may send, 0 when it comes before the
+ * next frame's time (the kernel then drops it, unsent and uncounted). The
+ * frames of one batch leave together, so bursts are at most the frames
+ * paced into one batch's run time. */
+static __always_inline int pace(void)
+{
+	__u32 zero = 0;
+	__u64 *next = bpf_map_lookup_elem(&pace_map, &zero);
+	__u64 now;
+
+	if (!cfg_gap_ns || !next)
+		return 1;
+	now = bpf_ktime_get_ns();
+	if (now < *next)
+		return 0;
+	if (now - *next > PACE_MAX_LAG_GAPS * cfg_gap_ns)
+		*next = now + cfg_gap_ns;
+	else
+		*next += cfg_gap_ns;
+	return 1;
+}
 
 /* One's-complement arithmetic on 16-bit words as loaded from the frame.
  * The sum is independent of byte order as long as every word, including the
@@ -179,6 +215,8 @@ int swd_xdp_tx(struct xdp_md *ctx)
 	cursor = bpf_map_lookup_elem(&flow_cursor_map, &zero);
 	if (!frames || !cursor)
 		return XDP_ABORTED;
+	if (!pace())
+		return XDP_DROP;
 	flow = *cursor;
 	if (flow >= cfg_n_flows)
 		flow = 0;

@@ -18,7 +18,8 @@
 #   5. --mode auto with no XDP program on the peer says why and falls back to AF_XDP, and the
 #      peer's kernel receives the frames;
 #   6. --duration with --rate, and SIGINT, stop the run with a summary; a sender stopped for a
-#      while goes on at the rate, without a burst to catch up;
+#      while goes on at the rate, without a burst to catch up; the same with --smooth (paced
+#      per frame by the generator program), whose frames all reach the sink;
 # then prints the Mpps measured in each mode (3 runs each, min/median/max) with the CPU
 # placement. On every exit it deletes its namespaces, which removes the veths and detaches the
 # XDP programs; it stops only the processes it started (by PID). Exit status 0 when every check
@@ -166,6 +167,8 @@ expect_rc 2 --dev "$dev_tx" --batch 300
 expect_rc 2 --dev swdt-no$$ --count 1
 expect_rc 2 --dev swdt-name-too-long$$ --count 1
 expect_rc 2 --dev "$dev_tx" --no-such-option
+expect_rc 2 --dev "$dev_tx" --mode live --smooth --duration 1
+expect_rc 2 --dev "$dev_tx" --mode afxdp --smooth --rate 1000 --duration 1
 
 # ---- 2. live frames, 1M frames, 100 flows ------------------------------------------------------
 attach_sink swd_xdp_sink
@@ -256,21 +259,36 @@ check "duration 1 s at 50000 pps: $(field frames "$out") frames in $(field secon
 check "duration: stopped by duration after ~1 s" between "$(field seconds "$out")" 0.95 1.3
 # Stopped (SIGSTOP) for 0.5 s of a 2 s run at 50000 pps, swgen goes on at the rate from where it
 # is: 75000 frames and a chunk (0.1 s of the rate) at each start; catching up the backlog at full
-# speed would make it ~100000.
-ip netns exec "$ns_tx" "$swgen" --dev "$dev_tx" --duration 2 --rate 50000 --flows 10 --json \
-    >"$tmp/stopped.json" 2>&1 &
-pid=$!
-bg_pids+=("$pid")
-sleep 0.5
-kill -STOP "$pid"
-sleep 0.5
-kill -CONT "$pid"
-wait "$pid" || true
-bg_pids=("${bg_pids[@]/$pid/}")
-out=$(tail -n 1 "$tmp/stopped.json")
+# speed would make it ~100000. --smooth: the program re-anchors its clock the same way.
+stopped_run() { # PACING...: prints the summary of a 2 s run at 50000 pps stopped for 0.5 s
+    ip netns exec "$ns_tx" "$swgen" --dev "$dev_tx" --duration 2 --rate 50000 --flows 10 --json "$@" \
+        >"$tmp/stopped.json" 2>&1 &
+    pid=$!
+    bg_pids+=("$pid")
+    sleep 0.5
+    kill -STOP "$pid"
+    sleep 0.5
+    kill -CONT "$pid"
+    wait "$pid" || true
+    bg_pids=("${bg_pids[@]/$pid/}")
+    tail -n 1 "$tmp/stopped.json"
+}
+out=$(stopped_run)
 echo "swgen: $out"
 check "rate after a 0.5 s stop: no catch-up burst ($(field frames "$out") frames in 2 s at 50000 pps)" \
     between "$(field frames "$out")" 65000 86000
+out=$(stopped_run --mode live --smooth)
+echo "swgen: $out"
+check "--smooth after a 0.5 s stop: no catch-up burst ($(field frames "$out") frames in 2 s at 50000 pps)" \
+    between "$(field frames "$out")" 65000 86000
+# --smooth at 200000 pps for 1 s: the rate less the kernel's set-up of each call (~25 ms), every
+# frame counted by the sink.
+before=$(sink_frames)
+out=$(swgen_tx --mode live --smooth --duration 1 --rate 200000 --flows 10 --json)
+echo "swgen: $out"
+check "--smooth 1 s at 200000 pps: $(field frames "$out") frames" between "$(field frames "$out")" 150000 201000
+check "--smooth: the sink counted every frame ($(($(sink_frames) - before)) of $(field frames "$out"))" \
+    test "$(($(sink_frames) - before))" = "$(field frames "$out")"
 ip netns exec "$ns_tx" "$swgen" --dev "$dev_tx" --flows 10 --json >"$tmp/sigint.json" 2>&1 &
 pid=$!
 bg_pids+=("$pid")

@@ -87,6 +87,7 @@ result<std::unique_ptr<sender>> open_live_sender(const sender_config& cfg,
     ro->cfg_vary_dst_ip = cfg.flows.vary_dst_ip;
     ro->cfg_vary_src_port = cfg.flows.vary_src_port;
     ro->cfg_vary_dst_port = cfg.flows.vary_dst_port;
+    ro->cfg_gap_ns = cfg.gap_ns;
     // The sink programs share the object file; swgen only runs the generator.
     bpf_program__set_autoload(skel->progs.swd_xdp_sink, false);
     bpf_program__set_autoload(skel->progs.swd_xdp_sink_drop, false);

@@ -55,6 +55,8 @@ constexpr uint32_t max_live_batch = 256; // TEST_XDP_MAX_BATCH
 // Each BPF_PROG_TEST_RUN call sets up and tears down a page pool, which costs ~25 ms here
 // (measured on kernel 6.18), so live mode sends in calls of ~200 ms; AF_XDP has no such cost.
 constexpr double live_call_s = 0.2;
+// --smooth calls run longer: while the kernel sets a call up, nothing is sent.
+constexpr double live_smooth_call_s = 1.0;
 constexpr uint64_t live_first_chunk = 1u << 20;
 constexpr uint64_t live_max_chunk = 1u << 28;
 constexpr uint64_t afxdp_chunk = 4096;
@@ -81,6 +83,7 @@ struct cli {
     std::string count;
     std::string duration;
     std::string rate;
+    bool smooth = false;
     std::string batch = "64";
     std::string cpu;
     std::string mode = "auto";
@@ -98,6 +101,7 @@ struct request {
     std::optional<uint64_t> count;
     std::optional<double> duration;
     std::optional<uint64_t> rate;
+    bool smooth = false; // --rate paced per frame by the generator program (live mode)
     uint32_t batch = 64;
     std::optional<int> cpu;
     run_mode mode = run_mode::auto_select;
@@ -191,6 +195,9 @@ int parse_cli(int argc, char** argv, request& req) {
         ("rate,r", po::value(&c.rate)->value_name("PPS"),
          "at most PPS frames a second, on average over 100 ms (live) or 10 ms (afxdp); "
          "within that window frames leave at full speed")
+        ("smooth", po::bool_switch(&c.smooth),
+         "live mode with --rate: space every frame 1/PPS apart (the XDP program reads the clock "
+         "and drops the repetitions in between), for rate searches; the sending thread spins")
         ("batch", po::value(&c.batch)->value_name("N"),
          "frames per kernel batch (live: 1-256; on a veth above 128 may overflow the peer's "
          "256-frame ring) or per sendto kick (afxdp: 1-2048); default 64")
@@ -336,6 +343,10 @@ int parse_cli(int argc, char** argv, request& req) {
                 fmt::format("invalid --rate '{}': expected 1-1000000000 frames a second", c.rate));
         }
     }
+    req.smooth = c.smooth;
+    if (req.smooth && (!req.rate || c.mode != "live")) {
+        return bad("--smooth needs --rate and --mode live");
+    }
     if (c.mode == "auto") {
         req.mode = run_mode::auto_select;
     } else if (c.mode == "live") {
@@ -425,7 +436,9 @@ run_result run(sender& s, const request& req, double t0) {
     const double t_end = req.duration ? t0 + *req.duration : 0;
     const double rate_period = live ? live_rate_period_s : afxdp_rate_period_s;
     uint64_t chunk = live ? live_first_chunk : afxdp_chunk;
-    double fps = 0;           // frames a second over the last call, per-call cost included
+    // --smooth: the program paces (a call's repetitions are not all sent), else this loop does.
+    const bool paced_here = req.rate && !req.smooth;
+    double fps = 0;           // repetitions a second over the last call, per-call cost included
     double paced_from_t = t0; // --rate: frames sent since paced_from_t follow the rate
     uint64_t paced_from_frames = 0;
     while (true) {
@@ -447,7 +460,7 @@ run_result run(sender& s, const request& req, double t0) {
         if (req.count) {
             n = std::min(n, *req.count - sent);
         }
-        if (req.rate) {
+        if (paced_here) {
             n = std::min(
                 n, std::max<uint64_t>(
                        1, static_cast<uint64_t>(static_cast<double>(*req.rate) * rate_period)));
@@ -464,13 +477,14 @@ run_result run(sender& s, const request& req, double t0) {
         }
         const double dt = now_s() - t;
         if (dt > 0 && *r > 0) {
-            fps = static_cast<double>(*r) / dt;
+            fps = static_cast<double>(req.smooth ? n : *r) / dt;
             if (live) {
-                chunk = std::clamp<uint64_t>(static_cast<uint64_t>(fps * live_call_s), req.batch,
+                const double call_s = req.smooth ? live_smooth_call_s : live_call_s;
+                chunk = std::clamp<uint64_t>(static_cast<uint64_t>(fps * call_s), req.batch,
                                              live_max_chunk);
             }
         }
-        if (req.rate) {
+        if (paced_here) {
             double next = paced_from_t + static_cast<double>(s.total() - paced_from_frames) /
                                              static_cast<double>(*req.rate);
             if (const double now = now_s(); now - next > rate_period) {
@@ -527,6 +541,7 @@ int main(int argc, char** argv) {
     cfg.frame = req.frame;
     cfg.flows = req.flows;
     cfg.batch = req.batch;
+    cfg.gap_ns = req.smooth ? std::max<uint64_t>(1, 1'000'000'000 / *req.rate) : 0;
     const std::vector<uint8_t> frame = build_template(req.frame);
 
     // Choose the sender. Live mode is probed with one batch: a kernel without live frames fails
@@ -632,6 +647,7 @@ int main(int argc, char** argv) {
             {"dst_mac", format_mac(req.frame.dst_mac)},
         };
         j["rate"] = req.rate ? nlohmann::json(*req.rate) : nlohmann::json(nullptr);
+        j["smooth"] = req.smooth;
         j["cpu"] = req.cpu ? nlohmann::json(*req.cpu) : nlohmann::json(nullptr);
         j["dev_tx_packets"] = or_null(tx_packets);
         j["dev_tx_dropped"] = or_null(tx_dropped);

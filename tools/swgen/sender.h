@@ -29,6 +29,7 @@ struct sender_config {
     frame_spec frame;
     flow_spec flows;
     uint32_t batch = 64; // live: kernel batch_size (1-256); afxdp: frames per sendto kick
+    uint64_t gap_ns = 0; // live: at least this long between two frames (0: no pacing)
 };
 
 class sender {
