@@ -145,6 +145,7 @@ static __always_inline int search_mask(__u32 i, struct search *s, int egress)
 	const __u64 *kw = (const __u64 *)&s->key;
 	__u64 *mw = (__u64 *)&s->masked;
 	struct swd_xdp_mask *m = bpf_map_lookup_elem(&swd_masks, &idx);
+	const struct swd_xdp_rule_head *h;
 	const struct swd_xdp_rule *r;
 	const __u64 *maskw;
 	__u32 rec;
@@ -157,19 +158,31 @@ static __always_inline int search_mask(__u32 i, struct search *s, int egress)
 	if (egress && m->mask.in_port != 0xffff)
 		return 0;
 	maskw = (const __u64 *)&m->mask;
-	for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
-		mw[w] = kw[w] & maskw[w];
-	found = swd_find_rule(&s->masked, m->id, s->probe, s->index_mask);
-	if (found < 0)
-		return 0;
-	rec = (__u32)found;
-	r = bpf_map_lookup_elem(&swd_rules, &rec);
-	if (!r)
-		return 0;
-	if (!s->found || r->h.priority > s->best.priority ||
-	    (r->h.priority == s->best.priority &&
-	     r->h.rule_id < s->best.rule_id)) {
-		s->best = r->h;
+	if (m->single) { /* the mask's one rule is in its entry */
+		const __u64 *sk = (const __u64 *)&m->single_key;
+		__u64 diff = 0;
+
+		for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
+			diff |= (kw[w] & maskw[w]) ^ sk[w];
+		if (diff)
+			return 0;
+		h = &m->single_head;
+	} else {
+		for (int w = 0; w < SWD_FLOW_KEY_WORDS; w++)
+			mw[w] = kw[w] & maskw[w];
+		found =
+		    swd_find_rule(&s->masked, m->id, s->probe, s->index_mask);
+		if (found < 0)
+			return 0;
+		rec = (__u32)found;
+		r = bpf_map_lookup_elem(&swd_rules, &rec);
+		if (!r)
+			return 0;
+		h = &r->h;
+	}
+	if (!s->found || h->priority > s->best.priority ||
+	    (h->priority == s->best.priority && h->rule_id < s->best.rule_id)) {
+		s->best = *h;
 		s->found = 1;
 	}
 	return 0;

@@ -15,7 +15,7 @@ extern "C" {
 
 namespace swd::afxdp {
 
-static_assert(sizeof(swd_xdp_mask) == 72);
+static_assert(sizeof(swd_xdp_mask) == 152);
 static_assert(sizeof(swd_xdp_rule_head) == 16);
 static_assert(sizeof(swd_xdp_config) == 40);
 
@@ -232,12 +232,8 @@ uint32_t xdp_tables::wanted_capacity(const dp::pipeline& p) const {
 
 result<swd_xdp_rule_head> xdp_tables::entry_for(const dp::compiled_rule& r,
                                                 std::span<const swd_action> acts) {
-    swd_xdp_rule_head v{};
-    v.rule_id = r.rule_id;
-    v.priority = r.priority;
-    v.run = r.xdp ? SWD_XDP_RUN_XDP : SWD_XDP_RUN_USER;
     if (!r.xdp) {
-        return v;
+        return head_of(r);
     }
     const std::string bytes(reinterpret_cast<const char*>(acts.data()), acts.size_bytes());
     auto [ref, fresh] = action_ids_.try_emplace(bytes, action_list_ref{0, 0});
@@ -290,12 +286,22 @@ result<swd_xdp_rule_head> xdp_tables::entry_for(const dp::compiled_rule& r,
         const std::vector<swd_rule_stats> zero(n_cpus_);
         bpf_map_update_elem(rule_stats_.get(), &slot, zero.data(), BPF_ANY);
         place->second.slot = slot;
-    } else if (place->second.action_id != UINT32_MAX) {
-        release_action_list(place->second.action_id); // it had another list before this change
+    } else if (place->second.action_id != UINT32_MAX) { // it had another list before this change
+        release_action_list(place->second.action_id, single_rules_.contains(r.rule_id));
     }
     place->second.action_id = ref->second.id;
-    v.slot = place->second.slot;
-    v.action_id = ref->second.id;
+    return head_of(r);
+}
+
+swd_xdp_rule_head xdp_tables::head_of(const dp::compiled_rule& r) const {
+    swd_xdp_rule_head v{};
+    v.rule_id = r.rule_id;
+    v.priority = r.priority;
+    v.run = r.xdp ? SWD_XDP_RUN_XDP : SWD_XDP_RUN_USER;
+    if (auto it = xdp_rules_.find(r.rule_id); r.xdp && it != xdp_rules_.end()) {
+        v.slot = it->second.slot;
+        v.action_id = it->second.action_id;
+    }
     return v;
 }
 
@@ -309,15 +315,18 @@ void xdp_tables::release_rule(uint32_t rule_id, bool keep_counts) {
         d.first += packets;
         d.second += bytes;
     }
-    free_slots_.push_back(it->second.slot);
-    release_action_list(it->second.action_id);
+    // A rule that the active mask list carries (single) is read there until the next list is
+    // switched in: its slot and action list are reused only after that.
+    const bool held = single_rules_.contains(rule_id);
+    (held ? held_slots_ : free_slots_).push_back(it->second.slot);
+    release_action_list(it->second.action_id, held);
     xdp_rules_.erase(it);
 }
 
-void xdp_tables::release_action_list(uint32_t id) {
+void xdp_tables::release_action_list(uint32_t id, bool held) {
     auto a = action_ids_.find(action_bytes_[id]);
     if (a != action_ids_.end() && --a->second.users == 0) {
-        free_action_ids_.push_back(id);
+        (held ? held_action_ids_ : free_action_ids_).push_back(id);
         action_ids_.erase(a);
     }
 }
@@ -371,11 +380,21 @@ result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id
 result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, bool search,
                                       bool egress, bool tracks) {
     const uint32_t next = active_list_ ^ 1;
+    std::unordered_set<uint32_t> singles;
     for (size_t i = 0; i < list.size(); i++) {
         swd_xdp_mask m{};
         std::memcpy(&m.mask, &list[i].table->mask().f, sizeof m.mask);
         m.id = list[i].id;
         m.max_priority = list[i].table->max_priority();
+        if (list[i].table->size() == 1) {
+            list[i].table->for_each([&](const dp::flow_key& key, const dp::compiled_rule& r,
+                                        std::span<const swd_action>) {
+                m.single = 1;
+                m.single_key = key.f;
+                m.single_head = head_of(r);
+                singles.insert(r.rule_id);
+            });
+        }
         const uint32_t idx = next * SWD_XDP_MAX_MASKS + static_cast<uint32_t>(i);
         if (bpf_map_update_elem(masks_.get(), &idx, &m, BPF_ANY) != 0) {
             return fail(errno_error(errno, "write the XDP mask list"));
@@ -395,6 +414,13 @@ result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, b
         return fail(errno_error(errno, "write the XDP dispatcher's configuration"));
     }
     active_list_ = next;
+    // No program starts on the old list any more.
+    single_rules_ = std::move(singles);
+    free_slots_.insert(free_slots_.end(), held_slots_.begin(), held_slots_.end());
+    held_slots_.clear();
+    free_action_ids_.insert(free_action_ids_.end(), held_action_ids_.begin(),
+                            held_action_ids_.end());
+    held_action_ids_.clear();
     searching_ = search;
     egress_ = c.egress != 0;
     tracks_ = c.tracks != 0;
@@ -418,6 +444,9 @@ void xdp_tables::disable(std::string why) {
     xdp_rules_.clear();
     free_slots_.clear();
     next_slot_ = 0;
+    single_rules_.clear();
+    held_slots_.clear();
+    held_action_ids_.clear();
     why_not_ = std::move(why);
 }
 

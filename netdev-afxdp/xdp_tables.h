@@ -30,6 +30,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ct_map.h"
@@ -147,7 +148,10 @@ private:
                                         std::span<const swd_action> acts);
     // Frees the rule's slot; keep_counts: the rule lives on elsewhere, its counts go to departed_.
     void release_rule(uint32_t rule_id, bool keep_counts = false);
-    void release_action_list(uint32_t id);
+    // held: the id is reused only once the next mask list is switched in.
+    void release_action_list(uint32_t id, bool held = false);
+    // The head that entry_for() wrote for r, from its slot and action list.
+    swd_xdp_rule_head head_of(const dp::compiled_rule& r) const;
     result<void> switch_masks(const std::vector<installed_mask>& list, bool search,
                               bool egress = false, bool tracks = false);
     void disable(std::string why);
@@ -180,6 +184,11 @@ private:
     mutable std::unordered_map<uint32_t, rule_place> xdp_rules_;
     std::vector<uint32_t> free_slots_;
     uint32_t next_slot_ = 0;
+    // The rules that the active mask list carries in its entries (masks with one rule), and the
+    // slots and action lists they released since it was switched in: the list may still run
+    // them, so those are reused after the next switch.
+    std::unordered_set<uint32_t> single_rules_;
+    std::vector<uint32_t> held_slots_, held_action_ids_;
     mutable std::vector<swd_rule_stats> per_cpu_; // read_counts' buffer
 };
 

@@ -173,18 +173,14 @@ struct swd_action_list {
  * SWD_XDP_MAX_MASKS entries in the order user space searches them (highest
  * priority first); two lists exist and the config names the active one, so a
  * new list is written while the old one serves and takes effect with one
- * 4-byte store.
+ * 4-byte store. A mask with one rule carries that rule in its list entry
+ * (single): the search compares the packet with it there, without the hash
+ * and the index (a table of few rules, each with a mask of its own, is the
+ * common firewall); its entry in the index stays, for the next list.
  */
 #define SWD_XDP_MAX_MASKS 1024
 #define SWD_XDP_MAX_QUEUES 64
 #define SWD_XDP_MAX_ACTION_LISTS 16384
-
-struct swd_xdp_mask {
-	struct swd_flow_key mask;
-	__u32 id;	    /* the mask index in rule keys */
-	__u16 max_priority; /* highest priority of its rules (early exit) */
-	__u16 pad;
-};
 
 /* The index's hash of a masked key of mask mask_id: its low bits pick the
  * home bucket, its high 32 bits are the slot's tag. A sum of products with
@@ -223,6 +219,15 @@ struct swd_xdp_rule_head {
 	__u8 pad;
 	__u32 slot;	 /* index of its per-CPU counters (XDP-run rules) */
 	__u32 action_id; /* index in the action-list map (XDP-run rules) */
+};
+
+struct swd_xdp_mask {
+	struct swd_flow_key mask;
+	__u32 id;	    /* the mask index in rule keys */
+	__u16 max_priority; /* highest priority of its rules (early exit) */
+	__u16 single; /* 1: the mask's one rule is single_head/single_key */
+	struct swd_xdp_rule_head single_head;
+	struct swd_flow_key single_key; /* the rule's masked key */
 };
 
 /* A record of the rule array. User space writes a record before a slot

@@ -376,10 +376,9 @@ TEST_F(Egress, RulesComeAndGo) {
     // The egress flag follows the table through incremental syncs.
     load("port=p1,ofport=1\npriority=10,in_port=1,actions=local\n");
     EXPECT_FALSE(tables_->egress());
-    auto out = flows::parse_flows(
-        "port=p1,ofport=1\npriority=100,in_port=LOCAL,udp,tp_dst=9999,actions=drop\n"
-        "priority=10,in_port=1,actions=local\n",
-        "<test>", flows::parse_mode::config, {});
+    auto out = flows::parse_flows("port=p1,ofport=1\npriority=10,in_port=1,actions=local\n"
+                                  "priority=100,in_port=LOCAL,udp,tp_dst=9999,actions=drop\n",
+                                  "<test>", flows::parse_mode::config, {});
     ASSERT_TRUE(out.ok());
     std::vector<std::unique_ptr<flows::rule>> rules;
     std::vector<const flows::rule*> ptrs;
@@ -394,7 +393,7 @@ TEST_F(Egress, RulesComeAndGo) {
     EXPECT_TRUE(tables_->egress());
     auto r = run(ipv4_frame(udp(1, 9999)));
     EXPECT_EQ(r.action, static_cast<uint32_t>(TC_ACT_SHOT));
-    ptrs.erase(ptrs.begin());
+    ptrs.pop_back();
     auto without = flows::compiler::compile_all(ptrs, ++version_, flows::profile::hybrid);
     ASSERT_TRUE(tables_->sync(*without));
     EXPECT_FALSE(tables_->egress());
