@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "bench_frames.h"
-#include "bench_rules.h"
 #include "datapath/executor.h"
+#include "flows/text_pipeline.h"
 
 namespace {
 
@@ -64,12 +64,12 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    const auto compiled = bench::compile_text(rules_text(n_rules), "<exec_cost>");
-    if (!compiled.pipeline) {
-        std::fprintf(stderr, "exec_cost: %s\n", compiled.error.c_str());
+    const auto compiled = flows::compile_text(rules_text(n_rules), "<exec_cost>");
+    if (!compiled) {
+        std::fprintf(stderr, "exec_cost: %s\n", compiled.err().message().c_str());
         return 1;
     }
-    const auto& pipeline = compiled.pipeline;
+    const auto& pipeline = compiled->pipeline;
 
     constexpr size_t batch = 32, frame_size = 60, room = 2048;
     std::vector<uint8_t> flows_buf(static_cast<size_t>(n_flows) * frame_size);
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     }
     std::vector<uint8_t> umem(batch * room);
     dp::thread_state ts;
-    ts.rules.reserve(static_cast<uint32_t>(compiled.n_rules + 1));
+    ts.rules.reserve(static_cast<uint32_t>(compiled->rules.size() + 1));
     discard_sink sink;
     dp::executor<discard_sink> exec(ts, sink);
     dp::queue_counters rxq;

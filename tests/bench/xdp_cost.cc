@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "bench_frames.h"
-#include "bench_rules.h"
+#include "flows/text_pipeline.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xdp_tables.h"
 #include "tools/control/service.h"
@@ -94,13 +94,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "xdp_cost: %s\n", text.err().message().c_str());
         return 1;
     }
-    const auto compiled = bench::compile_text(*text, argv[1], profile);
-    if (!compiled.pipeline) {
-        std::fprintf(stderr, "xdp_cost: %s\n", compiled.error.c_str());
+    flows::text_pipeline_options opts;
+    opts.placement = profile;
+    const auto compiled = flows::compile_text(*text, argv[1], opts);
+    if (!compiled) {
+        std::fprintf(stderr, "xdp_cost: %s\n", compiled.err().message().c_str());
         return 1;
     }
-    const auto& pipeline = compiled.pipeline;
-    const auto room = static_cast<uint32_t>(compiled.n_rules + 16);
+    const auto& pipeline = compiled->pipeline;
+    const auto room = static_cast<uint32_t>(compiled->rules.size() + 16);
     auto tables = afxdp::xdp_tables::create(room, room);
     if (!tables) {
         std::fprintf(stderr, "xdp_cost: %s\n", tables.err().message().c_str());
@@ -130,7 +132,7 @@ int main(int argc, char** argv) {
     const double c_disp = cost((*prog)->prog_fd(), frames, repeat, &a_disp);
     std::printf("%zu rules (%s, XDP: %s), %u frames x %u runs: swd_xdp_count_drop %.1f ns "
                 "(action %u), dispatcher %.1f ns (action %u), difference %.1f ns\n",
-                compiled.n_rules, flows::profile_name(profile),
+                compiled->rules.size(), flows::profile_name(profile),
                 (*tables)->searching() ? "searching" : (*tables)->why_not().c_str(), n_frames,
                 repeat, c_min, a_min, c_disp, a_disp, c_disp - c_min);
     swd_swgen_tx__destroy(min);

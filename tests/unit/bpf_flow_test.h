@@ -15,10 +15,8 @@
 #include <unistd.h>
 #include <vector>
 
-#include "flows/compiler.h"
-#include "flows/parser.h"
 #include "flows/placement.h"
-#include "flows/pools.h"
+#include "flows/text_pipeline.h"
 #include "netdev-afxdp/xdp_tables.h"
 #include "root_test.h"
 
@@ -35,21 +33,13 @@ protected:
     void load_tables(const std::string& text, flows::profile profile,
                      std::initializer_list<uint16_t> ports,
                      std::shared_ptr<afxdp::ct_map> ct = nullptr) {
-        auto out = flows::parse_flows(text, "<test>", flows::parse_mode::config, {});
-        ASSERT_TRUE(out.ok()) << out.errors.front().line << ": " << out.errors.front().what << " "
-                              << out.errors.front().detail << " " << out.errors.front().line_text;
-        rules_.clear();
-        uint32_t id = 1;
-        for (auto& fm : out.mods) {
-            fm.spec.id = id++;
-            rules_.push_back(std::make_unique<flows::rule>(fm.spec));
-        }
-        std::vector<const flows::rule*> ptrs;
-        for (const auto& r : rules_) {
-            ptrs.push_back(r.get());
-        }
-        pipeline_ = flows::compiler::compile_all(ptrs, ++version_, profile,
-                                                 flows::pool_compiler().compile(out.pools));
+        flows::text_pipeline_options opts;
+        opts.version = ++version_;
+        opts.placement = profile;
+        auto compiled = flows::compile_text(text, "<test>", opts);
+        ASSERT_TRUE(compiled) << compiled.err().message();
+        rules_ = std::move(compiled->rules);
+        pipeline_ = std::move(compiled->pipeline);
         auto t = afxdp::xdp_tables::create(4096, afxdp::xdp_tables::initial_capacity, nullptr,
                                            std::move(ct));
         ASSERT_TRUE(t) << t.err().message();
@@ -61,7 +51,7 @@ protected:
         ASSERT_TRUE(s) << s.err().message();
     }
 
-    std::vector<std::unique_ptr<flows::rule>> rules_;
+    std::vector<flows::rule> rules_;
     std::shared_ptr<const dp::pipeline> pipeline_;
     std::unique_ptr<afxdp::xdp_tables> tables_;
     uint64_t version_ = 0;

@@ -116,15 +116,15 @@ TEST_F(Egress, PlacementPutsLocalRulesInXdp) {
     EXPECT_TRUE(tables_->searching());
     EXPECT_TRUE(tables_->egress()) << "an in_port=LOCAL rule is placed in XDP";
     // in_port=LOCAL drop: XDP under auto in hybrid (where drops go to user space otherwise).
-    const flows::rule& drop = *rules_[rule_id("tp_dst=9999,actions=drop") - 1];
+    const flows::rule& drop = rules_[rule_id("tp_dst=9999,actions=drop") - 1];
     for (auto p : {flows::profile::hybrid, flows::profile::all_xdp, flows::profile::all_user}) {
         const auto d = flows::decide_placement(drop, p);
         EXPECT_TRUE(d.xdp) << flows::profile_name(p) << ": " << d.reason;
         EXPECT_NE(std::string(d.reason).find("in_port=LOCAL"), std::string::npos) << d.reason;
     }
-    const flows::rule& user = *rules_[rule_id("placement=user") - 1];
+    const flows::rule& user = rules_[rule_id("placement=user") - 1];
     EXPECT_FALSE(flows::decide_placement(user, flows::profile::hybrid).xdp);
-    const flows::rule& catch_all = *rules_[rule_id("priority=0") - 1];
+    const flows::rule& catch_all = rules_[rule_id("priority=0") - 1];
     EXPECT_FALSE(flows::decide_placement(catch_all, flows::profile::hybrid).xdp);
 }
 
@@ -376,26 +376,21 @@ TEST_F(Egress, RulesComeAndGo) {
     // The egress flag follows the table through incremental syncs.
     load("port=p1,ofport=1\npriority=10,in_port=1,actions=local\n");
     EXPECT_FALSE(tables_->egress());
-    auto out = flows::parse_flows("port=p1,ofport=1\npriority=10,in_port=1,actions=local\n"
-                                  "priority=100,in_port=LOCAL,udp,tp_dst=9999,actions=drop\n",
-                                  "<test>", flows::parse_mode::config, {});
-    ASSERT_TRUE(out.ok());
-    std::vector<std::unique_ptr<flows::rule>> rules;
-    std::vector<const flows::rule*> ptrs;
-    uint32_t id = 1;
-    for (auto& fm : out.mods) {
-        fm.spec.id = id++;
-        rules.push_back(std::make_unique<flows::rule>(fm.spec));
-        ptrs.push_back(rules.back().get());
-    }
-    auto with = flows::compiler::compile_all(ptrs, ++version_, flows::profile::hybrid);
-    ASSERT_TRUE(tables_->sync(*with));
+    // The rule of the first table keeps its id, as in swd's rule table.
+    const std::string local_rule = "port=p1,ofport=1\npriority=10,in_port=1,actions=local\n";
+    flows::text_pipeline_options opts;
+    opts.version = ++version_;
+    auto with = flows::compile_text(
+        local_rule + "priority=100,in_port=LOCAL,udp,tp_dst=9999,actions=drop\n", "<test>", opts);
+    ASSERT_TRUE(with) << with.err().message();
+    ASSERT_TRUE(tables_->sync(*with->pipeline));
     EXPECT_TRUE(tables_->egress());
     auto r = run(ipv4_frame(udp(1, 9999)));
     EXPECT_EQ(r.action, static_cast<uint32_t>(TC_ACT_SHOT));
-    ptrs.pop_back();
-    auto without = flows::compiler::compile_all(ptrs, ++version_, flows::profile::hybrid);
-    ASSERT_TRUE(tables_->sync(*without));
+    opts.version = ++version_;
+    auto without = flows::compile_text(local_rule, "<test>", opts);
+    ASSERT_TRUE(without) << without.err().message();
+    ASSERT_TRUE(tables_->sync(*without->pipeline));
     EXPECT_FALSE(tables_->egress());
     r = run(ipv4_frame(udp(1, 9999)));
     EXPECT_EQ(r.action, static_cast<uint32_t>(TC_ACT_OK));

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <gtest/gtest.h>
 #include <memory>
 #include <random>
@@ -21,10 +20,7 @@
 #include <vector>
 
 #include "datapath/executor.h"
-#include "flows/compiler.h"
-#include "flows/diagnostic.h"
-#include "flows/parser.h"
-#include "flows/pools.h"
+#include "flows/text_pipeline.h"
 #include "frames.h"
 
 namespace swd::dp {
@@ -188,28 +184,22 @@ protected:
     // ids follow the order of the rules in the text, from first_id.
     std::shared_ptr<const pipeline> compile(const std::string& text, uint64_t version,
                                             uint32_t first_id = 1) {
-        flows::parse_context ctx;
+        flows::text_pipeline_options o;
+        o.mode = flows::parse_mode::flow_mods;
         for (uint16_t p = 1; p <= 6; p++) {
-            ctx.ports.push_back({"p" + std::to_string(p), p, {}});
+            o.ctx.ports.push_back({"p" + std::to_string(p), p, {}});
         }
-        auto out = flows::parse_flows(text, "<test>", flows::parse_mode::flow_mods, ctx);
-        if (!out.ok()) {
-            ADD_FAILURE() << flows::format_all(out.errors);
+        o.version = version;
+        o.first_id = first_id;
+        o.pools = &pools_;
+        auto compiled = flows::compile_text(text, "<test>", o);
+        if (!compiled) {
+            ADD_FAILURE() << compiled.err().message();
             return nullptr;
         }
-        auto& rules = rules_.emplace_back();
-        for (size_t i = 0; i < out.mods.size(); i++) {
-            rules.push_back(out.mods[i].spec);
-            rules.back().id = first_id + static_cast<uint32_t>(i);
-        }
-        std::vector<const flows::rule*> ptrs;
-        for (const auto& r : rules) {
-            ptrs.push_back(&r);
-        }
         // As the control thread does before it publishes: counters for every id in use.
-        ts_.rules.reserve(first_id + static_cast<uint32_t>(rules.size()));
-        return flows::compiler::compile_all(ptrs, version, flows::profile::hybrid,
-                                            pools_.compile(out.pools));
+        ts_.rules.reserve(first_id + static_cast<uint32_t>(compiled->rules.size()));
+        return compiled->pipeline;
     }
 
     // Runs frames as one batch (packet i has frame handle i) and checks what holds for every
@@ -313,7 +303,6 @@ protected:
     fake_sink sink_;
     executor<fake_sink> exec_{ts_, sink_};
     queue_counters rxq_;
-    std::deque<std::vector<flows::rule>> rules_; // every compiled rule, kept for the test's life
     std::vector<std::unique_ptr<uint8_t[]>> bufs_;
     std::vector<packet> pkts_;
 };
