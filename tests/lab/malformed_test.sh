@@ -58,10 +58,21 @@ counts() {
     done
     echo "$now"
 }
+# Port 2's tx, host B's rx and the veth's drops, read until two reads agree: host A's own frames
+# (ARP, IPv6 neighbour discovery) may cross swd between the reads, the last frames may still be
+# on their way, and swd counts a flush's frames just before it kicks them out.
+port2_counts() {
+    local now prev=""
+    for _ in $(seq 30); do
+        now="$(port_sum 2 tx_packets) $(b_rx) $(veth_drops)"
+        [ "$now" = "$prev" ] && break
+        prev=$now
+        sleep 0.2
+    done
+    echo "$now"
+}
 read -r rx0 hits0 miss0 < <(counts)
-tx0=$(port_sum 2 tx_packets)
-b_rx0=$(b_rx)
-drops0=$(veth_drops)
+read -r tx0 b_rx0 drops0 < <(port2_counts)
 files=("$pcaps"/*.pcap)
 out=$(in_a "$swreplay_bin" --dev "$dev_a_peer" --rate 20000 --loop 3 --json "${files[@]}" \
     2>"$lab_tmp/swreplay.err" || true)
@@ -77,17 +88,8 @@ rx=$((rx - rx0)) hits=$((hits - hits0)) miss=$((miss - miss0))
 malformed=$(port_sum 1 malformed)
 skipped=$(port_sum 1 rewrite_skipped)
 ttl=$(port_sum 1 drop_ttl_expired)
-# Read port 2's tx, host B's rx and the veth's drops until two reads agree: the last frames may
-# still be on their way, and swd counts a flush's frames just after it kicks them out.
-prev=""
-for _ in $(seq 30); do
-    tx=$(($(port_sum 2 tx_packets) - tx0))
-    received=$(($(b_rx) - b_rx0))
-    dropped=$(($(veth_drops) - drops0))
-    [[ "$tx $received $dropped" == "$prev" ]] && break
-    prev="$tx $received $dropped"
-    sleep 0.2
-done
+read -r tx received dropped < <(port2_counts)
+tx=$((tx - tx0)) received=$((received - b_rx0)) dropped=$((dropped - drops0))
 echo "swreplay sent $sent; port 1: rx $rx, rule hits $hits, table misses $miss, malformed $malformed, rewrites skipped $skipped, TTL expired $ttl; port 2 tx $tx; host B's veth received $received, the veth dropped $dropped"
 echo "kernel counters of port 1: $(ports_json | jq -c '.ports[0].queues[0].kernel'), port 2: $(ports_json | jq -c '.ports[1].queues[0].kernel')"
 check "frames from swreplay arrived at swd ($rx of $sent sent, plus host A's own)" ge "$rx" $((sent * 99 / 100))
