@@ -75,7 +75,10 @@ sockets_through_swd() { # sockets_through_swd LABEL
     pid=$!
     lab_pids+=("$pid")
     sleep 0.2
-    for i in $(seq 10); do echo "datagram $i"; sleep 0.01; done | in_a timeout 3 nc -u -q 1 "$ip_b" 9999 || true
+    # One datagram per write, each from a socket of its own (nc may join lines it reads at once).
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    ip netns exec "$ns_a" timeout 3 bash -c \
+        'for i in $(seq 10); do echo "datagram $i" >"/dev/udp/$0/9999"; sleep 0.01; done' "$ip_b" || true
     wait "$pid" || true
     after=$(rule_packets 20)
     check "$label: drop rule: nothing arrives at B:9999 ($(stat -c %s "$lab_tmp/drop.out") bytes), rule counted $((after - before)) packets" \

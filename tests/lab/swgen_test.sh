@@ -277,18 +277,22 @@ out=$(stopped_run)
 echo "swgen: $out"
 check "rate after a 0.5 s stop: no catch-up burst ($(field frames "$out") frames in 2 s at 50000 pps)" \
     between "$(field frames "$out")" 65000 86000
+# --smooth also loses the kernel's set-up of each call (~25 ms, more on a loaded machine, and the
+# stop cuts a call short): the lower bound is looser.
 out=$(stopped_run --mode live --smooth)
 echo "swgen: $out"
 check "--smooth after a 0.5 s stop: no catch-up burst ($(field frames "$out") frames in 2 s at 50000 pps)" \
-    between "$(field frames "$out")" 65000 86000
+    between "$(field frames "$out")" 50000 86000
 # --smooth at 200000 pps for 1 s: the rate less the kernel's set-up of each call (~25 ms), every
 # frame counted by the sink.
 before=$(sink_frames)
 out=$(swgen_tx --mode live --smooth --duration 1 --rate 200000 --flows 10 --json)
 echo "swgen: $out"
 check "--smooth 1 s at 200000 pps: $(field frames "$out") frames" between "$(field frames "$out")" 150000 201000
-check "--smooth: the sink counted every frame ($(($(sink_frames) - before)) of $(field frames "$out"))" \
-    test "$(($(sink_frames) - before))" = "$(field frames "$out")"
+# The sending namespace's kernel may send a frame of its own meanwhile (in dev_tx_packets).
+got=$(($(sink_frames) - before))
+check "--smooth: the sink counted every frame ($got of $(field frames "$out"), the veth sent $(field dev_tx_packets "$out"))" \
+    between "$got" "$(field frames "$out")" $(($(field dev_tx_packets "$out") + 2))
 ip netns exec "$ns_tx" "$swgen" --dev "$dev_tx" --flows 10 --json >"$tmp/sigint.json" 2>&1 &
 pid=$!
 bg_pids+=("$pid")
