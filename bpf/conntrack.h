@@ -3,7 +3,7 @@
  * conntrack.h - connection tracking in XDP: the twin of
  * datapath/conntrack.h, with the same states and the same tuple.
  *
- * When the configuration says so (swd_xdp_config.tracks: the table uses
+ * When the configuration says so (swd_xdp_list_config.tracks: the table uses
  * ct_state or ct(commit), and all of table 0 runs in XDP, so that no packet
  * is judged by the other tracker), every frame gets its ct_state before the
  * rule search:
@@ -66,7 +66,7 @@ static __always_inline int swd_ct_live(const struct swd_lb_tuple *t, __u64 now,
 /* The frame's ct_state. */
 static __always_inline __u8 swd_ct_state(const struct swd_flow_key *k,
 					 const struct swd_hdrs *w,
-					 const struct swd_xdp_config *cfg)
+					 const struct swd_xdp_list_config *cfg)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 zero = 0;

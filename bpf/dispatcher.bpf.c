@@ -230,9 +230,8 @@ SEC("xdp")
 int swd_dispatch(struct xdp_md *ctx)
 {
 	__u32 q = ctx->rx_queue_index;
-	__u32 zero = 0;
 	__u32 *mode;
-	struct swd_xdp_config *cfg;
+	const struct swd_xdp_list_config *cfg;
 	struct search s;
 	struct swd_hdrs w;
 	int malformed;
@@ -243,7 +242,7 @@ int swd_dispatch(struct xdp_md *ctx)
 		count(SWD_XC_QUEUE_KERNEL);
 		return verdict(XDP_PASS, SWD_V_PASS, 0, 0, 0);
 	}
-	cfg = bpf_map_lookup_elem(&swd_config, &zero);
+	cfg = settings();
 	if ((mode && *mode == SWD_QUEUE_USER) || !cfg || !cfg->search) {
 		count(SWD_XC_QUEUE_USER);
 		return to_user(ctx, 0, 0);

@@ -90,6 +90,15 @@ static __always_inline int shot(__u32 c, __u32 rule_id, int malformed)
 	return verdict(TC_ACT_SHOT, SWD_V_DROP, 0, rule_id, malformed);
 }
 
+/* The empty asm keeps clang from computing &skb->tc_index once for every
+ * store and keeping it in a register: the verifier takes stores to the
+ * context only at the context pointer plus a constant. */
+static __always_inline void set_tc_index(struct __sk_buff *skb, __u32 v)
+{
+	asm volatile("" : "+r"(skb));
+	skb->tc_index = v;
+}
+
 /* Runs an XDP-placed rule's actions: rewrites, then the one output. */
 static __always_inline int run_actions(struct __sk_buff *skb,
 				       const struct swd_xdp_rule_head *r,
@@ -177,7 +186,7 @@ static __always_inline int run_actions(struct __sk_buff *skb,
 			verdict(0, SWD_V_REDIRECT, port, rule_id, malformed);
 			/* The target port's egress hook runs on the frame
 			 * too: it must leave there as output:PORT sent it. */
-			skb->tc_index = SWD_TC_REDIRECT_MARK;
+			set_tc_index(skb, SWD_TC_REDIRECT_MARK);
 			return bpf_redirect(d->ifindex, 0);
 		}
 		default: /* never placed in XDP */
@@ -194,14 +203,13 @@ static __always_inline int run_actions(struct __sk_buff *skb,
 SEC("tc")
 int swd_tc_egress(struct __sk_buff *skb)
 {
-	__u32 zero = 0;
-	struct swd_xdp_config *cfg = bpf_map_lookup_elem(&swd_config, &zero);
+	const struct swd_xdp_list_config *cfg = settings();
 	struct search s;
 	struct swd_hdrs w;
 	int malformed, pulled;
 
 	if (skb->tc_index == SWD_TC_REDIRECT_MARK) {
-		skb->tc_index = 0;
+		set_tc_index(skb, 0);
 		count(SWD_TC_PASS_REDIRECTED);
 		return verdict(TC_ACT_OK, SWD_V_PASS, swd_out_port, 0, 0);
 	}

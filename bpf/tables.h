@@ -21,13 +21,14 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct swd_xdp_config);
 } swd_config SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * SWD_XDP_MAX_MASKS);
+	__uint(max_entries, SWD_XDP_MASK_LISTS *SWD_XDP_MAX_MASKS);
 	__type(key, __u32);
 	__type(value, struct swd_xdp_mask);
 } swd_masks SEC(".maps");
@@ -198,14 +199,27 @@ static long search_more_egress(__u32 i, void *ctx)
 	return search_mask(i + SWD_XDP_INLINE_MASKS, ctx, 1);
 }
 
+/* The active mask list's settings (NULL only if the map is missing). */
+static __always_inline const struct swd_xdp_list_config *settings(void)
+{
+	__u32 zero = 0;
+	const struct swd_xdp_config *c =
+	    bpf_map_lookup_elem(&swd_config, &zero);
+
+	if (!c)
+		return 0;
+	return &c->list[*(volatile const __u32 *)&c->active &
+			(SWD_XDP_MASK_LISTS - 1)];
+}
+
 /* Fills s->best with the best rule of table 0 for s->key, if any; egress:
  * of the rules that name in_port exactly (see search_mask). */
-static __always_inline void search(struct search *s,
-				   const struct swd_xdp_config *cfg, int egress)
+static __always_inline void
+search(struct search *s, const struct swd_xdp_list_config *cfg, int egress)
 {
 	__u32 n = cfg->n_masks;
 
-	s->base = cfg->active_masks ? SWD_XDP_MAX_MASKS : 0;
+	s->base = cfg->first_mask;
 	s->found = 0;
 	s->probe = cfg->probe;
 	s->index_mask = cfg->index_mask;

@@ -6,8 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "xdp_tables.h"
 
@@ -21,60 +19,32 @@ static_assert(sizeof(swd_xdp_rule) == 88);
 static_assert(sizeof(swd_xdp_bucket) == 64);
 static_assert(std::atomic_ref<__u64>::is_always_lock_free);
 
-rule_index::mapping::~mapping() {
-    if (base != nullptr) {
-        ::munmap(base, length);
-    }
-}
-
-result<void> rule_index::map_values(int fd, size_t bytes, mapping& m) {
-    const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    m.length = (bytes + page - 1) / page * page;
-    void* p = ::mmap(nullptr, m.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) {
-        return fail(errno_error(errno, "map the XDP rule index into memory"));
-    }
-    m.base = p;
-    return {};
-}
-
-result<std::unique_ptr<rule_index>> rule_index::create(uint32_t capacity) {
-    std::unique_ptr<rule_index> t(new rule_index());
-    t->n_records_ = capacity + capacity / 4 + 64;
+result<std::unique_ptr<rule_index>> rule_index::create(uint32_t capacity,
+                                                       std::shared_ptr<reader_barrier> barrier) {
+    std::unique_ptr<rule_index> t(new rule_index(capacity + capacity / 4 + 64, std::move(barrier)));
     t->n_buckets_ = std::bit_ceil(std::max<uint32_t>(2, capacity / (SWD_XDP_BUCKET_SLOTS / 4)));
     auto records = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_rules", 4, sizeof(swd_xdp_rule),
                                   t->n_records_, BPF_F_MMAPABLE);
     auto index = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_rule_index", 4, sizeof(swd_xdp_bucket),
                                 t->n_buckets_, BPF_F_MMAPABLE);
-    auto inner = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_barrier_in", 4, 4, 1);
-    for (auto* m : {&records, &index, &inner}) {
+    for (auto* m : {&records, &index}) {
         if (!*m) {
             return fail(m->err());
         }
     }
-    LIBBPF_OPTS(bpf_map_create_opts, opts, .inner_map_fd = static_cast<__u32>(inner->get()));
-    const int outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "swd_barrier", 4, 4, 1, &opts);
-    if (outer < 0) {
-        return fail(errno_error(-outer, "create the XDP rule index's barrier map"));
-    }
-    t->barrier_outer_.reset(outer);
     t->records_fd_ = std::move(*records);
     t->index_fd_ = std::move(*index);
-    t->barrier_inner_ = std::move(*inner);
-    if (auto r = map_values(t->records_fd_.get(), size_t{t->n_records_} * sizeof(swd_xdp_rule),
-                            t->records_);
-        !r) {
-        return fail(r.err());
+    auto records_memory = map_memory::map(
+        t->records_fd_.get(), size_t{t->n_records_} * sizeof(swd_xdp_rule), "the XDP rule records");
+    auto index_memory = map_memory::map(
+        t->index_fd_.get(), size_t{t->n_buckets_} * sizeof(swd_xdp_bucket), "the XDP rule index");
+    for (auto* m : {&records_memory, &index_memory}) {
+        if (!*m) {
+            return fail(m->err());
+        }
     }
-    if (auto r = map_values(t->index_fd_.get(), size_t{t->n_buckets_} * sizeof(swd_xdp_bucket),
-                            t->index_);
-        !r) {
-        return fail(r.err());
-    }
-    t->free_records_.resize(t->n_records_);
-    for (uint32_t i = 0; i < t->n_records_; i++) {
-        t->free_records_[i] = t->n_records_ - 1 - i; // low numbers first
-    }
+    t->records_ = std::move(*records_memory);
+    t->index_ = std::move(*index_memory);
     return t;
 }
 
@@ -123,27 +93,6 @@ std::optional<rule_index::place> rule_index::locate(uint64_t hash, uint32_t mask
     return std::nullopt;
 }
 
-void rule_index::wait_for_readers() {
-    const uint32_t zero = 0;
-    const int inner = barrier_inner_.get();
-    // The kernel waits for a grace period before an update of a map-in-map returns; XDP and TC
-    // programs run inside RCU read-side sections, so every run that began before has ended.
-    (void)bpf_map_update_elem(barrier_outer_.get(), &zero, &inner, BPF_ANY);
-}
-
-std::optional<uint32_t> rule_index::new_record() {
-    if (free_records_.empty() && !retired_records_.empty()) {
-        wait_for_readers();
-        free_records_.swap(retired_records_);
-    }
-    if (free_records_.empty()) {
-        return std::nullopt;
-    }
-    const uint32_t r = free_records_.back();
-    free_records_.pop_back();
-    return r;
-}
-
 result<void> rule_index::put(uint64_t hash, uint32_t mask_id, const swd_flow_key& key,
                              const swd_xdp_rule_head& head) {
     const auto existing = locate(hash, mask_id, key);
@@ -165,7 +114,7 @@ result<void> rule_index::put(uint64_t hash, uint32_t mask_id, const swd_flow_key
                                              SWD_XDP_PROBE_BUCKETS, size_,
                                              size_t{n_buckets_} * SWD_XDP_BUCKET_SLOTS));
     }
-    const auto rec = new_record();
+    const auto rec = records_pool_.take();
     if (!rec) {
         return fail(errc::limit,
                     fmt::format("the XDP rule records are all in use ({})", n_records_));
@@ -180,7 +129,7 @@ result<void> rule_index::put(uint64_t hash, uint32_t mask_id, const swd_flow_key
     const uint64_t before = load(slot);
     store(slot, (hash >> 32) << 32 | (uint64_t{*rec} + 1));
     if (existing) {
-        retired_records_.push_back(static_cast<uint32_t>(before) - 1);
+        records_pool_.give_back(static_cast<uint32_t>(before) - 1);
     } else {
         at_distance_[distance]++;
         size_++;
@@ -194,7 +143,7 @@ bool rule_index::erase(uint64_t hash, uint32_t mask_id, const swd_flow_key& key)
         return false;
     }
     __u64& slot = bucket(at->bucket).slot[at->slot];
-    retired_records_.push_back(static_cast<uint32_t>(load(slot)) - 1);
+    records_pool_.give_back(static_cast<uint32_t>(load(slot)) - 1);
     store(slot, 0);
     at_distance_[(at->bucket - static_cast<uint32_t>(hash)) & index_mask()]--;
     size_--;
@@ -218,7 +167,7 @@ void rule_index::clear() {
     for (uint32_t b = 0; b < n_buckets_; b++) {
         for (__u64& slot : bucket(b).slot) {
             if (const uint64_t v = load(slot); static_cast<uint32_t>(v) != 0) {
-                retired_records_.push_back(static_cast<uint32_t>(v) - 1);
+                records_pool_.give_back(static_cast<uint32_t>(v) - 1);
                 store(slot, 0);
             }
         }

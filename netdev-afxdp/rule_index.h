@@ -12,9 +12,8 @@
 //
 // Records are never rewritten while a slot may name them: a changed entry gets a fresh record,
 // and a record left behind is retired; retired records are reused only after every program run
-// that could still read them has ended (wait_for_readers(): the kernel's synchronize_rcu(),
-// reached through an update of a map-in-map, which it performs so that user space sees map
-// changes complete). There are spare records beyond the capacity for changes in place.
+// that could still read them has ended (reader_barrier.h). There are spare records beyond the
+// capacity for changes in place.
 //
 // Thread-safety: control thread only. The maps are read by the XDP programs concurrently.
 #pragma once
@@ -29,14 +28,17 @@
 #include "bpf/shared/swd_abi.h"
 #include "datapath/util/result.h"
 #include "datapath/util/unique_fd.h"
+#include "map_memory.h"
+#include "reader_barrier.h"
 
 namespace swd::afxdp {
 
 class rule_index {
 public:
     // For capacity rules: capacity + capacity / 4 + 64 records, and at least 4 * capacity slots
-    // (a power of two of buckets, at least two).
-    static result<std::unique_ptr<rule_index>> create(uint32_t capacity);
+    // (a power of two of buckets, at least two). barrier: for the reuse of records.
+    static result<std::unique_ptr<rule_index>> create(uint32_t capacity,
+                                                      std::shared_ptr<reader_barrier> barrier);
     ~rule_index();
     rule_index(const rule_index&) = delete;
     rule_index& operator=(const rule_index&) = delete;
@@ -74,37 +76,24 @@ public:
     static uint64_t hash(uint32_t mask_id, const swd_flow_key& key);
 
 private:
-    struct mapping { // an mmap of a map's values; unmapped on destruction
-        void* base = nullptr;
-        size_t length = 0;
-        mapping() = default;
-        mapping(const mapping&) = delete;
-        mapping& operator=(const mapping&) = delete;
-        ~mapping();
-    };
     struct place {
         uint32_t bucket, slot;
     };
 
-    rule_index() = default;
-    static result<void> map_values(int fd, size_t bytes, mapping& m);
-    swd_xdp_bucket& bucket(uint32_t b) const {
-        return static_cast<swd_xdp_bucket*>(index_.base)[b];
-    }
-    swd_xdp_rule& record(uint32_t r) const { return static_cast<swd_xdp_rule*>(records_.base)[r]; }
+    explicit rule_index(uint32_t n_records, std::shared_ptr<reader_barrier> barrier)
+        : n_records_(n_records), records_pool_(n_records, std::move(barrier)) {}
+    swd_xdp_bucket& bucket(uint32_t b) const { return index_.as<swd_xdp_bucket>()[b]; }
+    swd_xdp_rule& record(uint32_t r) const { return records_.as<swd_xdp_rule>()[r]; }
     static uint64_t load(const __u64& slot);
     static void store(__u64& slot, uint64_t value);
     std::optional<place> locate(uint64_t hash, uint32_t mask_id, const swd_flow_key& key) const;
-    std::optional<uint32_t> new_record();
-    void wait_for_readers();
 
     unique_fd records_fd_, index_fd_;
-    unique_fd barrier_outer_, barrier_inner_; // the map-in-map of wait_for_readers()
-    mapping records_, index_;
+    map_memory records_, index_;
     uint32_t n_records_ = 0, n_buckets_ = 0;
     size_t size_ = 0;
     std::array<size_t, SWD_XDP_PROBE_BUCKETS> at_distance_{}; // entries by bucket from home
-    std::vector<uint32_t> free_records_, retired_records_;
+    id_pool records_pool_;
 };
 
 } // namespace swd::afxdp

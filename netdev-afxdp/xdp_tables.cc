@@ -1,6 +1,7 @@
 #include "xdp_tables.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <chrono>
@@ -17,7 +18,8 @@ namespace swd::afxdp {
 
 static_assert(sizeof(swd_xdp_mask) == 152);
 static_assert(sizeof(swd_xdp_rule_head) == 16);
-static_assert(sizeof(swd_xdp_config) == 40);
+static_assert(sizeof(swd_xdp_list_config) == 40);
+static_assert(sizeof(swd_xdp_config) == 8 + SWD_XDP_MASK_LISTS * 40);
 
 result<unique_fd> create_bpf_map(unsigned type, const char* name, uint32_t key, uint32_t value,
                                  uint32_t entries, uint32_t flags) {
@@ -43,7 +45,12 @@ bool same_actions(std::span<const swd_action> a, std::span<const swd_action> b) 
 result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint32_t capacity,
                                                        std::shared_ptr<lb_maps> lb,
                                                        std::shared_ptr<ct_map> ct) {
-    std::unique_ptr<xdp_tables> t(new xdp_tables());
+    auto barrier = reader_barrier::create();
+    if (!barrier) {
+        return fail(barrier.err());
+    }
+    std::unique_ptr<xdp_tables> t(
+        new xdp_tables(max_rules, std::max<uint32_t>(1, std::min(max_rules, capacity)), *barrier));
     if (!lb) {
         auto created = lb_maps::create();
         if (!created) {
@@ -60,14 +67,13 @@ result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint3
     }
     t->lb_ = std::move(lb);
     t->ct_ = std::move(ct);
-    t->max_rules_ = max_rules;
-    t->capacity_ = std::max<uint32_t>(1, std::min(max_rules, capacity));
     const int cpus = libbpf_num_possible_cpus();
     t->n_cpus_ = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
-    auto config = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_config", 4, sizeof(swd_xdp_config), 1);
+    auto config = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_config", 4, sizeof(swd_xdp_config), 1,
+                                 BPF_F_MMAPABLE);
     auto masks = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_masks", 4, sizeof(swd_xdp_mask),
-                                2 * SWD_XDP_MAX_MASKS);
-    auto index = rule_index::create(t->capacity_);
+                                SWD_XDP_MASK_LISTS * SWD_XDP_MAX_MASKS);
+    auto index = rule_index::create(t->capacity_, t->barrier_);
     auto actions = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_actions", 4, sizeof(swd_action_list),
                                   SWD_XDP_MAX_ACTION_LISTS);
     auto stats = create_bpf_map(BPF_MAP_TYPE_PERCPU_ARRAY, "swd_rule_stats", 4,
@@ -83,6 +89,12 @@ result<std::unique_ptr<xdp_tables>> xdp_tables::create(uint32_t max_rules, uint3
         return fail(index.err());
     }
     t->config_ = std::move(*config);
+    auto config_memory =
+        map_memory::map(t->config_.get(), sizeof(swd_xdp_config), "the XDP dispatcher's config");
+    if (!config_memory) {
+        return fail(config_memory.err());
+    }
+    t->config_memory_ = std::move(*config_memory);
     t->masks_ = std::move(*masks);
     t->index_ = std::move(*index);
     t->actions_ = std::move(*actions);
@@ -238,54 +250,42 @@ result<swd_xdp_rule_head> xdp_tables::entry_for(const dp::compiled_rule& r,
     const std::string bytes(reinterpret_cast<const char*>(acts.data()), acts.size_bytes());
     auto [ref, fresh] = action_ids_.try_emplace(bytes, action_list_ref{0, 0});
     if (fresh) {
-        if (free_action_ids_.empty() && next_action_id_ == SWD_XDP_MAX_ACTION_LISTS) {
+        const std::optional<uint32_t> id = action_lists_.take();
+        if (!id) {
             action_ids_.erase(ref);
             return fail(errc::limit, fmt::format("more than {} distinct action lists in XDP",
                                                  SWD_XDP_MAX_ACTION_LISTS));
-        }
-        uint32_t id = next_action_id_;
-        if (!free_action_ids_.empty()) {
-            id = free_action_ids_.back();
-            free_action_ids_.pop_back();
-        } else {
-            next_action_id_++;
         }
         swd_action_list list{};
         list.n = static_cast<uint16_t>(acts.size());
         if (!acts.empty()) { // a drop has none
             std::memcpy(list.a, acts.data(), acts.size_bytes());
         }
-        if (bpf_map_update_elem(actions_.get(), &id, &list, BPF_ANY) != 0) {
+        if (bpf_map_update_elem(actions_.get(), &*id, &list, BPF_ANY) != 0) {
             const int err = errno;
-            free_action_ids_.push_back(id);
+            action_lists_.give_back(*id);
             action_ids_.erase(ref);
             return fail(errno_error(err, "write an XDP action list"));
         }
-        ref->second.id = id;
-        if (action_bytes_.size() <= id) {
-            action_bytes_.resize(id + 1);
+        ref->second.id = *id;
+        if (action_bytes_.size() <= *id) {
+            action_bytes_.resize(*id + 1);
         }
-        action_bytes_[id] = bytes;
+        action_bytes_[*id] = bytes;
     }
     ref->second.users++;
     auto [place, is_new] = xdp_rules_.try_emplace(r.rule_id, rule_place{0, UINT32_MAX, 0, {}});
     if (is_new) {
-        if (free_slots_.empty() && next_slot_ == capacity_) {
+        const std::optional<uint32_t> slot = slots_.take();
+        if (!slot) {
             xdp_rules_.erase(place);
             release_action_list(ref->second.id);
             out_of_room_ = true;
             return fail(errc::limit, fmt::format("the XDP rule counters hold {} rules", capacity_));
         }
-        uint32_t slot = next_slot_;
-        if (!free_slots_.empty()) {
-            slot = free_slots_.back();
-            free_slots_.pop_back();
-        } else {
-            next_slot_++;
-        }
         const std::vector<swd_rule_stats> zero(n_cpus_);
-        bpf_map_update_elem(rule_stats_.get(), &slot, zero.data(), BPF_ANY);
-        place->second.slot = slot;
+        bpf_map_update_elem(rule_stats_.get(), &*slot, zero.data(), BPF_ANY);
+        place->second.slot = *slot;
     } else if (place->second.action_id != UINT32_MAX) { // it had another list before this change
         release_action_list(place->second.action_id, single_rules_.contains(r.rule_id));
     }
@@ -315,18 +315,16 @@ void xdp_tables::release_rule(uint32_t rule_id, bool keep_counts) {
         d.first += packets;
         d.second += bytes;
     }
-    // A rule that the active mask list carries (single) is read there until the next list is
-    // switched in: its slot and action list are reused only after that.
-    const bool held = single_rules_.contains(rule_id);
-    (held ? held_slots_ : free_slots_).push_back(it->second.slot);
-    release_action_list(it->second.action_id, held);
+    const bool listed = single_rules_.contains(rule_id);
+    slots_.give_back(it->second.slot, listed);
+    release_action_list(it->second.action_id, listed);
     xdp_rules_.erase(it);
 }
 
-void xdp_tables::release_action_list(uint32_t id, bool held) {
+void xdp_tables::release_action_list(uint32_t id, bool listed) {
     auto a = action_ids_.find(action_bytes_[id]);
     if (a != action_ids_.end() && --a->second.users == 0) {
-        (held ? held_action_ids_ : free_action_ids_).push_back(id);
+        action_lists_.give_back(id, listed);
         action_ids_.erase(a);
     }
 }
@@ -379,7 +377,10 @@ result<void> xdp_tables::write_subtable(const dp::subtable& st, uint32_t mask_id
 
 result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, bool search,
                                       bool egress, bool tracks) {
-    const uint32_t next = active_list_ ^ 1;
+    const uint32_t next = (active_list_ + 1) % SWD_XDP_MASK_LISTS;
+    if (const auto left = list_left_at_[next]; left && barrier_->passed() <= *left) {
+        barrier_->wait(); // runs that began on that list may go on reading it
+    }
     std::unordered_set<uint32_t> singles;
     for (size_t i = 0; i < list.size(); i++) {
         swd_xdp_mask m{};
@@ -400,8 +401,9 @@ result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, b
             return fail(errno_error(errno, "write the XDP mask list"));
         }
     }
-    swd_xdp_config c{};
-    c.active_masks = next;
+    auto* config = config_memory_.as<swd_xdp_config>();
+    swd_xdp_list_config& c = config->list[next];
+    c.first_mask = next * SWD_XDP_MAX_MASKS;
     c.n_masks = static_cast<uint32_t>(list.size());
     c.search = search ? 1 : 0;
     c.egress = search && egress ? 1 : 0;
@@ -409,18 +411,14 @@ result<void> xdp_tables::switch_masks(const std::vector<installed_mask>& list, b
     c.ct_idle_timeout_ns = ct_->idle_timeout_ns();
     c.probe = index_->probe();
     c.index_mask = index_->index_mask();
-    const uint32_t zero = 0;
-    if (bpf_map_update_elem(config_.get(), &zero, &c, BPF_ANY) != 0) {
-        return fail(errno_error(errno, "write the XDP dispatcher's configuration"));
-    }
-    active_list_ = next;
+    // Release: the list and its settings are written before a program can see them named.
+    std::atomic_ref<__u32>(config->active).store(next, std::memory_order_release);
     // No program starts on the old list any more.
+    list_left_at_[active_list_] = barrier_->passed();
+    active_list_ = next;
     single_rules_ = std::move(singles);
-    free_slots_.insert(free_slots_.end(), held_slots_.begin(), held_slots_.end());
-    held_slots_.clear();
-    free_action_ids_.insert(free_action_ids_.end(), held_action_ids_.begin(),
-                            held_action_ids_.end());
-    held_action_ids_.clear();
+    slots_.list_switched();
+    action_lists_.list_switched();
     searching_ = search;
     egress_ = c.egress != 0;
     tracks_ = c.tracks != 0;
@@ -434,19 +432,13 @@ void xdp_tables::disable(std::string why) {
     while (!xdp_rules_.empty()) { // their rules may live on in user space
         release_rule(xdp_rules_.begin()->first, true);
     }
+    for (const auto& [bytes, ref] : action_ids_) { // none, unless a failed sync left one
+        action_lists_.give_back(ref.id);
+    }
+    action_ids_.clear();
     index_->clear();
     active_.clear();
     installed_rules_ = 0;
-    action_ids_.clear();
-    action_bytes_.clear();
-    free_action_ids_.clear();
-    next_action_id_ = 0;
-    xdp_rules_.clear();
-    free_slots_.clear();
-    next_slot_ = 0;
-    single_rules_.clear();
-    held_slots_.clear();
-    held_action_ids_.clear();
     why_not_ = std::move(why);
 }
 

@@ -8,8 +8,10 @@
 // installed one costs nothing; a rebuilt subtable with the same mask is diffed entry by entry
 // against the installed one, so that only changed entries reach the kernel; a new mask gets a
 // new mask id and its entries are written before the mask list that names it is switched in.
-// The mask list is double-buffered and switched by one 4-byte config store, then the entries of
-// masks that left are deleted. An entry changed in place is seen by packets at once, entry by
+// The mask list is switched by one 4-byte config store among SWD_XDP_MASK_LISTS lists, then the
+// entries of masks that left are deleted. Nothing that a program run may still read is rewritten:
+// a list, counter slot or action list given up is reused only after a grace period
+// (reader_barrier.h). An entry changed in place is seen by packets at once, entry by
 // entry, as Open vSwitch's flow mods are (a new entry that lives buckets away from its home, once
 // the config store at the end raises the index's probe).
 //
@@ -23,6 +25,7 @@
 // Thread-safety: control thread only. The maps are read by the XDP programs concurrently.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -39,6 +42,8 @@
 #include "datapath/util/result.h"
 #include "datapath/util/unique_fd.h"
 #include "lb_maps.h"
+#include "map_memory.h"
+#include "reader_barrier.h"
 #include "rule_index.h"
 
 namespace swd::afxdp {
@@ -142,14 +147,16 @@ private:
     // The rule's counts in these maps plus those carried; false when it has no XDP slot.
     bool read_counts(uint32_t rule_id, uint64_t& packets, uint64_t& bytes) const;
 
-    xdp_tables() = default;
+    xdp_tables(uint32_t max_rules, uint32_t capacity, std::shared_ptr<reader_barrier> barrier)
+        : max_rules_(max_rules), capacity_(capacity), barrier_(barrier), slots_(capacity, barrier),
+          action_lists_(SWD_XDP_MAX_ACTION_LISTS, barrier) {}
     result<void> write_subtable(const dp::subtable& st, uint32_t mask_id, const dp::subtable* old);
     result<swd_xdp_rule_head> entry_for(const dp::compiled_rule& r,
                                         std::span<const swd_action> acts);
     // Frees the rule's slot; keep_counts: the rule lives on elsewhere, its counts go to departed_.
     void release_rule(uint32_t rule_id, bool keep_counts = false);
-    // held: the id is reused only once the next mask list is switched in.
-    void release_action_list(uint32_t id, bool held = false);
+    // listed: the active mask list names it (its rule is alone in its mask).
+    void release_action_list(uint32_t id, bool listed = false);
     // The head that entry_for() wrote for r, from its slot and action list.
     swd_xdp_rule_head head_of(const dp::compiled_rule& r) const;
     result<void> switch_masks(const std::vector<installed_mask>& list, bool search,
@@ -157,13 +164,19 @@ private:
     void disable(std::string why);
 
     unique_fd config_, masks_, actions_, rule_stats_, ports_;
-    std::unique_ptr<rule_index> index_;
+    map_memory config_memory_; // struct swd_xdp_config
     std::shared_ptr<lb_maps> lb_;
     std::shared_ptr<ct_map> ct_;
     uint32_t max_rules_ = 0;
-    uint32_t capacity_ = 0;    // of the rule index and the rule counters
+    uint32_t capacity_ = 0; // of the rule index and the rule counters
+    std::shared_ptr<reader_barrier> barrier_;
+    std::unique_ptr<rule_index> index_;
+    id_pool slots_;            // of the rule counters
+    id_pool action_lists_;     // ids in the action-list map
     bool out_of_room_ = false; // the last sync() found the maps full
-    uint32_t active_list_ = 0; // which half of the mask array the config names
+    uint32_t active_list_ = 0; // the mask list that the config names
+    // barrier_->passed() when each list was last switched out (nothing: never active).
+    std::array<std::optional<uint64_t>, SWD_XDP_MASK_LISTS> list_left_at_{};
     bool searching_ = false;
     // (packets, bytes) that rules counted in XDP before they left it, by rule id; dropped when
     // the id is given to a new rule (forget()).
@@ -178,17 +191,11 @@ private:
     uint32_t next_mask_id_ = 1;
     std::unordered_map<std::string, action_list_ref> action_ids_; // by the list's bytes
     std::vector<std::string> action_bytes_;                       // action list id -> bytes
-    std::vector<uint32_t> free_action_ids_;
-    uint32_t next_action_id_ = 0;
     // rule id -> slot and action list; mutable: reading counters notes when they moved
     mutable std::unordered_map<uint32_t, rule_place> xdp_rules_;
-    std::vector<uint32_t> free_slots_;
-    uint32_t next_slot_ = 0;
-    // The rules that the active mask list carries in its entries (masks with one rule), and the
-    // slots and action lists they released since it was switched in: the list may still run
-    // them, so those are reused after the next switch.
+    // The rules that the active mask list carries in its entries (masks with one rule): the
+    // slots and action lists they give up are named there until the next switch.
     std::unordered_set<uint32_t> single_rules_;
-    std::vector<uint32_t> held_slots_, held_action_ids_;
     mutable std::vector<swd_rule_stats> per_cpu_; // read_counts' buffer
 };
 

@@ -171,14 +171,19 @@ struct swd_action_list {
  * mask's entries form their own key space, and a lookup is a few array
  * reads without the kernel's hash-map code. The mask list is an array of
  * SWD_XDP_MAX_MASKS entries in the order user space searches them (highest
- * priority first); two lists exist and the config names the active one, so a
- * new list is written while the old one serves and takes effect with one
- * 4-byte store. A mask with one rule carries that rule in its list entry
- * (single): the search compares the packet with it there, without the hash
- * and the index (a table of few rules, each with a mask of its own, is the
- * common firewall); its entry in the index stays, for the next list.
+ * priority first); SWD_XDP_MASK_LISTS lists exist, each with its settings in
+ * the config (struct swd_xdp_list_config), and the config names the active
+ * one, so a new list is written while the others serve and takes effect with
+ * one 4-byte store. User space rewrites a list that was active only once
+ * every program run that could still read it has ended (a grace period: with
+ * eight lists, one wait per seven changes at most). A mask with one rule
+ * carries that rule in its list entry (single): the search compares the
+ * packet with it there, without the hash and the index (a table of few
+ * rules, each with a mask of its own, is the common firewall); its entry in
+ * the index stays, for the next list.
  */
 #define SWD_XDP_MAX_MASKS 1024
+#define SWD_XDP_MASK_LISTS 8 /* a power of two */
 #define SWD_XDP_MAX_QUEUES 64
 #define SWD_XDP_MAX_ACTION_LISTS 16384
 
@@ -254,9 +259,10 @@ struct swd_xdp_bucket {
 	__u64 slot[SWD_XDP_BUCKET_SLOTS];
 };
 
-struct swd_xdp_config {
-	__u32 active_masks; /* 0 or 1: the mask list in use */
-	__u32 n_masks;	    /* entries of the active list */
+/* The settings of one mask list, written with it. */
+struct swd_xdp_list_config {
+	__u32 first_mask; /* index of the list's entry 0 in swd_masks */
+	__u32 n_masks;	  /* entries of the list */
 	__u32 search; /* 0: no rule search (every queue in "xdp" mode acts as
 			 "user") */
 	__u32 egress; /* 1: a rule of table 0 with in_port=LOCAL is placed in
@@ -266,9 +272,18 @@ struct swd_xdp_config {
 			 table 0 runs in XDP: the dispatcher tracks
 			 (bpf/conntrack.h) */
 	__u32 probe;  /* buckets a lookup reads (see swd_xdp_bucket) */
-	__u64 ct_idle_timeout_ns; /* a connection idle longer is forgotten */
-	__u32 index_mask;	  /* buckets of the rule index - 1 */
+	__u32 index_mask; /* buckets of the rule index - 1 */
 	__u32 pad;
+	__u64 ct_idle_timeout_ns; /* a connection idle longer is forgotten */
+};
+
+/* The config map's one value, written by user space through mmap: a program
+ * reads active once and then only its list's settings, which stay unchanged
+ * while it runs. */
+struct swd_xdp_config {
+	__u32 active; /* the mask list in use: 0..SWD_XDP_MASK_LISTS - 1 */
+	__u32 pad;
+	struct swd_xdp_list_config list[SWD_XDP_MASK_LISTS];
 };
 
 /* The connection tracker's map in XDP (bpf/conntrack.h): an LRU hash keyed

@@ -33,7 +33,12 @@ swd_xdp_rule_head head_of(uint32_t rule_id) {
 }
 
 std::unique_ptr<rule_index> make(uint32_t capacity) {
-    auto t = rule_index::create(capacity);
+    auto barrier = swd::afxdp::reader_barrier::create();
+    EXPECT_TRUE(barrier) << barrier.err().message();
+    if (!barrier) {
+        return nullptr;
+    }
+    auto t = rule_index::create(capacity, *barrier);
     EXPECT_TRUE(t) << t.err().message();
     return t ? std::move(*t) : nullptr;
 }
@@ -121,6 +126,34 @@ TEST_F(RuleIndex, ChangesInPlaceRecycleRecords) {
         EXPECT_EQ(t->find(n, key_of(n))->rule_id, 1000 + i);
     }
     EXPECT_EQ(t->size(), 4u);
+}
+
+// A number given up is taken again only after a wait for the readers (one wait frees every
+// number retired before it); one that the active mask list names, only after the next switch.
+TEST_F(RuleIndex, NumbersGivenUpComeBackAfterTheReaders) {
+    auto barrier = swd::afxdp::reader_barrier::create();
+    ASSERT_TRUE(barrier) << barrier.err().message();
+    auto& b = **barrier;
+    swd::afxdp::id_pool pool(3, *barrier);
+    for (uint32_t want = 0; want < 3; want++) {
+        EXPECT_EQ(pool.take(), want) << "never used first";
+    }
+    EXPECT_EQ(pool.take(), std::nullopt);
+    pool.give_back(1);
+    const uint64_t before = b.passed();
+    EXPECT_EQ(pool.take(), 1u);
+    EXPECT_EQ(b.passed(), before + 1) << "taken again only after a wait";
+
+    pool.give_back(0, true); // the active list names it
+    EXPECT_EQ(pool.take(), std::nullopt) << "held until the list is switched out";
+    pool.list_switched();
+    EXPECT_EQ(pool.take(), 0u);
+    EXPECT_EQ(b.passed(), before + 2);
+
+    pool.give_back(2);
+    b.wait(); // another's wait (the rule index's) frees it too
+    EXPECT_EQ(pool.take(), 2u);
+    EXPECT_EQ(b.passed(), before + 3) << "no second wait";
 }
 
 } // namespace
