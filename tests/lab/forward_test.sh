@@ -35,6 +35,9 @@ flows_json() { swctl --format json dump-flows; }
 port_sum() { ports_json | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .queues[].counters[$c]] | add'; }
 # rule_packets PRIORITY
 rule_packets() { flows_json | jq --argjson p "$1" '.flows[] | select(.priority == $p) | .n_packets'; }
+# Port 1 rx, port 2 tx, rule 10, rule 20 (read with read_until_stable: a late datagram or the
+# kernel's own traffic may move one counter between the reads of the others).
+socket_counters() { echo "$(port_sum 1 rx_packets) $(port_sum 2 tx_packets) $(rule_packets 10) $(rule_packets 20)"; }
 
 head -c 1048576 /dev/urandom >"$lab_tmp/tcp.in"
 head -c 60000 /dev/urandom >"$lab_tmp/udp.in"
@@ -112,16 +115,8 @@ for m in "${modes[@]}"; do
         ;;
     esac
     sockets_through_swd "$label"
-    # Read until two reads agree: a frame still in flight (a late datagram, the kernel's own
-    # traffic) may move one counter between the reads of the others (CI saw rx one behind).
-    prev=
-    for _ in $(seq 20); do
-        now="$(port_sum 1 rx_packets) $(port_sum 2 tx_packets) $(rule_packets 10) $(rule_packets 20)"
-        [[ $now == "$prev" ]] && break
-        prev=$now
-        sleep 0.2
-    done
-    read -r rx1 tx2 r10 r20 <<<"$now"
+    # (CI saw rx one behind before the reads waited for two that agree.)
+    read -r rx1 tx2 r10 r20 < <(read_until_stable 20 socket_counters)
     check "$label: port 1 rx ($rx1) = rule 10 ($r10) + drop rule ($r20); port 2 tx ($tx2) = rule 10" \
         test "$rx1" = $((r10 + r20)) -a "$tx2" = "$r10"
     case $label in
@@ -175,27 +170,19 @@ echo "port 2: tx $(port_sum 2 tx_packets), tx ring full $(port_sum 2 drop_tx_ful
 check "AF_XDP generator, 100000 frames at 100 kpps, 100 flows: $got arrive at B (>= 99.5%)" \
     ge "$got" 99500
 
-# live_counters: port 1 rx, rule 10, rule 20, port 2 tx, tx ring full, veth drops, sink frames,
-# read until two reads in a row agree: host A's own frames (ARP, IPv6 neighbour discovery) may
-# cross swd between two reads, and must not land in one counter and not in the next.
+# live_counters: port 1 rx, rule 10, rule 20, port 2 tx, tx ring full, veth drops, sink frames
+# (read with read_until_stable).
 live_counters() {
-    local now prev=""
-    for _ in $(seq 20); do
-        now="$(port_sum 1 rx_packets) $(rule_packets 10) $(rule_packets 20) $(port_sum 2 tx_packets)"
-        now+=" $(port_sum 2 drop_tx_full) $(veth_drops) $(sink_frames)"
-        [ "$now" = "$prev" ] && break
-        prev=$now
-        sleep 0.2
-    done
-    echo "$now"
+    echo "$(port_sum 1 rx_packets) $(rule_packets 10) $(rule_packets 20) $(port_sum 2 tx_packets)" \
+        "$(port_sum 2 drop_tx_full) $(veth_drops) $(sink_frames)"
 }
-read -r rx0 r10_0 r20_0 tx0 full0 dropped0 sink0 < <(live_counters)
+read -r rx0 r10_0 r20_0 tx0 full0 dropped0 sink0 < <(read_until_stable 20 live_counters)
 out=$(gen --mode live --count 1000000 --flows 1000 --dport 7001)
 echo "swgen: $out"
 out9=$(gen --mode live --count 200000 --flows 10 --dport 9999)
 echo "swgen: $out9"
 sleep 0.5
-read -r rx r10 r20 tx full dropped sink < <(live_counters)
+read -r rx r10 r20 tx full dropped sink < <(read_until_stable 20 live_counters)
 rx=$((rx - rx0)) r10=$((r10 - r10_0)) r20=$((r20 - r20_0)) tx=$((tx - tx0))
 full=$((full - full0)) dropped=$((dropped - dropped0)) sink=$((sink - sink0))
 echo "live frames: port 1 rx $rx, rule 10 $r10, drop rule $r20, port 2 tx $tx (tx ring full: $full), veth drops $dropped, sink $sink"

@@ -97,6 +97,20 @@ check() { # check "description" command...
     shift
     if "$@"; then pass "$what"; else fail "$what"; fi
 }
+# read_until_stable TRIES CMD...: runs CMD every 0.2 s until two outputs in a row agree (at most
+# TRIES runs) and prints the last. For counters read one after the other: a host's own frames (ARP,
+# IPv6 neighbour discovery) or frames still in flight may move one between the reads of the others.
+read_until_stable() {
+    local tries=$1 now prev=""
+    shift
+    for _ in $(seq "$tries"); do
+        now=$("$@")
+        [ "$now" = "$prev" ] && break
+        prev=$now
+        sleep 0.2
+    done
+    echo "$now"
+}
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= hi) }'; }
 lab_finish() {

@@ -46,33 +46,13 @@ b_rx() { ip -n "$ns_b" -s -j link show dev "$dev_b_peer" | jq '.[0].stats64.rx.p
 # stack refuses to forward): the veth counts them as its own tx drops.
 veth_drops() { ip -n "$ns_sw" -s -j link show dev "$dev_b" | jq '.[0].stats64.tx.dropped'; }
 
-# counts: port 1's rx, rule hits and table misses, read until two reads agree (host A's own
-# frames, ARP or IPv6 neighbour discovery, may cross swd between two reads).
-counts() {
-    local now prev=""
-    for _ in $(seq 20); do
-        now="$(port_sum 1 rx_packets) $(rule_hits) $(port_sum 1 drop_no_rule)"
-        [ "$now" = "$prev" ] && break
-        prev=$now
-        sleep 0.2
-    done
-    echo "$now"
-}
-# Port 2's tx, host B's rx and the veth's drops, read until two reads agree: host A's own frames
-# (ARP, IPv6 neighbour discovery) may cross swd between the reads, the last frames may still be
-# on their way, and swd counts a flush's frames just before it kicks them out.
-port2_counts() {
-    local now prev=""
-    for _ in $(seq 30); do
-        now="$(port_sum 2 tx_packets) $(b_rx) $(veth_drops)"
-        [ "$now" = "$prev" ] && break
-        prev=$now
-        sleep 0.2
-    done
-    echo "$now"
-}
-read -r rx0 hits0 miss0 < <(counts)
-read -r tx0 b_rx0 drops0 < <(port2_counts)
+# Port 1's rx, rule hits and table misses; port 2's tx, host B's rx and the veth's drops. Read
+# with read_until_stable: the last frames may still be on their way, and swd counts a flush's
+# frames just before it kicks them out.
+port1_counts() { echo "$(port_sum 1 rx_packets) $(rule_hits) $(port_sum 1 drop_no_rule)"; }
+port2_counts() { echo "$(port_sum 2 tx_packets) $(b_rx) $(veth_drops)"; }
+read -r rx0 hits0 miss0 < <(read_until_stable 20 port1_counts)
+read -r tx0 b_rx0 drops0 < <(read_until_stable 30 port2_counts)
 files=("$pcaps"/*.pcap)
 out=$(in_a "$swreplay_bin" --dev "$dev_a_peer" --rate 20000 --loop 3 --json "${files[@]}" \
     2>"$lab_tmp/swreplay.err" || true)
@@ -83,12 +63,12 @@ sleep 1
 
 check "swd survived the replay" kill -0 "$swd_pid"
 check "swd answers (swctl show)" swctl show
-read -r rx hits miss < <(counts)
+read -r rx hits miss < <(read_until_stable 20 port1_counts)
 rx=$((rx - rx0)) hits=$((hits - hits0)) miss=$((miss - miss0))
 malformed=$(port_sum 1 malformed)
 skipped=$(port_sum 1 rewrite_skipped)
 ttl=$(port_sum 1 drop_ttl_expired)
-read -r tx received dropped < <(port2_counts)
+read -r tx received dropped < <(read_until_stable 30 port2_counts)
 tx=$((tx - tx0)) received=$((received - b_rx0)) dropped=$((dropped - drops0))
 echo "swreplay sent $sent; port 1: rx $rx, rule hits $hits, table misses $miss, malformed $malformed, rewrites skipped $skipped, TTL expired $ttl; port 2 tx $tx; host B's veth received $received, the veth dropped $dropped"
 echo "kernel counters of port 1: $(ports_json | jq -c '.ports[0].queues[0].kernel'), port 2: $(ports_json | jq -c '.ports[1].queues[0].kernel')"
