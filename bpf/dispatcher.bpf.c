@@ -105,7 +105,7 @@ static __always_inline int run_actions(struct xdp_md *ctx,
 	__u32 id = r->action_id;
 	__u32 slot = r->slot;
 	__u32 rule_id = r->rule_id;
-	struct swd_action_list *al = bpf_map_lookup_elem(&swd_actions, &id);
+	struct swd_action_list *al;
 	struct swd_rule_stats *st = bpf_map_lookup_elem(&swd_rule_stats, &slot);
 	__u32 n;
 
@@ -113,6 +113,15 @@ static __always_inline int run_actions(struct xdp_md *ctx,
 		st->packets += 1;
 		st->bytes += ctx->data_end - ctx->data;
 	}
+	if (r->only == SWD_XDP_ONLY_DROP) {
+		count(SWD_XC_DROP_RULE);
+		return verdict(XDP_DROP, SWD_V_DROP, 0, rule_id, malformed);
+	}
+	if (r->only == SWD_XDP_ONLY_LOCAL) {
+		count(SWD_XC_PASS);
+		return verdict(XDP_PASS, SWD_V_PASS, 0, rule_id, malformed);
+	}
+	al = bpf_map_lookup_elem(&swd_actions, &id);
 	if (!al)
 		return to_user(ctx, rule_id,
 			       malformed); /* cannot happen: written first */

@@ -301,6 +301,14 @@ swd_xdp_rule_head xdp_tables::head_of(const dp::compiled_rule& r) const {
     if (auto it = xdp_rules_.find(r.rule_id); r.xdp && it != xdp_rules_.end()) {
         v.slot = it->second.slot;
         v.action_id = it->second.action_id;
+        const std::string& list = action_bytes_[v.action_id];
+        swd_action first{};
+        std::memcpy(&first, list.data(), std::min(list.size(), sizeof first));
+        if (list.empty()) {
+            v.only = SWD_XDP_ONLY_DROP;
+        } else if (list.size() == sizeof first && first.type == SWD_ACT_LOCAL) {
+            v.only = SWD_XDP_ONLY_LOCAL;
+        }
     }
     return v;
 }

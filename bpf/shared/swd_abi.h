@@ -216,12 +216,20 @@ enum swd_xdp_run {
 	SWD_XDP_RUN_XDP = 1,  /* run action list action_id in XDP */
 };
 
+/* An XDP-run rule whose action list is just a drop or just local. */
+enum swd_xdp_only {
+	SWD_XDP_ONLY_NONE = 0,
+	SWD_XDP_ONLY_DROP = 1,	/* no action */
+	SWD_XDP_ONLY_LOCAL = 2, /* one action: local */
+};
+
 /* What the search needs of a rule. */
 struct swd_xdp_rule_head {
 	__u32 rule_id;
 	__u16 priority;
-	__u8 run; /* enum swd_xdp_run */
-	__u8 pad;
+	__u8 run;	 /* enum swd_xdp_run */
+	__u8 only;	 /* enum swd_xdp_only: the dispatcher runs such a list
+			    without reading it (the list is written all the same) */
 	__u32 slot;	 /* index of its per-CPU counters (XDP-run rules) */
 	__u32 action_id; /* index in the action-list map (XDP-run rules) */
 };

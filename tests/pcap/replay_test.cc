@@ -743,6 +743,46 @@ TEST_F(replay, crowded_rule_index_still_finds_the_rule) {
     EXPECT_EQ(index.size(), 1u);
 }
 
+// A rule whose list is just a drop or just local runs from its head (enum swd_xdp_only), without
+// reading the list: with every action list overwritten by in_port, those two keep their
+// verdicts while a rule with another list follows the overwritten one. Rules alone in their mask
+// (the mask list carries them) and rules of a shared mask (the index) both.
+TEST_F(replay, drop_and_local_rules_run_without_their_action_list) {
+    load("port=p1, ofport=1\nport=p2, ofport=2\nport=p3, ofport=3\n"
+         "priority=5,udp,tp_dst=53,actions=drop\n"
+         "priority=5,udp,tp_dst=54,actions=local\n"
+         "priority=5,udp,tp_dst=55,actions=output:p2\n"
+         "priority=4,udp,nw_dst=10.9.0.1,actions=drop\n"
+         "priority=3,udp,nw_dst=10.0.0.0/24,actions=local\n",
+         flows::profile::all_xdp);
+    afxdp::xdp_program& prog = *programs_[0];
+    auto verdict_of = [&](uint16_t dport, const char* dst) {
+        bytes out;
+        test::ipv4_opts o;
+        o.dst = dst;
+        EXPECT_TRUE(prog.test_run(test::ipv4_frame(test::udp(1000, dport), o), out));
+        return prog.last().verdict;
+    };
+    const char* const other_dst = "10.9.0.1"; // the masks of priority 4 and 3: one rule each
+    const char* const b_dst = "10.0.0.2";
+    ASSERT_EQ(verdict_of(53, b_dst), SWD_V_DROP);
+    ASSERT_EQ(verdict_of(54, b_dst), SWD_V_PASS);
+    ASSERT_EQ(verdict_of(55, b_dst), SWD_V_REDIRECT);
+    ASSERT_EQ(verdict_of(99, other_dst), SWD_V_DROP);
+    ASSERT_EQ(verdict_of(99, b_dst), SWD_V_PASS);
+    swd_action_list in_port{};
+    in_port.n = 1;
+    in_port.a[0].type = SWD_ACT_IN_PORT;
+    for (uint32_t id = 0; id < 16; id++) {
+        ASSERT_EQ(bpf_map_update_elem(tables_->fds().actions, &id, &in_port, 0 /* BPF_ANY */), 0);
+    }
+    EXPECT_EQ(verdict_of(53, b_dst), SWD_V_DROP);
+    EXPECT_EQ(verdict_of(54, b_dst), SWD_V_PASS);
+    EXPECT_EQ(verdict_of(55, b_dst), SWD_V_TX) << "output:p2 reads its (overwritten) list";
+    EXPECT_EQ(verdict_of(99, other_dst), SWD_V_DROP);
+    EXPECT_EQ(verdict_of(99, b_dst), SWD_V_PASS);
+}
+
 // A rule changed in place while XDP runs: the writer swaps the rule's record thousands of times
 // (drop, local, drop, ...), recycling records through grace periods (a small index), while a
 // reader runs the dispatcher without pause. Every run sees one version or the other, whole:
