@@ -97,16 +97,23 @@ void xsk_socket::tx_flush() noexcept {
         return;
     }
     // Zero-copy: one kick wakes the driver. Copy mode: the kernel transmits inside sendto(), at
-    // most its per-call budget (32 descriptors unless XDP_MAX_TX_SKB_BUDGET raised it), so kick
-    // until the ring is drained or the device pushes back.
+    // most its per-call budget (32 descriptors unless XDP_MAX_TX_SKB_BUDGET raised it; EAGAIN
+    // when it stops there with more in the ring), so kick until the ring is drained or a kick
+    // takes nothing (the device or the completion ring is full: EAGAIN, EBUSY, ENOBUFS).
     for (unsigned kicks = 0; kicks < max_tx_kicks; kicks++) {
         counters_.add(port_counter::tx_wakeups);
-        if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EINTR) {
-            tx_backlog_ = true; // EAGAIN/EBUSY/ENOBUFS: the device or the completion ring is full
+        const uint32_t free_before = xsk_prod_nb_free(&tx_, opts_.ring_size);
+        const bool sent = ::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0;
+        if (opts_.zero_copy) {
+            tx_backlog_ = !sent && errno != EINTR;
             return;
         }
-        if (opts_.zero_copy || xsk_prod_nb_free(&tx_, opts_.ring_size) == opts_.ring_size) {
+        const uint32_t free_after = xsk_prod_nb_free(&tx_, opts_.ring_size);
+        if (free_after == opts_.ring_size) {
             return;
+        }
+        if (free_after == free_before && (sent || errno != EINTR)) {
+            break;
         }
     }
     tx_backlog_ = true;
