@@ -16,7 +16,12 @@ static_assert(sizeof(swd_lb_pool_info) == 40);
 static_assert(sizeof(swd_lb_backend) == 24);
 
 result<std::shared_ptr<lb_maps>> lb_maps::create(uint32_t sessions, uint64_t idle_timeout_ns) {
+    auto barrier = reader_barrier::create();
+    if (!barrier) {
+        return fail(barrier.err());
+    }
     std::shared_ptr<lb_maps> m(new lb_maps());
+    m->barrier_ = std::move(*barrier);
     m->idle_timeout_ns_ = idle_timeout_ns;
     auto pools = create_bpf_map(BPF_MAP_TYPE_ARRAY, "swd_lb_pools", 4, sizeof(swd_lb_pool_info),
                                 SWD_LB_XDP_MAX_POOLS);
@@ -62,6 +67,9 @@ result<void> lb_maps::write_pool(uint32_t id, const dp::lb::compiled_pool* p) {
     swd_lb_pool_info info{};
     if (p != nullptr) {
         const uint32_t half = installed_[id] ? active_[id] ^ 1u : 0u;
+        if (const auto left = left_at_[id][half]; left && barrier_->passed() <= *left) {
+            barrier_->wait(); // runs that began on that half may go on reading it
+        }
         auto table = std::make_unique<swd_lb_maglev>();
         std::memset(table.get(), 0, sizeof *table);
         p->table.export_to(*table);
@@ -85,9 +93,17 @@ result<void> lb_maps::write_pool(uint32_t id, const dp::lb::compiled_pool* p) {
         info.present = 1;
         info.active = half;
         info.idle_timeout_ns = idle_timeout_ns_;
-        active_[id] = half;
     }
-    return update(pools_.get(), id, &info, "pools");
+    if (auto r = update(pools_.get(), id, &info, "pools"); !r) {
+        return r;
+    }
+    if (installed_[id]) { // the half in use until now: no program starts on it any more
+        left_at_[id][active_[id]] = barrier_->passed();
+    }
+    if (p != nullptr) {
+        active_[id] = info.active;
+    }
+    return {};
 }
 
 } // namespace swd::afxdp
