@@ -985,6 +985,63 @@ TEST_F(replay, conntrack_runs_in_xdp_when_all_of_table_0_does) {
     EXPECT_FALSE(tables_->tracks());
 }
 
+// The load balancer's pool changes while XDP balances: pool web has one backend, 10.1.0.1 or
+// 10.1.0.2 (each with a MAC of its own), and the writer switches between the two 200 times while
+// a reader balances new connections (a fresh source port each run). Every frame must leave for
+// one backend whole: its address with its MAC, never a half-rewritten backend entry.
+TEST_F(replay, pool_changes_under_running_programs_are_never_torn) {
+    auto text = [](int b) {
+        return std::string("port=p1, ofport=1\nport=p2, ofport=2\n") +
+               "lb_pool=web, vip=10.0.0.10:80/tcp, backend=10.1.0." + std::to_string(b) +
+               ":8080/02:00:00:00:0" + std::to_string(b) + ":0" + std::to_string(b) + "\n" +
+               "priority=10,in_port=1,tcp,nw_dst=10.0.0.10,actions=lb(web),output:2\n";
+    };
+    load(text(1), flows::profile::all_xdp);
+    const auto one = pipeline_;
+    load(text(2), flows::profile::all_xdp);
+    const auto two = pipeline_;
+    auto t = afxdp::xdp_tables::create(64, 64);
+    ASSERT_TRUE(t) << t.err().message();
+    auto& tables = **t;
+    for (uint16_t port : {1, 2}) {
+        ASSERT_TRUE(tables.set_port(port, 1));
+    }
+    ASSERT_TRUE(tables.sync(*one));
+    auto p = afxdp::xdp_program::load(tables, 1, true);
+    ASSERT_TRUE(p) << p.err().message();
+    std::atomic<bool> done{false};
+    uint64_t runs = 0, to_one = 0, to_two = 0, others = 0;
+    std::thread reader([&] {
+        bytes out;
+        for (uint32_t i = 0; !done.load(); i++) {
+            const std::string src = "10.0." + std::to_string(i / 50000 % 250) + ".5";
+            const auto sport = static_cast<uint16_t>(1024 + i % 50000);
+            if (!(*p)->test_run(ipv4_between(test::tcp(sport, 80), src.c_str(), "10.0.0.10"),
+                                out) ||
+                (*p)->last().verdict != SWD_V_REDIRECT || out.size() < 34) {
+                others++;
+                continue;
+            }
+            runs++;
+            const uint8_t mac = out[5], ip = out[33]; // 02:00:00:00:0b:0b, 10.1.0.b
+            to_one += mac == 1 && ip == 1;
+            to_two += mac == 2 && ip == 2;
+            others += !(mac == ip && (ip == 1 || ip == 2));
+        }
+    });
+    bool ok = true;
+    for (int i = 0; i < 200 && ok; i++) { // a grace period each: the other half just left
+        ok = bool(tables.sync(i % 2 == 0 ? *two : *one));
+    }
+    done = true;
+    reader.join();
+    ASSERT_TRUE(ok) << tables.why_not();
+    EXPECT_GT(runs, 1000u);
+    EXPECT_GT(to_one, 0u);
+    EXPECT_GT(to_two, 0u);
+    EXPECT_EQ(others, 0u) << "of " << runs << " runs";
+}
+
 // When tracking moves, the live connections go with it (afxdp_datapath::publish).
 TEST_F(replay, connections_are_handed_over_between_the_trackers) {
     const std::string text = firewall_text;
