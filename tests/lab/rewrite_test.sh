@@ -52,16 +52,17 @@ ip netns exec "$ns_b" timeout 4 nc -u -l -s 10.9.0.3 -p 6001 >"$lab_tmp/udp.out"
 lab_pids+=("$!")
 nc_pid=$!
 sleep 0.2
-for i in $(seq 20); do echo "datagram $i"; sleep 0.01; done |
-    in_a timeout 5 nc -u -q 1 -p 5999 10.9.0.99 6000 || true
+# One socket, one write per datagram (nc reads its input in chunks and may join two lines).
+in_a timeout 5 bash -c 'exec 3>/dev/udp/10.9.0.99/6000
+    for i in $(seq 20); do echo "datagram $i" >&3; sleep 0.01; done' || true
 wait "$nc_pid" || true
 stop_capture
 frames "$lab_tmp/udp.pcap" >"$lab_tmp/udp.txt"
 echo "UDP capture on B: $(wc -l <"$lab_tmp/udp.txt") frames, first: $(head -n 1 "$lab_tmp/udp.txt")"
 check "UDP: 20 datagrams reach the socket on 10.9.0.3:6001 ($(wc -l <"$lab_tmp/udp.out") lines)" \
     test "$(wc -l <"$lab_tmp/udp.out")" = 20
-check "UDP: 20 frames captured, all 10.9.0.1:5999 -> 10.9.0.3:6001, TTL 63, checksums ok" \
-    test "$(grep -c ' ipv4 10.9.0.1 10.9.0.3 17 5999 6001 63 ip=ok l4=ok$' "$lab_tmp/udp.txt")" = 20 \
+check "UDP: 20 frames captured, all 10.9.0.1 -> 10.9.0.3:6001, TTL 63, checksums ok" \
+    test "$(grep -cE ' ipv4 10.9.0.1 10.9.0.3 17 [0-9]+ 6001 63 ip=ok l4=ok$' "$lab_tmp/udp.txt")" = 20 \
     -a "$(wc -l <"$lab_tmp/udp.txt")" = 20
 
 # ---- TCP: a stateless two-way NAT by flow rules -------------------------------------------------
