@@ -463,59 +463,67 @@ protected:
     std::map<std::string, std::string> known_seen_; // "case packet N" -> why
     size_t fixture_results_ = 0, xdp_not_run_ = 0, xdp_ran_ = 0;
 
-    // Syncs new tables (an index of 64 rules) alternately to the pipelines of local_text and
-    // drop_text, 1500 times, while another thread runs the dispatcher of port 1 on a UDP frame
-    // to port 53 that rule 1 matches: every run must see rule 1 whole, with its actions of
-    // local_text (pass) or of drop_text (drop), never a miss or another rule's actions.
-    void expect_never_torn(const std::string& local_text, const std::string& drop_text) {
-        load(local_text, flows::profile::all_xdp);
-        const auto local = pipeline_;
-        load(drop_text, flows::profile::all_xdp);
-        const auto drop = pipeline_;
+    // Loads the dispatcher of port 1 on new tables (64 rules, ports 1-3) synced to `first`, then
+    // syncs `second`, `first`, ... `changes` times while another thread calls
+    // reader(program) without pause until the changes end. Every sync must succeed, and the
+    // program must never have dropped a frame for want of a rule.
+    template <class Reader>
+    void alternate_under_reader(const dp::pipeline& first, const dp::pipeline& second, int changes,
+                                Reader reader) {
         auto t = afxdp::xdp_tables::create(64, 64);
         ASSERT_TRUE(t) << t.err().message();
         auto& tables = **t;
         for (uint16_t port : {1, 2, 3}) {
             ASSERT_TRUE(tables.set_port(port, 1));
         }
-        ASSERT_TRUE(tables.sync(*drop));
+        ASSERT_TRUE(tables.sync(first));
         auto p = afxdp::xdp_program::load(tables, 1, true);
         ASSERT_TRUE(p) << p.err().message();
-        const bytes frame = test::ipv4_frame(test::udp(1000, 53));
         std::atomic<bool> done{false};
-        uint64_t runs = 0, drops = 0, passes = 0, others = 0;
-        std::thread reader([&] {
-            bytes out;
+        std::thread thread([&] {
             while (!done.load()) {
-                if (!(*p)->test_run(frame, out)) {
-                    others++;
-                    continue;
+                reader(**p);
+            }
+        });
+        bool ok = true;
+        for (int i = 0; i < changes && ok; i++) {
+            ok = bool(tables.sync(i % 2 == 0 ? second : first));
+        }
+        done = true;
+        thread.join();
+        ASSERT_TRUE(ok) << tables.why_not();
+        EXPECT_EQ((*p)->counters()[SWD_XC_DROP_MISS], 0u);
+        records_used_ = tables.index().n_records();
+    }
+
+    // Alternates the pipelines of drop_text and local_text 1500 times (the index has 144
+    // records) under a reader that runs a UDP frame to port 53 which rule 1 matches: every run
+    // must see rule 1 whole, with its actions of local_text (pass) or of drop_text (drop), never
+    // a miss or another rule's actions.
+    void expect_never_torn(const std::string& local_text, const std::string& drop_text) {
+        load(local_text, flows::profile::all_xdp);
+        const auto local = pipeline_;
+        load(drop_text, flows::profile::all_xdp);
+        const auto drop = pipeline_;
+        const bytes frame = test::ipv4_frame(test::udp(1000, 53));
+        uint64_t runs = 0, drops = 0, passes = 0, others = 0;
+        bytes out;
+        ASSERT_NO_FATAL_FAILURE(
+            alternate_under_reader(*drop, *local, 1500, [&](afxdp::xdp_program& program) {
+                if (!program.test_run(frame, out) || program.last().rule_id != 1) {
+                    others++; // a failed run, a miss, or another rule
+                    return;
                 }
                 runs++;
-                const uint32_t v = (*p)->last().verdict;
-                if ((*p)->last().rule_id != 1) {
-                    others++; // a miss, or another rule
-                    continue;
-                }
+                const uint32_t v = program.last().verdict;
                 drops += v == SWD_V_DROP;
                 passes += v == SWD_V_PASS;
                 others += v != SWD_V_DROP && v != SWD_V_PASS;
-            }
-        });
-        const int changes = 1500; // records of this index: 144
-        bool ok = true;
-        for (int i = 0; i < changes && ok; i++) {
-            ok = bool(tables.sync(i % 2 == 0 ? *local : *drop));
-        }
-        done = true;
-        reader.join();
-        ASSERT_TRUE(ok) << tables.why_not();
+            }));
         EXPECT_GT(runs, 1000u);
         EXPECT_GT(drops, 0u);
         EXPECT_GT(passes, 0u);
         EXPECT_EQ(others, 0u) << "of " << runs << " runs";
-        EXPECT_EQ((*p)->counters()[SWD_XC_DROP_MISS], 0u);
-        records_used_ = tables.index().n_records();
     }
     uint32_t records_used_ = 0;
 
@@ -1000,42 +1008,26 @@ TEST_F(replay, pool_changes_under_running_programs_are_never_torn) {
     const auto one = pipeline_;
     load(text(2), flows::profile::all_xdp);
     const auto two = pipeline_;
-    auto t = afxdp::xdp_tables::create(64, 64);
-    ASSERT_TRUE(t) << t.err().message();
-    auto& tables = **t;
-    for (uint16_t port : {1, 2}) {
-        ASSERT_TRUE(tables.set_port(port, 1));
-    }
-    ASSERT_TRUE(tables.sync(*one));
-    auto p = afxdp::xdp_program::load(tables, 1, true);
-    ASSERT_TRUE(p) << p.err().message();
-    std::atomic<bool> done{false};
     uint64_t runs = 0, to_one = 0, to_two = 0, others = 0;
-    std::thread reader([&] {
-        bytes out;
-        for (uint32_t i = 0; !done.load(); i++) {
+    uint32_t i = 0;
+    bytes out;
+    // A grace period each change: the other half just left.
+    ASSERT_NO_FATAL_FAILURE(
+        alternate_under_reader(*one, *two, 200, [&](afxdp::xdp_program& program) {
             const std::string src = "10.0." + std::to_string(i / 50000 % 250) + ".5";
-            const auto sport = static_cast<uint16_t>(1024 + i % 50000);
-            if (!(*p)->test_run(ipv4_between(test::tcp(sport, 80), src.c_str(), "10.0.0.10"),
-                                out) ||
-                (*p)->last().verdict != SWD_V_REDIRECT || out.size() < 34) {
+            const auto sport = static_cast<uint16_t>(1024 + i++ % 50000);
+            if (!program.test_run(ipv4_between(test::tcp(sport, 80), src.c_str(), "10.0.0.10"),
+                                  out) ||
+                program.last().verdict != SWD_V_REDIRECT || out.size() < 34) {
                 others++;
-                continue;
+                return;
             }
             runs++;
             const uint8_t mac = out[5], ip = out[33]; // 02:00:00:00:0b:0b, 10.1.0.b
             to_one += mac == 1 && ip == 1;
             to_two += mac == 2 && ip == 2;
             others += !(mac == ip && (ip == 1 || ip == 2));
-        }
-    });
-    bool ok = true;
-    for (int i = 0; i < 200 && ok; i++) { // a grace period each: the other half just left
-        ok = bool(tables.sync(i % 2 == 0 ? *two : *one));
-    }
-    done = true;
-    reader.join();
-    ASSERT_TRUE(ok) << tables.why_not();
+        }));
     EXPECT_GT(runs, 1000u);
     EXPECT_GT(to_one, 0u);
     EXPECT_GT(to_two, 0u);
