@@ -26,6 +26,15 @@
 #                   "1 exact rule >= 0.85x the minimal drop" uses the median of the rounds'
 #                   ratios, which the machine's drift over minutes does not bias; the reading
 #                   program's ratio is the ceiling of any program that classifies on headers
+#  (1i) inline:     the same comparison where each CPU receives what it sends: a second veth
+#                   pair (swdd-gi/swdd-i) with a receive queue per CPU and NAPI not threaded, one
+#                   generator per CPU; the veth runs the receiving XDP program in the sending
+#                   CPU's softirq right after each batch (no ring overflows, no page returned
+#                   across CPUs), so a rate is 1 / (generator + veth + program) per CPU, the
+#                   way the seed's xsknf figures (bare drop ~12 Mpps here) are comparable.
+#                   PAIRED rounds of min drop, reading headers, swd 1 exact rule (1 flow); then
+#                   swd with 1K and 100K exact rules (as many flows) and the minimal drop with
+#                   100K flows
 #  (2) swd drop:    swd --profile hybrid, N drop rules with placement=xdp, N = 1, 1K, 100K, 1M:
 #                   exact: udp,in_port=1,nw_src=S+k,nw_dst=10.77.0.1,tp_src=(1024+k)%65536,
 #                          tp_dst=9 (k < N), flows = N (swgen --vary src-ip,src-port), every rule hit
@@ -38,7 +47,8 @@
 #                   slowly: the rest overflow its buffer); rate = Udp InDatagrams + RcvbufErrors
 #                   of ns sw, i.e. datagrams the stack delivered to the socket:
 #                   no program / swd_xdp_count_pass / swd with udp,tp_dst=9,actions=local
-#                   (hybrid: the rule runs in XDP, XDP_PASS)
+#                   (hybrid: the rule runs in XDP, XDP_PASS); then PAIRED rounds of one window
+#                   of no program and one of swd
 #  (4) pass-through: in_port=1,actions=output:2, counted by swd_xdp_count_drop on swdd-s:
 #                   swd hybrid (the rule runs in user space: AF_XDP copy mode, the path of
 #                   issue 3) against swd --profile all-xdp (XDP_REDIRECT through the devmap);
@@ -75,8 +85,8 @@
 # MAX_OTHER (%, 5), PROG_STATS (1: kernel.bpf_stats_enabled during the run, and each point
 # also prints the XDP program's own time per run on swdd-a, in place; the statistics add ~20-30
 # ns to every run), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
-# tests/bench/plot.sh), PAIRED (rounds of (1p), 5), ONLY (any of "min paired drop prefix userdrop
-# local pass lb calib together ct mixed"). Holds the lab lock for the
+# tests/bench/plot.sh), PAIRED (rounds of (1p), (1i) and (3), 5), ONLY (any of "min paired inline drop prefix
+# userdrop local pass lb calib together ct mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -96,7 +106,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min paired drop prefix userdrop local pass lb calib together ct mixed} "
+only=" ${ONLY:-min paired inline drop prefix userdrop local pass lb calib together ct mixed} "
 paired=${PAIRED:-5}
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
@@ -143,6 +153,23 @@ ip -n "$ns_sink" link set dev "$dev_sink" up
 # The generator's address, so that the stack of ns sw accepts the frames as on-link traffic.
 ip -n "$ns_sw" neigh add 10.77.0.2 lladdr "$(ip -n "$ns_gen" -j link show dev "$dev_gen" | jq -r '.[0].address')" dev "$dev_a"
 mac_a=$(ip -n "$ns_sw" -j link show dev "$dev_a" | jq -r '.[0].address')
+# Stage (1i): a receive queue per CPU, NAPI in softirq (the veth picks the queue of the sending
+# CPU, so each generator's frames are received on its own CPU).
+dev_gen_inline=swdd-gi$$
+dev_inline=swdd-i$$
+if [[ $only == *" inline "* ]]; then
+    ip link add "$dev_gen_inline" netns "$ns_gen" numtxqueues "$(nproc)" numrxqueues "$(nproc)" type veth \
+        peer name "$dev_inline" netns "$ns_sw" numtxqueues "$(nproc)" numrxqueues "$(nproc)"
+    ip -n "$ns_gen" link set dev "$dev_gen_inline" up
+    ip -n "$ns_sw" link set dev "$dev_inline" up
+    mac_inline=$(ip -n "$ns_sw" -j link show dev "$dev_inline" | jq -r '.[0].address')
+fi
+# What measure and start_swd use; stage (1i) points them at its veth and CPUs.
+gen_dev=$dev_gen
+gen_mac=$mac_a
+gen_cpus_default=$(for _ in $(seq "$gens"); do echo "$gen_cpu"; done)
+gen_cpus=$gen_cpus_default
+port1=$dev_a
 
 # NAPI of swdd-a in a thread of its own, on XDP_CPU (GRO on: veth then uses NAPI even without
 # an XDP program, so "no program" runs on the same thread).
@@ -205,7 +232,7 @@ start_swd() { # FLOWFILE PROFILE [SWD OPTIONS...]
     local flows=$1 profile=$2
     shift 2
     {
-        echo "port=$dev_a, ofport=1, wait=poll"
+        echo "port=$port1, ofport=1, wait=poll"
         echo "port=$dev_b, ofport=2, wait=poll"
         cat "$flows"
     } >"$tmp/swd.txt"
@@ -237,13 +264,15 @@ declare -A res info
 measure() {
     local point=$1 flows=$2 vary=$3
     shift 3
-    local gpids=() g r c0 c1 t0 t1 other vals=() clean=() v pids mn md mx rt0=0 cnt0=0 rt1=0 cnt1=0
+    local gpids=() g=0 cpu r c0 c1 t0 t1 other vals=() clean=() v pids mn md mx rt0=0 cnt0=0 rt1=0 cnt1=0
     pids="$swd_pid $(napi_pids)"
     # shellcheck disable=SC2086
     wait_quiet $pids
-    for ((g = 1; g <= gens; g++)); do
-        ip netns exec "$ns_gen" "$swgen" --dev "$dev_gen" --dst-mac "$mac_a" --src-ip 10.77.0.2 \
-            --dst-ip 10.77.0.1 --dport 9 --flows "$flows" --vary "$vary" --cpu "$gen_cpu" --json \
+    rm -f "$tmp"/gen[0-9]*.json
+    for cpu in $gen_cpus; do
+        g=$((g + 1))
+        ip netns exec "$ns_gen" "$swgen" --dev "$gen_dev" --dst-mac "$gen_mac" --src-ip 10.77.0.2 \
+            --dst-ip 10.77.0.1 --dport 9 --flows "$flows" --vary "$vary" --cpu "$cpu" --json \
             --log-level warn >"$tmp/gen$g.json" 2>"$tmp/gen$g.err" 9>&- &
         gpids+=("$!")
         started+=("$!:swgen")
@@ -406,6 +435,48 @@ if [[ $only == *" paired "* ]] && ((paired > 0)); then
     echo "  median ratios to the minimal drop: reading headers ${pair_read_median}x, swd 1 exact rule ${pair_swd_median}x"
 fi
 
+# --- (1i) each CPU receives what it sends -------------------------------------------------------
+inline_swd=() inline_read=() inline_swd_mpps=()
+if [[ $only == *" inline "* ]]; then
+    echo
+    echo "== (1i) inline: a generator per CPU, each CPU receiving its own frames on $dev_inline; $paired paired rounds, then 1K and 100K rules =="
+    gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=$(seq 0 $(($(nproc) - 1))) port1=$dev_inline
+    rules_exact 1 "$tmp/rules1.txt"
+    for ((k = 1; k <= paired; k++)); do
+        attach "$ns_sw" "$dev_inline" swd_xdp_count_drop
+        RESULTS='' runs=1 measure "inline $k min" 1 src-ip,src-port count_of "$ns_sw" "$dev_inline" >/dev/null
+        detach "$ns_sw" "$dev_inline"
+        attach "$ns_sw" "$dev_inline" swd_xdp_count_drop_read
+        RESULTS='' runs=1 measure "inline $k read" 1 src-ip,src-port count_of "$ns_sw" "$dev_inline" >/dev/null
+        detach "$ns_sw" "$dev_inline"
+        start_swd "$tmp/rules1.txt" hybrid
+        RESULTS='' runs=1 measure "inline $k swd" 1 src-ip,src-port xdp_counter drop_rule >/dev/null
+        stop_swd
+        a=$(med "inline $k min") b=$(med "inline $k read") c=$(med "inline $k swd")
+        inline_read+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", (a > 0 ? b / a : 0) }')")
+        inline_swd+=("$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.4f", (a > 0 ? c / a : 0) }')")
+        inline_swd_mpps+=("$c")
+        echo "  round $k: min drop $a Mpps, reading headers $b (${inline_read[-1]}x), swd 1 rule $c (${inline_swd[-1]}x)"
+    done
+    if ((paired > 0)); then
+        read -r _ inline_read_median _ <<<"$(median_of "${inline_read[@]}")"
+        read -r _ inline_swd_median _ <<<"$(median_of "${inline_swd[@]}")"
+        read -r _ inline_swd_mpps_median _ <<<"$(median_of "${inline_swd_mpps[@]}")"
+        echo "  median ratios to the minimal drop: reading headers ${inline_read_median}x, swd 1 exact rule ${inline_swd_median}x"
+    fi
+    attach "$ns_sw" "$dev_inline" swd_xdp_count_drop
+    measure "inline: min drop F=100K" 100000 src-ip,src-port count_of "$ns_sw" "$dev_inline"
+    detach "$ns_sw" "$dev_inline"
+    for n in 1000 100000; do
+        rules_exact "$n" "$tmp/rules.txt"
+        start_swd "$tmp/rules.txt" hybrid
+        measure "inline: swd drop exact R=$(label "$n")" "$n" src-ip,src-port xdp_counter drop_rule
+        [[ $(xdp_counter drop_no_rule) == 0 ]] || info["inline: swd drop exact R=$(label "$n")"]+=" WRONG: frames matched no rule"
+        stop_swd
+    done
+    gen_dev=$dev_gen gen_mac=$mac_a gen_cpus=$gen_cpus_default port1=$dev_a
+fi
+
 for kind in exact prefix user; do
     [[ ($kind == exact && $only == *" drop "*) || ($kind == prefix && $only == *" prefix "*) ||
         ($kind == user && $only == *" userdrop "*) ]] || continue
@@ -421,6 +492,7 @@ for kind in exact prefix user; do
 done
 
 # --- (3) local delivery ------------------------------------------------------------------------
+local_swd=()
 if [[ $only == *" local "* ]]; then
     echo
     echo "== (3) local delivery to a UDP socket on 10.77.0.1:9 =="
@@ -437,6 +509,21 @@ if [[ $only == *" local "* ]]; then
     measure "local: swd (XDP_PASS rule)" 1 src-port udp_delivered
     echo "    rule: $("$swctl" --control "$sock" dump-flows | grep -o 'n_packets=[0-9]*, n_bytes=[0-9]*, runs=[a-z]*')"
     stop_swd
+    # Paired rounds: one window of no program, then one of swd, so that the machine's drift
+    # over minutes (windows of one point spread +-15 %) does not decide the ratio.
+    for ((k = 1; k <= paired; k++)); do
+        RESULTS='' runs=1 measure "local $k none" 1 src-port udp_delivered >/dev/null
+        start_swd "$tmp/rules.txt" hybrid
+        RESULTS='' runs=1 measure "local $k swd" 1 src-port udp_delivered >/dev/null
+        stop_swd
+        a=$(med "local $k none") c=$(med "local $k swd")
+        local_swd+=("$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.4f", (a > 0 ? c / a : 0) }')")
+        echo "  round $k: no program $a Mpps, swd $c (${local_swd[-1]}x)"
+    done
+    if ((paired > 0)); then
+        read -r _ local_swd_median _ <<<"$(median_of "${local_swd[@]}")"
+        echo "  median ratio to no program: ${local_swd_median}x"
+    fi
     stop_pid "$nc_pid" nc
     forget_pid "$nc_pid"
 fi
@@ -695,6 +782,13 @@ if ((${#pair_swd[@]} > 0)); then
     # The ceiling of that aim: a program that only reads the headers and counts.
     aim "(ceiling: reading headers >= 0.85x the minimal drop, paired)" "$pair_read_median" 1 0.85
 fi
+if ((${#inline_swd[@]} > 0)); then
+    aim "1 exact drop rule >= 0.85x the minimal drop (paired, inline)" "$inline_swd_median" 1 0.85
+    aim "(ceiling: reading headers, paired, inline)" "$inline_read_median" 1 0.85
+    aim "inline: 1 exact rule > xsknf's 13 Mpps (median of the rounds)" "$inline_swd_mpps_median" 13 1
+    aim "inline: 1K exact rules > xsknf's 9 Mpps" "$(med "inline: swd drop exact R=1K")" 9 1
+    aim "inline: 100K exact rules > xsknf's 2.3 Mpps" "$(med "inline: swd drop exact R=100K")" 2.3 1
+fi
 aim "(same, against the minimal drop that reads the headers)" "$(med "swd drop exact R=1")" "$(med "min drop reading headers F=1")" 0.85
 # xsknf's XDP firewall on this machine kind (issue 4): 13, 9 and 2.3 Mpps with 1, 1K and 100K
 # exact rules.
@@ -707,6 +801,9 @@ aim "user-space firewall, 1 rule > xsknf's 3.7 Mpps" "$(med "swd drop user R=1")
 aim "user-space firewall, 1K rules > xsknf's 3.8 Mpps" "$(med "swd drop user R=1K")" 3.8 1
 aim "user-space firewall, 100K rules > xsknf's 2.8 Mpps" "$(med "swd drop user R=100K")" 2.8 1
 aim "local: XDP_PASS rule >= 0.9x no program" "$(med "local: swd (XDP_PASS rule)")" "$(med "local: no program")" 0.9
+if ((${#local_swd[@]} > 0)); then
+    aim "local: XDP_PASS rule >= 0.9x no program (paired)" "$local_swd_median" 1 0.9
+fi
 aim "all-xdp pass-through >= 5x the user-space path" "$(med "pass: swd all-xdp")" "$(med "pass: swd hybrid")" 5
 # xsknf's XDP load balancer on this machine kind (issue 5): 7.5, 7.4 and 1.7 Mpps with 1, 1K and
 # 100K sessions; its AF_XDP one 0.67, 0.66, 0.5-0.7.
