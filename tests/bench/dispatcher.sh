@@ -85,8 +85,8 @@
 # MAX_OTHER (%, 5), PROG_STATS (1: kernel.bpf_stats_enabled during the run, and each point
 # also prints the XDP program's own time per run on swdd-a, in place; the statistics add ~20-30
 # ns to every run), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
-# tests/bench/plot.sh), PAIRED (rounds of (1p), (1i) and (3), 5), ONLY (any of "min paired inline drop prefix
-# userdrop local pass lb calib together ct mixed"). Holds the lab lock for the
+# tests/bench/plot.sh), PAIRED (rounds of (1p), (1i) and (3), 5), ONLY (any of "min paired
+# inline drop prefix userdrop local pass lb calib together ct mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
