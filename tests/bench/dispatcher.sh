@@ -410,59 +410,51 @@ drop_point() { # KIND N: KIND exact, prefix, or user (exact rules placed in user
     stop_swd
 }
 # --- (1p) paired rounds ------------------------------------------------------------------------
-pair_swd=() pair_read=()
+# drop_rounds NAME DEV: PAIRED rounds on DEV, each one window of the minimal drop, one of the
+# minimal drop that reads the headers and one of swd with 1 exact drop rule (1 flow); sets
+# rounds_read and rounds_swd (the median of the rounds' ratios to the minimal drop) and
+# rounds_swd_mpps (swd's median rate).
+drop_rounds() {
+    local name=$1 dev=$2 k a b c ratios_read=() ratios_swd=() rates_swd=()
+    rules_exact 1 "$tmp/rules1.txt"
+    for ((k = 1; k <= paired; k++)); do
+        attach "$ns_sw" "$dev" swd_xdp_count_drop
+        RESULTS='' runs=1 measure "$name $k min" 1 src-ip,src-port count_of "$ns_sw" "$dev" >/dev/null
+        detach "$ns_sw" "$dev"
+        attach "$ns_sw" "$dev" swd_xdp_count_drop_read
+        RESULTS='' runs=1 measure "$name $k read" 1 src-ip,src-port count_of "$ns_sw" "$dev" >/dev/null
+        detach "$ns_sw" "$dev"
+        start_swd "$tmp/rules1.txt" hybrid
+        RESULTS='' runs=1 measure "$name $k swd" 1 src-ip,src-port xdp_counter drop_rule >/dev/null
+        stop_swd
+        a=$(med "$name $k min") b=$(med "$name $k read") c=$(med "$name $k swd")
+        ratios_read+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", (a > 0 ? b / a : 0) }')")
+        ratios_swd+=("$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.4f", (a > 0 ? c / a : 0) }')")
+        rates_swd+=("$c")
+        echo "  round $k: min drop $a Mpps, reading headers $b (${ratios_read[-1]}x), swd 1 rule $c (${ratios_swd[-1]}x)"
+    done
+    read -r _ rounds_read _ <<<"$(median_of "${ratios_read[@]}")"
+    read -r _ rounds_swd _ <<<"$(median_of "${ratios_swd[@]}")"
+    read -r _ rounds_swd_mpps _ <<<"$(median_of "${rates_swd[@]}")"
+    echo "  median ratios to the minimal drop: reading headers ${rounds_read}x, swd 1 exact rule ${rounds_swd}x"
+}
+pair_read_median='' pair_swd_median=''
 if [[ $only == *" paired "* ]] && ((paired > 0)); then
     echo
     echo "== (1p) paired: minimal drop, minimal drop reading headers, swd 1 exact rule; 1 flow, $paired rounds of one window each =="
-    rules_exact 1 "$tmp/rules1.txt"
-    for ((k = 1; k <= paired; k++)); do
-        attach "$ns_sw" "$dev_a" swd_xdp_count_drop
-        RESULTS='' runs=1 measure "pair $k min" 1 src-ip,src-port count_of "$ns_sw" "$dev_a" >/dev/null
-        detach "$ns_sw" "$dev_a"
-        attach "$ns_sw" "$dev_a" swd_xdp_count_drop_read
-        RESULTS='' runs=1 measure "pair $k read" 1 src-ip,src-port count_of "$ns_sw" "$dev_a" >/dev/null
-        detach "$ns_sw" "$dev_a"
-        start_swd "$tmp/rules1.txt" hybrid
-        RESULTS='' runs=1 measure "pair $k swd" 1 src-ip,src-port xdp_counter drop_rule >/dev/null
-        stop_swd
-        a=$(med "pair $k min") b=$(med "pair $k read") c=$(med "pair $k swd")
-        pair_read+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", (a > 0 ? b / a : 0) }')")
-        pair_swd+=("$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.4f", (a > 0 ? c / a : 0) }')")
-        echo "  round $k: min drop $a Mpps, reading headers $b (${pair_read[-1]}x), swd 1 rule $c (${pair_swd[-1]}x)"
-    done
-    read -r _ pair_read_median _ <<<"$(median_of "${pair_read[@]}")"
-    read -r _ pair_swd_median _ <<<"$(median_of "${pair_swd[@]}")"
-    echo "  median ratios to the minimal drop: reading headers ${pair_read_median}x, swd 1 exact rule ${pair_swd_median}x"
+    drop_rounds pair "$dev_a"
+    pair_read_median=$rounds_read pair_swd_median=$rounds_swd
 fi
 
 # --- (1i) each CPU receives what it sends -------------------------------------------------------
-inline_swd=() inline_read=() inline_swd_mpps=()
+inline_read_median='' inline_swd_median='' inline_swd_mpps_median=''
 if [[ $only == *" inline "* ]]; then
     echo
     echo "== (1i) inline: a generator per CPU, each CPU receiving its own frames on $dev_inline; $paired paired rounds, then 1K and 100K rules =="
     gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=$(seq 0 $(($(nproc) - 1))) port1=$dev_inline
-    rules_exact 1 "$tmp/rules1.txt"
-    for ((k = 1; k <= paired; k++)); do
-        attach "$ns_sw" "$dev_inline" swd_xdp_count_drop
-        RESULTS='' runs=1 measure "inline $k min" 1 src-ip,src-port count_of "$ns_sw" "$dev_inline" >/dev/null
-        detach "$ns_sw" "$dev_inline"
-        attach "$ns_sw" "$dev_inline" swd_xdp_count_drop_read
-        RESULTS='' runs=1 measure "inline $k read" 1 src-ip,src-port count_of "$ns_sw" "$dev_inline" >/dev/null
-        detach "$ns_sw" "$dev_inline"
-        start_swd "$tmp/rules1.txt" hybrid
-        RESULTS='' runs=1 measure "inline $k swd" 1 src-ip,src-port xdp_counter drop_rule >/dev/null
-        stop_swd
-        a=$(med "inline $k min") b=$(med "inline $k read") c=$(med "inline $k swd")
-        inline_read+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", (a > 0 ? b / a : 0) }')")
-        inline_swd+=("$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.4f", (a > 0 ? c / a : 0) }')")
-        inline_swd_mpps+=("$c")
-        echo "  round $k: min drop $a Mpps, reading headers $b (${inline_read[-1]}x), swd 1 rule $c (${inline_swd[-1]}x)"
-    done
     if ((paired > 0)); then
-        read -r _ inline_read_median _ <<<"$(median_of "${inline_read[@]}")"
-        read -r _ inline_swd_median _ <<<"$(median_of "${inline_swd[@]}")"
-        read -r _ inline_swd_mpps_median _ <<<"$(median_of "${inline_swd_mpps[@]}")"
-        echo "  median ratios to the minimal drop: reading headers ${inline_read_median}x, swd 1 exact rule ${inline_swd_median}x"
+        drop_rounds inline "$dev_inline"
+        inline_read_median=$rounds_read inline_swd_median=$rounds_swd inline_swd_mpps_median=$rounds_swd_mpps
     fi
     attach "$ns_sw" "$dev_inline" swd_xdp_count_drop
     measure "inline: min drop F=100K" 100000 src-ip,src-port count_of "$ns_sw" "$dev_inline"
@@ -777,12 +769,12 @@ aim() { # TEXT VALUE REF FACTOR
         printf "%-58s %.3f / %.3f = %.2fx  %s\n", w, v, r, v / r, (v >= f * r ? "pass" : "FAIL") }'
 }
 aim "1 exact drop rule >= 0.85x the minimal drop" "$(med "swd drop exact R=1")" "$(med "min drop F=1")" 0.85
-if ((${#pair_swd[@]} > 0)); then
+if [[ -n $pair_swd_median ]]; then
     aim "1 exact drop rule >= 0.85x the minimal drop (paired)" "$pair_swd_median" 1 0.85
     # The ceiling of that aim: a program that only reads the headers and counts.
     aim "(ceiling: reading headers >= 0.85x the minimal drop, paired)" "$pair_read_median" 1 0.85
 fi
-if ((${#inline_swd[@]} > 0)); then
+if [[ -n $inline_swd_median ]]; then
     aim "1 exact drop rule >= 0.85x the minimal drop (paired, inline)" "$inline_swd_median" 1 0.85
     aim "(ceiling: reading headers, paired, inline)" "$inline_read_median" 1 0.85
     aim "inline: 1 exact rule > xsknf's 13 Mpps (median of the rounds)" "$inline_swd_mpps_median" 13 1
