@@ -105,10 +105,11 @@ if [ "$profile" = all-xdp ]; then
     check "all-xdp: the dispatchers track (xdp_tracks $(conn xdp_tracks))" test "$(conn xdp_tracks)" = 1
     check "all-xdp: XDP committed A's connections ($xdp_created), user space none ($user_inserts)" \
         sh -c "[ $xdp_created -ge 2 ] && [ $user_inserts = 0 ]"
-    # (A frame that B's stack sent while swd started, before the maps were written, may have
-    # been dropped by the rule in user space: the SYNs are what must have been dropped in XDP.)
+    # Port 2's XDP drops moved while B sent its SYNs. (Not "by exactly the rule's count": a
+    # frame that B's stack sent while swd started, as the maps were written, may show in one of
+    # the two counts later than in the other; CI saw the rule +3 and XDP +2 once.)
     check "all-xdp: XDP dropped B's SYNs (drop_rule on port 2: $xdp_drops_before -> $xdp_drops_after)" \
-        test "$((xdp_drops_after - xdp_drops_before))" -ge "$((drops_after - drops_before))"
+        test "$xdp_drops_after" -gt "$xdp_drops_before"
 else
     check "hybrid: user space committed A's connections ($user_inserts), XDP none ($xdp_created)" \
         sh -c "[ $user_inserts -ge 2 ] && [ $xdp_created = 0 ]"
