@@ -30,14 +30,12 @@ lab_two_hosts 1
 swd_start "$lab_tmp/flows.txt" --profile adaptive --adaptive-sustain 1 --adaptive-budget 5
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
-flows_json() { swctl --format json dump-flows; }
 rule_packets() { # MATCH_TEXT: packets of the rule whose match is exactly that
     flows_json | jq --arg m "$1" '[.flows[] | select(.match == $m) | .n_packets] | add // 0'
 }
 offloaded() { swctl --format json show | jq '.adaptive.offloaded'; }
 in_xdp_by_reason() { flows_json | jq '[.flows[] | select(.why | startswith("adaptive: a hot drop rule"))] | length'; }
 port_sum() { swctl --format json dump-ports | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .queues[].counters[$c]] | add'; }
-xdp_dropped() { swctl --format json dump-ports | jq '[.ports[] | select(.ofport == 1) | .xdp.drop_rule // 0] | add'; }
 
 declare -A expect # destination port -> frames sent to it
 send() {          # SECONDS FIRST_PORT: 10 flows to FIRST_PORT.., in turn, in the background
@@ -71,7 +69,7 @@ wait_offloaded 5
 check "phase 1: 5 drop rules offloaded under traffic ($(offloaded))" test "$(offloaded)" = 5
 check "phase 1: dump-flows says why for exactly those 5" test "$(in_xdp_by_reason)" = 5
 sleep 1
-xdp_drops_1=$(xdp_dropped)
+xdp_drops_1=$(xdp_counter 1 drop_rule)
 check "phase 1: the XDP dispatcher drops by rule ($xdp_drops_1)" ge "$xdp_drops_1" 1
 sent_by 7000
 check "phase 1: the move is in the log" grep -q "adaptive: drops .* 5 drop rules to XDP, 5 of 5 offloaded" "$lab_tmp/swd.log"
@@ -82,11 +80,11 @@ wait_offloaded 0
 check "phase 2: the rules came back to user space under traffic ($(offloaded))" test "$(offloaded)" = 0
 check "phase 2: the move is in the log" grep -q "adaptive: drops [0-5]\?[0-9]% of the traffic, below 60% for 1 s: 5 drop rules back to user space" "$lab_tmp/swd.log"
 sleep 0.5
-xdp_drops_2=$(xdp_dropped)
+xdp_drops_2=$(xdp_counter 1 drop_rule)
 sent_by 7005
 sleep 0.3
-check "phase 2: the XDP dispatcher drops no more by rule once they are back ($xdp_drops_2, then $(xdp_dropped))" \
-    test "$(xdp_dropped)" = "$xdp_drops_2"
+check "phase 2: the XDP dispatcher drops no more by rule once they are back ($xdp_drops_2, then $(xdp_counter 1 drop_rule))" \
+    test "$(xdp_counter 1 drop_rule)" = "$xdp_drops_2"
 
 for p in $(seq 7000 7008); do
     n=$(rule_packets "udp,in_port=$dev_a,tp_dst=$p")

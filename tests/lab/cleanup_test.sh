@@ -31,10 +31,12 @@ sysfs_busy() { in_sw cat /sys/class/net/"$dev_a"/napi_defer_hard_irqs /sys/class
 # frees them once no program and no process holds them.
 swd_maps=()
 remember_maps() {
-    local dev id
+    local dev id ids
     for dev in "$dev_a" "$dev_b"; do
         id=$(xdp_prog_id "$ns_sw" "$dev")
-        [[ -n $id ]] && swd_maps+=($(bpftool -j prog show id "$id" | jq '.map_ids[]'))
+        [[ -n $id ]] || continue
+        mapfile -t ids < <(bpftool -j prog show id "$id" | jq '.map_ids[]')
+        swd_maps+=("${ids[@]}")
     done
 }
 # Everything swd may leave behind, in one line ("" when nothing).

@@ -34,9 +34,7 @@ priority=50,arp,in_port=1,actions=output:2
 priority=50,arp,in_port=2,actions=output:1
 priority=10,in_port=2,actions=drop
 EOF
-flows_json() { swctl --format json dump-flows; }
 rule_packets() { flows_json | jq --argjson p "$1" '[.flows[] | select(.priority == $p) | .n_packets] | add'; }
-xdp_drops() { swctl --format json dump-ports | jq '[.ports[] | select(.ofport == 2) | .xdp.drop_rule // 0] | add'; }
 conn() { swctl --format json show | jq ".connections.$1"; }
 
 firewall() { # firewall PROFILE: the checks above with swd in that profile
@@ -58,7 +56,7 @@ check "A -> B: 1 MiB over TCP arrives byte for byte (sender exit $rc)" \
 
 # 2. B -> A over TCP: B's SYN is a new connection from the protected side: dropped.
 drops_before=$(rule_packets 10)
-xdp_drops_before=$(xdp_drops)
+xdp_drops_before=$(xdp_counter 2 drop_rule)
 ip netns exec "$ns_a" timeout 6 nc -l -p 5002 >"$lab_tmp/back.out" &
 pid=$!
 lab_pids+=("$pid")
@@ -70,7 +68,7 @@ wait "$pid" || true
 check "B -> A: the TCP connection is refused by the firewall (nc exit $rc, nothing arrived)" \
     test "$rc" != 0 -a ! -s "$lab_tmp/back.out"
 drops_after=$(rule_packets 10)
-xdp_drops_after=$(xdp_drops)
+xdp_drops_after=$(xdp_counter 2 drop_rule)
 check "the drop rule counted B's SYNs ($drops_before -> $drops_after)" \
     test "$drops_after" -gt "$drops_before"
 

@@ -74,10 +74,7 @@ priority=40,udp,in_port=1,tp_dst=9999,placement=xdp,actions=drop
 priority=50,udp,in_port=1,tp_dst=7777,placement=xdp,actions=in_port
 EOF
 
-flows_json() { swctl --format json dump-flows; }
-ports_json() { swctl --format json dump-ports; }
 # rule PRIORITY FIELD: a field of the rule's dump-flows JSON (runs, why, n_packets, ...).
-rule() { flows_json | jq -r --argjson p "$1" --arg f "$2" '.flows[] | select(.priority == $p) | .[$f]'; }
 
 # snap c0|c1: reads every counter the checks compare into the associative array c0 or c1:
 # rPRIO and rPRIO_bytes (rules), xdpN_NAME (port N's dispatcher), userN_rx and userN_tx (port
@@ -99,8 +96,6 @@ declare -A c0 c1
 d() { echo $((c1[$1] - c0[$1])); } # d NAME: how much a counter moved between c0 and c1
 
 # A host's own view: frames its veth received (any protocol, any address).
-b_rx() { ip -n "$ns_b" -s -j link show dev "$dev_b_peer" | jq '.[0].stats64.rx.packets'; }
-a_rx() { ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.rx.packets'; }
 # port1_veth NAME: a counter of port 1's veth driver (ethtool -S), e.g. rx_queue_0_drops.
 port1_veth() { in_sw ethtool -S "$dev_a" | awk -v n="$1:" '$1 == n { print $2 }'; }
 

@@ -86,10 +86,6 @@ priority=104,udp,in_port=LOCAL,tp_dst=7003,actions=output:2
 priority=106,udp,in_port=LOCAL,dl_vlan=$vlan,tp_dst=9999,actions=drop
 EOF
 
-flows_json() { swctl --format json dump-flows; }
-ports_json() { swctl --format json dump-ports; }
-rule() { flows_json | jq -r --argjson p "$1" --arg f "$2" '.flows[] | select(.priority == $p) | .[$f]'; }
-
 # snap c0|c1: rPRIO (rule packets), egressN_NAME (port N's TC egress counters), xdpN_NAME (N: 1, 2
 # and 65534, the local port).
 snap() {
@@ -105,22 +101,6 @@ snap() {
 declare -A c0 c1
 d() { echo $((${c1[$1]:-0} - ${c0[$1]:-0})); }
 
-a_rx() { ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.rx.packets'; }
-# capture NS DEV FILE FILTER: tcpdump in the background, until stop_capture. Immediate mode: a
-# capture stopped soon after the traffic must not leave frames in the ring's unfinished block.
-capture() {
-    ip netns exec "$1" tcpdump -i "$2" -nn -U --immediate-mode -w "$3" "$4" 2>"$3.log" &
-    lab_pids+=("$!")
-    cap_pid=$!
-    for _ in $(seq 100); do grep -q listening "$3.log" && return 0; sleep 0.05; done
-    echo "$lab_name: tcpdump did not start: $(cat "$3.log")" >&2
-    return 1
-}
-stop_capture() {
-    sleep 0.3
-    kill -INT "$cap_pid"
-    wait "$cap_pid" || true
-}
 # frames_to FILE PORT: pcap_check lines of the frames to UDP port PORT.
 frames_to() { "$pcap_check_bin" "$1" | awk -v p="$2" '$2 == "ipv4" && $5 == 17 && $7 == p'; }
 count_to() { frames_to "$1" "$2" | wc -l; }

@@ -30,10 +30,7 @@ priority=20,udp,in_port=1,tp_dst=9999,actions=drop
 EOF
 }
 
-ports_json() { swctl --format json dump-ports; }
-flows_json() { swctl --format json dump-flows; }
 # port_sum OFPORT COUNTER: a port's counter summed over its queues.
-port_sum() { ports_json | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .queues[].counters[$c]] | add'; }
 # rule_packets PRIORITY
 rule_packets() { flows_json | jq --argjson p "$1" '.flows[] | select(.priority == $p) | .n_packets'; }
 # Port 1 rx, port 2 tx, rule 10, rule 20 (read with read_until_stable: a late datagram or the
@@ -167,15 +164,14 @@ sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink
 gen() { in_a timeout 60 "$swgen_bin" --dev "$dev_a_peer" --cpu 0 --json "$@" 2>>"$lab_tmp/swgen.log"; }
 # Frames port 1's sockets could not take (no free frame in the fill ring, or a full rx ring),
 # summed over its queues, and frames the veth between host A and port 1 dropped.
-port1_socket_drops() { ports_json | jq '[.ports[] | select(.ofport == 1) | .queues[].kernel | .rx_dropped + .rx_ring_full] | add'; }
 veth_a_drops() { ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.tx.dropped'; }
-lost_before=$(($(port1_socket_drops) + $(veth_a_drops) + $(veth_drops)))
+lost_before=$(($(socket_drops 1) + $(veth_a_drops) + $(veth_drops)))
 out=$(gen --mode afxdp --count 100000 --rate 100000 --flows 100 --dport 7000)
 echo "swgen: $out"
 sleep 0.3
 got=$(sink_frames_to_port 7000)
-lost=$(($(port1_socket_drops) + $(veth_a_drops) + $(veth_drops) - lost_before))
-echo "port 1: rx $(port_sum 1 rx_packets), socket drops $(port1_socket_drops); port 2: tx $(port_sum 2 tx_packets)," \
+lost=$(($(socket_drops 1) + $(veth_a_drops) + $(veth_drops) - lost_before))
+echo "port 1: rx $(port_sum 1 rx_packets), socket drops $(socket_drops 1); port 2: tx $(port_sum 2 tx_packets)," \
     "tx ring full $(port_sum 2 drop_tx_full), tx kicks $(port_sum 2 tx_wakeups); veth drops A $(veth_a_drops), B $(veth_drops)"
 check "AF_XDP generator, 100000 frames at 100 kpps, 100 flows: every frame arrives at B or is counted ($got + $lost)" \
     test $((got + lost)) = 100000

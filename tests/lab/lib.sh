@@ -165,6 +165,9 @@ lab_two_hosts() {
 in_a() { ip netns exec "$ns_a" "$@"; }
 in_b() { ip netns exec "$ns_b" "$@"; }
 in_sw() { ip netns exec "$ns_sw" "$@"; }
+# Frames that host A's (B's) veth received.
+a_rx() { ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.rx.packets'; }
+b_rx() { ip -n "$ns_b" -s -j link show dev "$dev_b_peer" | jq '.[0].stats64.rx.packets'; }
 swctl() { "$swctl_bin" --control "$lab_tmp/swd.sock" "$@"; }
 
 # swd_start FLOWFILE [SWD OPTIONS...]: starts swd in $ns_sw and waits until it answers.
@@ -196,6 +199,37 @@ swd_stop() {
     swd_rc=0
     wait "$swd_pid" || swd_rc=$?
     swd_pid=
+}
+
+# swd's counters, read through swctl.
+flows_json() { swctl --format json dump-flows; }
+ports_json() { swctl --format json dump-ports; }
+# rule_field MATCH FIELD: a field of the rule whose match is exactly MATCH.
+rule_field() { flows_json | jq -r --arg m "$1" --arg f "$2" '.flows[] | select(.match == $m) | .[$f]'; }
+# rule PRIORITY FIELD: a field of the rule of that priority.
+rule() { flows_json | jq -r --argjson p "$1" --arg f "$2" '.flows[] | select(.priority == $p) | .[$f]'; }
+# port_sum OFPORT COUNTER: a user-space counter of the port, summed over its queues.
+port_sum() { ports_json | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .queues[].counters[$c]] | add'; }
+# xdp_counter OFPORT NAME: a counter of the port's XDP dispatcher (0 when it has none).
+xdp_counter() { ports_json | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .xdp[$c] // 0] | add'; }
+# socket_drops OFPORT: frames the kernel could not hand to the port's AF_XDP sockets (no free
+# frame in a fill ring, or a full receive ring), summed over its queues.
+socket_drops() { ports_json | jq --argjson p "$1" '[.ports[] | select(.ofport == $p) | .queues[].kernel | .rx_dropped + .rx_ring_full] | add'; }
+
+# capture NS DEV FILE FILTER: tcpdump in the background, until stop_capture. Immediate mode: a
+# capture stopped soon after the traffic must not leave frames in the ring's unfinished block.
+capture() {
+    ip netns exec "$1" tcpdump -i "$2" -nn -U --immediate-mode -w "$3" "$4" 2>"$3.log" &
+    lab_pids+=("$!")
+    cap_pid=$!
+    for _ in $(seq 100); do grep -q listening "$3.log" && return 0; sleep 0.05; done
+    echo "$lab_name: tcpdump did not start: $(cat "$3.log")" >&2
+    return 1
+}
+stop_capture() {
+    sleep 0.3
+    kill -INT "$cap_pid"
+    wait "$cap_pid" || true
 }
 
 # XDP program id attached to DEV in NS (empty when none).

@@ -37,11 +37,8 @@ priority=30,tcp,in_port=1,tcp_flags=+syn+fin,actions=drop
 EOF
 swd_start "$lab_tmp/flows.txt"
 
-ports_json() { swctl --format json dump-ports; }
-port_sum() { ports_json | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .queues[].counters[$c]] | add'; }
 rule_hits() { swctl --format json dump-flows | jq '[.flows[] | select(.match | test("in_port='"$dev_a"'")) | .n_packets] | add'; }
 
-b_rx() { ip -n "$ns_b" -s -j link show dev "$dev_b_peer" | jq '.[0].stats64.rx.packets'; }
 # Frames port 2's veth could not hand to host B (its receive backlog was full, or a frame the
 # stack refuses to forward): the veth counts them as its own tx drops.
 veth_drops() { ip -n "$ns_sw" -s -j link show dev "$dev_b" | jq '.[0].stats64.tx.dropped'; }

@@ -31,19 +31,6 @@ priority=30,tcp,in_port=2,nw_src=10.9.0.2,tp_src=7001,actions=mod_nw_src:10.9.0.
 EOF
 swd_start "$lab_tmp/flows.txt"
 
-capture() { # capture NS DEV FILE FILTER: tcpdump in the background, until stop_capture
-    ip netns exec "$1" tcpdump -i "$2" -nn -U -w "$3" "$4" 2>"$3.log" &
-    lab_pids+=("$!")
-    cap_pid=$!
-    for _ in $(seq 100); do grep -q listening "$3.log" && return 0; sleep 0.05; done
-    echo "rewrite_test: tcpdump did not start: $(cat "$3.log")" >&2
-    return 1
-}
-stop_capture() {
-    sleep 0.3
-    kill -INT "$cap_pid"
-    wait "$cap_pid" || true
-}
 frames() { "$pcap_check_bin" "$1"; }
 
 # ---- UDP: rewritten destination, port and TTL --------------------------------------------------

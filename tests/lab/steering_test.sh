@@ -27,12 +27,6 @@ EOF
 swd_start "$lab_tmp/flows.txt" --profile all-xdp
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
-flows_json() { swctl --format json dump-flows; }
-rule_field() { # MATCH FIELD: a field of the rule whose match is exactly MATCH
-    flows_json | jq -r --arg m "$1" --arg f "$2" '.flows[] | select(.match == $m) | .[$f]'
-}
-xdp_counter() { swctl --format json dump-ports | jq --arg c "$1" '.ports[] | select(.ofport == 1) | .xdp[$c] // 0'; }
-
 q_rule="udp,in_port=$dev_a,tp_dst=7100"
 sq_rule="udp,in_port=$dev_a,tp_dst=7101"
 n=$(grep -c "$dev_a: no ntuple filters (Operation not supported): queue= and set_queue steer in XDP" "$lab_tmp/swd.log")
@@ -55,7 +49,7 @@ show_says() { swctl show | grep -F "$1" >/dev/null; }
 check "show: the port has no filters" \
     show_says "steering: no ntuple filters (Operation not supported): steering by the XDP search"
 
-to_user_0=$(xdp_counter to_user)
+to_user_0=$(xdp_counter 1 to_user)
 ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --json --count 20000 \
     --rate 50000 --flows 4 --vary dst-port --dport 7100 >"$lab_tmp/swgen.json" 2>"$lab_tmp/swgen.log"
 out=$(tail -n 1 "$lab_tmp/swgen.json")
@@ -77,7 +71,7 @@ wait_stable() { # COMMAND...: its output, once two reads 0.2 s apart agree
     done
     echo "$b"
 }
-to_user=$(($(wait_stable xdp_counter to_user) - to_user_0))
+to_user=$(($(wait_stable xdp_counter 1 to_user) - to_user_0))
 check "the XDP search sent exactly the steered flows to user space ($to_user of 10000)" test "$to_user" = 10000
 for m in "$q_rule" "$sq_rule"; do
     n=$(wait_stable rule_field "$m" n_packets)

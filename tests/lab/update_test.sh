@@ -30,12 +30,9 @@ awk 'BEGIN { for (i = 0; i < 20000; i++)
 swd_start "$lab_tmp/flows.txt"
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
-flows_json() { swctl --format json dump-flows; }
 rule_packets() { # rule_packets MATCH_TEXT: packets of the rule whose match is exactly MATCH_TEXT
     flows_json | jq --arg m "$1" '[.flows[] | select(.match == $m) | .n_packets] | add // 0'
 }
-ports_json() { swctl --format json dump-ports; }
-port_sum() { ports_json | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .queues[].counters[$c]] | add'; }
 
 # 6 s at 60 kpps, flows alternate: X (dport 7000) on even frames, Y (7001) on odd ones.
 rate=60000
