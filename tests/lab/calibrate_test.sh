@@ -36,10 +36,12 @@ lab_two_hosts 1
 swd_start "$lab_tmp/flows.txt" --profile calibrated --pmd-cpus 1
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
-flows_json() { swctl --format json dump-flows; }
-rule_field() { # MATCH FIELD
-    flows_json | jq -r --arg m "$1" --arg f "$2" '.flows[] | select(.match == $m) | .[$f]'
-}
+# The probes run in the control thread: with the polling thread pinned to CPU 1, it must be off CPU 1.
+affinity() { taskset -p "$1" | sed 's/.*: //'; } # a thread's CPU mask, in hex
+pmd_tid=$(grep -lx swd-pmd0 /proc/"$swd_pid"/task/*/comm | cut -d/ -f5)
+check "the polling thread is on CPU 1 (mask $(affinity "$pmd_tid")), the control thread off it (mask $(affinity "$swd_pid"))" \
+    test $((16#$(affinity "$pmd_tid"))) = 2 -a $((16#$(affinity "$swd_pid") & 2)) = 0 -a $((16#$(affinity "$swd_pid"))) != 0
+
 fwd="udp,in_port=$dev_a"
 drop7000="udp,in_port=$dev_a,tp_dst=7000"
 local_rule="tcp,in_port=$dev_a,tp_dst=11211"
@@ -111,7 +113,7 @@ check "the move was under traffic: drops in user space, then in XDP" \
     jq -e '.user_drops > 0 and .xdp_drops > 0' <<<"$port_a"
 # Frames the kernel could not hand to port A's socket (no free frame in the fill ring, or a
 # full receive ring): they met no rule.
-lost=$(jq '.kernel.rx_dropped + .kernel.rx_ring_full' <<<"$port_a")
+lost=$(socket_drops 1)
 counted=0 wanted=0
 for k in $(seq 0 9); do
     p=$((7000 + k))

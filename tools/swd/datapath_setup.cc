@@ -1,5 +1,8 @@
 #include "datapath_setup.h"
 
+#include <sched.h>
+
+#include "datapath/util/log.h"
 #include "netdev-afxdp/afxdp_datapath.h"
 
 namespace swd {
@@ -81,6 +84,33 @@ result<std::unique_ptr<dp::datapath>> open_datapath(const datapath_setup& s) {
 void start_datapath(dp::datapath& d) {
     if (auto* a = dynamic_cast<afxdp::afxdp_datapath*>(&d)) {
         a->start();
+    }
+}
+
+void keep_control_off_pmd_cpus(const std::vector<int>& pmd_cpus) {
+    cpu_set_t allowed;
+    if (pmd_cpus.empty() || sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+        return;
+    }
+    cpu_set_t control = allowed;
+    for (int cpu : pmd_cpus) {
+        if (cpu >= 0 && cpu < CPU_SETSIZE) {
+            CPU_CLR(cpu, &control);
+        }
+    }
+    std::string list;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &control)) {
+            list += (list.empty() ? "" : ",") + std::to_string(cpu);
+        }
+    }
+    if (list.empty()) {
+        log::warn("every CPU swd may run on polls (--pmd-cpus): control work, such as "
+                  "calibration probes, shares them");
+    } else if (sched_setaffinity(0, sizeof control, &control) != 0) {
+        log::warn("could not move the control thread off the polling CPUs");
+    } else {
+        log::info("control thread on CPUs {}, off the polling CPUs", list);
     }
 }
 

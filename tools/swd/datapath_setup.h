@@ -28,4 +28,9 @@ struct datapath_setup {
 result<std::unique_ptr<dp::datapath>> open_datapath(const datapath_setup& s);
 void start_datapath(dp::datapath& d);
 
+// With polling threads pinned (--pmd-cpus), moves the calling thread, and every thread it starts
+// later, off their CPUs: the control work (swctl, calibration probes that drive a veth at full
+// speed) must not take turns from a polling thread. Call before any thread starts.
+void keep_control_off_pmd_cpus(const std::vector<int>& pmd_cpus);
+
 } // namespace swd

@@ -274,6 +274,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    keep_control_off_pmd_cpus(cpus);
     ctl::block_control_signals();
     auto srv = ctl::server::open(c.control);
     if (!srv) {
