@@ -17,8 +17,9 @@
  *     when swd has no socket there.
  * No rule at all is OpenFlow's table miss: drop, as user space would.
  *
- * Every outcome has a per-CPU counter (enum swd_xdp_counter); XDP-run rules
- * count packets and bytes in their per-CPU slot.
+ * Every outcome has a per-CPU counter (enum swd_xdp_counter: one per frame,
+ * no separate count of received frames); XDP-run rules count packets and
+ * bytes in their per-CPU slot.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -85,8 +86,10 @@ static __always_inline int to_user(struct xdp_md *ctx, __u32 rule_id,
 {
 	__u32 q = ctx->rx_queue_index;
 
-	if (swd_trace) /* test runs have no sockets */
+	if (swd_trace) { /* test runs have no sockets */
+		count(SWD_XC_TO_USER);
 		return verdict(XDP_PASS, SWD_V_TO_USER, 0, rule_id, malformed);
+	}
 	if (bpf_map_lookup_elem(&xsks_map, &q)) {
 		count(SWD_XC_TO_USER);
 		return bpf_redirect_map(&xsks_map, q, XDP_PASS);
@@ -245,7 +248,6 @@ int swd_dispatch(struct xdp_md *ctx)
 	struct swd_hdrs w;
 	int malformed;
 
-	count(SWD_XC_RX);
 	mode = bpf_map_lookup_elem(&queue_map, &q);
 	if (mode && *mode == SWD_QUEUE_KERNEL) {
 		count(SWD_XC_QUEUE_KERNEL);

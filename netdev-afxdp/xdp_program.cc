@@ -127,7 +127,15 @@ result<void> xdp_program::set_queue_mode(uint32_t queue, uint32_t mode) {
 }
 
 std::array<uint64_t, SWD_XC_COUNT> xdp_program::counters() const {
-    return sum_percpu_counters<SWD_XC_COUNT>(skel_->maps.xdp_counters);
+    static_assert(SWD_XC_COUNT <= 32, "SWD_XC_OUTCOMES is a 32-bit mask");
+    auto c = sum_percpu_counters<SWD_XC_COUNT>(skel_->maps.xdp_counters);
+    c[SWD_XC_RX] = 0;
+    for (size_t i = 0; i < c.size(); i++) {
+        if (SWD_XC_OUTCOMES & (1u << i)) {
+            c[SWD_XC_RX] += c[i];
+        }
+    }
+    return c;
 }
 
 result<uint32_t> xdp_program::test_run(std::span<const uint8_t> frame,

@@ -316,7 +316,7 @@ struct swd_rule_stats {
 
 /* Dispatcher events, per CPU (every drop has a named counter). */
 enum swd_xdp_counter {
-	SWD_XC_RX = 0,
+	SWD_XC_RX = 0,	     /* every frame: SWD_XC_OUTCOMES summed */
 	SWD_XC_TO_USER,	     /* redirected to an AF_XDP socket */
 	SWD_XC_NO_SOCKET,    /* to user, but no socket on the queue: XDP_PASS */
 	SWD_XC_PASS,	     /* local: XDP_PASS */
@@ -339,6 +339,19 @@ enum swd_xdp_counter {
 	SWD_XC_CT_RENEWED, /* ct(commit): an idle entry of the tuple reused */
 	SWD_XC_COUNT,
 };
+
+/* The outcomes: every frame the dispatcher sees ends in exactly one of them,
+ * so SWD_XC_RX is their sum, made by the reader, not one more count per
+ * frame. QUEUE_USER, MALFORMED, REWRITE_SKIPPED, LB_SESSION_FULL and CT_*
+ * are counted beside an outcome. */
+#define SWD_XC_OUTCOMES                                                        \
+	((1u << SWD_XC_TO_USER) | (1u << SWD_XC_NO_SOCKET) |                   \
+	 (1u << SWD_XC_PASS) | (1u << SWD_XC_TX) | (1u << SWD_XC_REDIRECT) |   \
+	 (1u << SWD_XC_DROP_RULE) | (1u << SWD_XC_DROP_MISS) |                 \
+	 (1u << SWD_XC_DROP_TTL) | (1u << SWD_XC_DROP_NO_PORT) |               \
+	 (1u << SWD_XC_QUEUE_KERNEL) | (1u << SWD_XC_DROP_LB_NO_SESSION) |     \
+	 (1u << SWD_XC_DROP_LB_NO_BACKEND) |                                   \
+	 (1u << SWD_XC_DROP_LB_NOT_BALANCED))
 
 /* What the dispatcher decided for the last frame, for tests run with
  * BPF_PROG_TEST_RUN (written only when the program is loaded with tracing). */

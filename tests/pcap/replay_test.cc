@@ -26,6 +26,7 @@
 // Needs root (BPF). Not root: skipped, unless SWD_REQUIRE_ROOT_TESTS=1 (CI) makes it fail.
 #include <algorithm>
 #include <arpa/inet.h>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -297,6 +298,7 @@ protected:
         user_ = std::make_unique<user_path>();
         after_xdp_ = std::make_unique<user_path>();
         programs_.clear();
+        runs_ = {};
         for (uint16_t port : {1, 2, 3}) {
             auto p = afxdp::xdp_program::load(*tables_, port, true);
             ASSERT_TRUE(p) << p.err().message();
@@ -304,10 +306,19 @@ protected:
         }
     }
 
+    // Each run of a dispatcher ends in exactly one outcome counter: their sum, the received
+    // count that dump-ports shows, is the number of runs.
+    void expect_one_outcome_per_run() {
+        for (size_t i = 0; i < programs_.size(); i++) {
+            EXPECT_EQ(programs_[i]->counters()[SWD_XC_RX], runs_[i]) << "port " << i + 1;
+        }
+    }
+
     // The dispatcher's outcome, then user space's when it hands the packet over.
     outcome hybrid(const bytes& frame, uint16_t in_port) {
         afxdp::xdp_program& prog = *programs_[in_port - 1];
         bytes out;
+        runs_[in_port - 1]++;
         auto rc = prog.test_run(frame, out);
         EXPECT_TRUE(rc) << rc.err().message();
         const swd_xdp_trace t = prog.last();
@@ -532,6 +543,7 @@ protected:
     // (sessions, connections), as each path keeps its own.
     std::unique_ptr<user_path> user_, after_xdp_;
     size_t compared_ = 0, failures_ = 0, xdp_to_user_ = 0;
+    std::array<uint64_t, 3> runs_{}; // hybrid() runs of each port's dispatcher
 };
 
 // Rules of every kind that XDP runs, with user-only rules mixed in at other priorities.
@@ -556,6 +568,7 @@ table=1,actions=output:1
 TEST_F(replay, real_world_captures_hybrid) {
     load(rules_text, flows::profile::hybrid);
     check_pcaps();
+    expect_one_outcome_per_run();
     EXPECT_EQ(failures_, 0u) << failures_ << " of " << compared_ << " packets differ";
     EXPECT_GT(xdp_to_user_, 0u);
 }
@@ -563,6 +576,7 @@ TEST_F(replay, real_world_captures_hybrid) {
 TEST_F(replay, real_world_captures_all_xdp) {
     load(rules_text, flows::profile::all_xdp);
     check_pcaps();
+    expect_one_outcome_per_run();
     EXPECT_EQ(failures_, 0u) << failures_ << " of " << compared_ << " packets differ";
     std::printf("%zu packets compared, %zu handed to user space by XDP\n", compared_, xdp_to_user_);
     EXPECT_LT(xdp_to_user_, compared_); // most ran in XDP
@@ -692,7 +706,9 @@ TEST_F(replay, queue_modes) {
     const auto c = prog.counters();
     EXPECT_EQ(c[SWD_XC_QUEUE_KERNEL], 1u);
     EXPECT_EQ(c[SWD_XC_QUEUE_USER], 1u);
+    EXPECT_EQ(c[SWD_XC_TO_USER], 1u);
     EXPECT_EQ(c[SWD_XC_DROP_RULE], 2u);
+    EXPECT_EQ(c[SWD_XC_RX], 4u) << "one outcome per frame";
 }
 
 // The rule index crowded on purpose: before the rule is written, its home bucket is filled with
