@@ -88,11 +88,10 @@ void start_datapath(dp::datapath& d) {
 }
 
 void keep_control_off_pmd_cpus(const std::vector<int>& pmd_cpus) {
-    cpu_set_t allowed;
-    if (pmd_cpus.empty() || sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+    cpu_set_t control;
+    if (pmd_cpus.empty() || sched_getaffinity(0, sizeof control, &control) != 0) {
         return;
     }
-    cpu_set_t control = allowed;
     for (int cpu : pmd_cpus) {
         if (cpu >= 0 && cpu < CPU_SETSIZE) {
             CPU_CLR(cpu, &control);

@@ -63,7 +63,8 @@ int parse_cli(int argc, char** argv, cli& c) {
         ("pmd-threads", po::value(&c.pmd_threads)->value_name("N"),
          "datapath threads, not pinned (default 1); thread t sends on queue t of every port")
         ("pmd-cpus", po::value(&c.pmd_cpus)->value_name("LIST"),
-         "one datapath thread per CPU in LIST (e.g. 1 or 0,1), pinned")
+         "one datapath thread per CPU in LIST (e.g. 1 or 0,1), pinned; the control thread "
+         "runs on the other CPUs")
         ("local-port", po::value(&c.local_port)->value_name("NAME"),
          "veth pair NAME/NAME-dp that carries 'local' traffic to this host's stack and "
          "in_port=LOCAL traffic from it (default swd0; 'none': no local port)")
