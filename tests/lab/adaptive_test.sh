@@ -10,9 +10,11 @@
 #           XDP while the traffic runs;
 #   phase 2 (6 s): to ports 7005-7014, 40% dropped, below the return share: they come back.
 # Checks: the moves happened (show, dump-flows' reasons, the dispatcher's drop counter, the
-# log), and no frame was lost or misclassified across them: every rule counted exactly the
-# frames of its flows, the sink received exactly the forwarded flows' frames, and nothing
-# else was dropped.
+# log), and no frame was lost or misclassified across them: every frame was counted by the
+# rule of its flow, or by the kernel as lost before any rule saw it (no free frame in port A's
+# fill ring, or a veth ring full: at most 1 %), the sink received exactly the frames that the
+# forwarding rule counted and none of the dropped flows', and nothing else was dropped. swd's
+# polling thread is pinned to CPU 1, away from the generator on CPU 0.
 # Exit 0 all passed, 1 a check failed, 77 not root (lib.sh).
 source "$(dirname "$0")/lib.sh" adaptive_test "${1:-build}"
 
@@ -27,7 +29,7 @@ lab_two_hosts 1
         echo "priority=20,udp,in_port=1,tp_dst=$p,actions=drop"
     done
 } >"$lab_tmp/flows.txt"
-swd_start "$lab_tmp/flows.txt" --profile adaptive --adaptive-sustain 1 --adaptive-budget 5
+swd_start "$lab_tmp/flows.txt" --profile adaptive --adaptive-sustain 1 --adaptive-budget 5 --pmd-cpus 1
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
 rule_packets() { # MATCH_TEXT: packets of the rule whose match is exactly that
@@ -35,7 +37,10 @@ rule_packets() { # MATCH_TEXT: packets of the rule whose match is exactly that
 }
 offloaded() { swctl --format json show | jq '.adaptive.offloaded'; }
 in_xdp_by_reason() { flows_json | jq '[.flows[] | select(.why | startswith("adaptive: a hot drop rule"))] | length'; }
-port_sum() { swctl --format json dump-ports | jq --argjson p "$1" --arg c "$2" '[.ports[] | select(.ofport == $p) | .queues[].counters[$c]] | add'; }
+# Frames lost before any rule: the kernel's drops on the way to port A's socket, and what host
+# A's veth could not hand over.
+lost_frames() { echo $(($(socket_drops 1) + $(ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.tx.dropped'))); }
+lost_before=$(lost_frames)
 
 declare -A expect # destination port -> frames sent to it
 send() {          # SECONDS FIRST_PORT: 10 flows to FIRST_PORT.., in turn, in the background
@@ -86,20 +91,29 @@ sleep 0.3
 check "phase 2: the XDP dispatcher drops no more by rule once they are back ($xdp_drops_2, then $(xdp_counter 1 drop_rule))" \
     test "$(xdp_counter 1 drop_rule)" = "$xdp_drops_2"
 
+lost=$(($(lost_frames) - lost_before))
+sent=0 counted=0
 for p in $(seq 7000 7008); do
     n=$(rule_packets "udp,in_port=$dev_a,tp_dst=$p")
-    check "drop rule for port $p counted every frame sent to it ($n of ${expect[$p]})" test "$n" = "${expect[$p]}"
+    check "drop rule for port $p counted every frame sent to it, but for the lost ($n of ${expect[$p]}, $lost lost)" \
+        test "$n" -le "${expect[$p]}" -a $((expect[$p] - n)) -le "$lost"
     s=$(sink_frames_to_port "$p")
     check "nothing sent to port $p reached the sink ($s)" test "$s" = 0
+    sent=$((sent + expect[$p])) counted=$((counted + n))
 done
-forwarded=0
+forwarded=0 sunk=0
 for p in $(seq 7009 7014); do
     s=$(sink_frames_to_port "$p")
-    check "every frame sent to port $p reached the sink ($s of ${expect[$p]})" test "$s" = "${expect[$p]}"
-    forwarded=$((forwarded + expect[$p]))
+    check "every frame sent to port $p reached the sink, but for the lost ($s of ${expect[$p]}, $lost lost)" \
+        test "$s" -le "${expect[$p]}" -a $((expect[$p] - s)) -le "$lost"
+    forwarded=$((forwarded + expect[$p])) sunk=$((sunk + s))
 done
 n=$(rule_packets "udp,in_port=$dev_a")
-check "the forwarding rule counted exactly the forwarded frames ($n of $forwarded)" test "$n" = "$forwarded"
+check "the sink received exactly the frames the forwarding rule counted ($sunk, $n)" test "$sunk" = "$n"
+sent=$((sent + forwarded)) counted=$((counted + n))
+check "every frame was counted by its rule or lost before any rule ($counted + $lost of $sent)" \
+    test $((counted + lost)) = "$sent"
+check "at most 1 % lost ($lost of $sent)" test $((lost * 100)) -le "$sent"
 check "no other drops (no_rule $(port_sum 1 drop_no_rule), tx_full $(port_sum 2 drop_tx_full))" \
     test "$(port_sum 1 drop_no_rule)" = 0 -a "$(port_sum 2 drop_tx_full)" = 0
 
