@@ -39,7 +39,7 @@ offloaded() { swctl --format json show | jq '.adaptive.offloaded'; }
 in_xdp_by_reason() { flows_json | jq '[.flows[] | select(.why | startswith("adaptive: a hot drop rule"))] | length'; }
 # Frames lost before any rule: the kernel's drops on the way to port A's socket, and what host
 # A's veth could not hand over.
-lost_frames() { echo $(($(socket_drops 1) + $(ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.tx.dropped'))); }
+lost_frames() { echo $(($(socket_drops 1) + $(a_tx_dropped))); }
 lost_before=$(lost_frames)
 
 declare -A expect # destination port -> frames sent to it

@@ -164,15 +164,14 @@ sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink
 gen() { in_a timeout 60 "$swgen_bin" --dev "$dev_a_peer" --cpu 0 --json "$@" 2>>"$lab_tmp/swgen.log"; }
 # Frames port 1's sockets could not take (no free frame in the fill ring, or a full rx ring),
 # summed over its queues, and frames the veth between host A and port 1 dropped.
-veth_a_drops() { ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.tx.dropped'; }
-lost_before=$(($(socket_drops 1) + $(veth_a_drops) + $(veth_drops)))
+lost_before=$(($(socket_drops 1) + $(a_tx_dropped) + $(veth_drops)))
 out=$(gen --mode afxdp --count 100000 --rate 100000 --flows 100 --dport 7000)
 echo "swgen: $out"
 sleep 0.3
 got=$(sink_frames_to_port 7000)
-lost=$(($(socket_drops 1) + $(veth_a_drops) + $(veth_drops) - lost_before))
+lost=$(($(socket_drops 1) + $(a_tx_dropped) + $(veth_drops) - lost_before))
 echo "port 1: rx $(port_sum 1 rx_packets), socket drops $(socket_drops 1); port 2: tx $(port_sum 2 tx_packets)," \
-    "tx ring full $(port_sum 2 drop_tx_full), tx kicks $(port_sum 2 tx_wakeups); veth drops A $(veth_a_drops), B $(veth_drops)"
+    "tx ring full $(port_sum 2 drop_tx_full), tx kicks $(port_sum 2 tx_wakeups); veth drops A $(a_tx_dropped), B $(veth_drops)"
 check "AF_XDP generator, 100000 frames at 100 kpps, 100 flows: every frame arrives at B or is counted ($got + $lost)" \
     test $((got + lost)) = 100000
 check "AF_XDP generator: at least 98 % arrive ($got)" ge "$got" 98000

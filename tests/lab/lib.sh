@@ -168,6 +168,8 @@ in_sw() { ip netns exec "$ns_sw" "$@"; }
 # Frames that host A's (B's) veth received.
 a_rx() { ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.rx.packets'; }
 b_rx() { ip -n "$ns_b" -s -j link show dev "$dev_b_peer" | jq '.[0].stats64.rx.packets'; }
+# Frames that host A's veth could not hand to the switch host (its peer's ring was full).
+a_tx_dropped() { ip -n "$ns_a" -s -j link show dev "$dev_a_peer" | jq '.[0].stats64.tx.dropped'; }
 swctl() { "$swctl_bin" --control "$lab_tmp/swd.sock" "$@"; }
 
 # swd_start FLOWFILE [SWD OPTIONS...]: starts swd in $ns_sw and waits until it answers.

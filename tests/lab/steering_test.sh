@@ -60,24 +60,13 @@ for p in 7100 7101 7102 7103; do
     s=$(sink_frames_to_port "$p")
     check "every frame to port $p reached the sink ($s of 5000)" test "$s" = 5000
 done
-wait_stable() { # COMMAND...: its output, once two reads 0.2 s apart agree
-    local a b
-    b=$("$@")
-    for _ in $(seq 20); do
-        sleep 0.2
-        a=$b
-        b=$("$@")
-        [[ $a == "$b" ]] && break
-    done
-    echo "$b"
-}
-to_user=$(($(wait_stable xdp_counter 1 to_user) - to_user_0))
+to_user=$(($(read_until_stable 21 xdp_counter 1 to_user) - to_user_0))
 check "the XDP search sent exactly the steered flows to user space ($to_user of 10000)" test "$to_user" = 10000
 for m in "$q_rule" "$sq_rule"; do
-    n=$(wait_stable rule_field "$m" n_packets)
+    n=$(read_until_stable 21 rule_field "$m" n_packets)
     check "$m counted its flow's frames in user space ($n of 5000)" test "$n" = 5000
 done
-n=$(wait_stable rule_field "udp,in_port=$dev_a" n_packets)
+n=$(read_until_stable 21 rule_field "udp,in_port=$dev_a" n_packets)
 check "the XDP rule forwarded the other two flows ($n of 10000)" test "$n" = 10000
 
 # Run-time changes.
