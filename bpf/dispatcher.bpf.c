@@ -238,6 +238,20 @@ static __always_inline int run_actions(struct xdp_md *ctx,
 	return verdict(XDP_DROP, SWD_V_DROP, 0, rule_id, malformed);
 }
 
+/* The parse as a global function: the verifier checks it once, on its own,
+ * and the rest of the program sees the key and the header offsets it wrote
+ * as unknown bytes, rather than one shape of them per way through the parse
+ * carried on into the search and the actions. That halves the verifier's
+ * work at each load (docs/benchmarks.md: 297K instructions instead of 436K,
+ * 3.3 s instead of 5.6 s) at no cost per frame that xdp_cost can see. */
+__noinline int swd_dispatch_parse(struct xdp_md *ctx, struct swd_flow_key *k,
+				  struct swd_hdrs *w)
+{
+	if (!ctx || !k || !w)
+		return SWD_MALFORMED_RUNT;
+	return swd_parse(ctx, swd_in_port, k, w);
+}
+
 SEC("xdp")
 int swd_dispatch(struct xdp_md *ctx)
 {
@@ -258,7 +272,7 @@ int swd_dispatch(struct xdp_md *ctx)
 		count(SWD_XC_QUEUE_USER);
 		return to_user(ctx, 0, 0);
 	}
-	malformed = swd_parse(ctx, swd_in_port, &s.key, &w);
+	malformed = swd_dispatch_parse(ctx, &s.key, &w);
 	if (malformed)
 		count(SWD_XC_MALFORMED);
 	if (cfg->tracks)
