@@ -200,6 +200,16 @@ static __always_inline int run_actions(struct __sk_buff *skb,
 	return shot(SWD_TC_DROP_RULE, rule_id, malformed);
 }
 
+/* The parse as a global BPF function, as the dispatcher's (see there): the
+ * verifier checks it once and carries no shape of the key past it. */
+__noinline int swd_egress_parse(struct __sk_buff *skb, struct swd_flow_key *k,
+				struct swd_hdrs *w, int *pulled)
+{
+	if (!skb || !k || !w || !pulled)
+		return SWD_MALFORMED_RUNT;
+	return swd_parse_skb(skb, SWD_OFPORT_LOCAL, k, w, pulled);
+}
+
 SEC("tc")
 int swd_tc_egress(struct __sk_buff *skb)
 {
@@ -218,7 +228,7 @@ int swd_tc_egress(struct __sk_buff *skb)
 		return verdict(TC_ACT_OK, SWD_V_PASS, swd_out_port, 0, 0);
 	}
 	count(SWD_TC_RX);
-	malformed = swd_parse_skb(skb, SWD_OFPORT_LOCAL, &s.key, &w, &pulled);
+	malformed = swd_egress_parse(skb, &s.key, &w, &pulled);
 	if (pulled)
 		count(SWD_TC_PULLED);
 	if (malformed)
