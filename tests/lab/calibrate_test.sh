@@ -32,15 +32,16 @@ lab_two_hosts 1
         echo "priority=20,udp,in_port=1,tp_dst=$p,actions=drop"
     done
 } >"$lab_tmp/flows.txt"
-# swd's thread on CPU 1, the generator on CPU 0: they never take turns on one CPU.
-swd_start "$lab_tmp/flows.txt" --profile calibrated --pmd-cpus 1
+swd_start "$lab_tmp/flows.txt" --profile calibrated --pmd-cpus "$lab_pmd_cpu"
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
-# The probes run in the control thread: with the polling thread pinned to CPU 1, it must be off CPU 1.
+# The probes run in the control thread: it must be off the polling thread's CPU.
 affinity() { taskset -p "$1" | sed 's/.*: //'; } # a thread's CPU mask, in hex
 pmd_tid=$(grep -lx swd-pmd0 /proc/"$swd_pid"/task/*/comm | cut -d/ -f5)
-check "the polling thread is on CPU 1 (mask $(affinity "$pmd_tid")), the control thread off it (mask $(affinity "$swd_pid"))" \
-    test $((16#$(affinity "$pmd_tid"))) = 2 -a $((16#$(affinity "$swd_pid") & 2)) = 0 -a $((16#$(affinity "$swd_pid"))) != 0
+pmd_mask=$((1 << lab_pmd_cpu))
+check "the polling thread is on CPU $lab_pmd_cpu (mask $(affinity "$pmd_tid")), the control thread off it (mask $(affinity "$swd_pid"))" \
+    test $((16#$(affinity "$pmd_tid"))) = "$pmd_mask" -a $((16#$(affinity "$swd_pid") & pmd_mask)) = 0 \
+    -a $((16#$(affinity "$swd_pid"))) != 0
 
 fwd="udp,in_port=$dev_a"
 drop7000="udp,in_port=$dev_a,tp_dst=7000"
@@ -74,7 +75,7 @@ check "idle: drops keep the study's rule, and say why" \
 check "idle: drops still in user space" test "$(rule_field "$drop7000" runs)" = user
 
 # 3. Under traffic.
-ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --cpu 0 --json \
+ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --cpu "$lab_gen_cpu" --json \
     --rate 60000 --flows 20 --vary dst-port --dport 7000 \
     >"$lab_tmp/swgen.json" 2>"$lab_tmp/swgen.log" &
 gen_pid=$!

@@ -148,9 +148,7 @@ check "native-with-zerocopy on a veth: refused, exit 1 ($rc), the log names zero
     test "$rc" = 1 -a "$(grep -ci 'zero-copy\|zerocopy' "$lab_tmp/zc.log")" -ge 1
 check "... and leaves no XDP program" test -z "$(xdp_prog_id "$ns_sw" "$dev_a")"
 write_flows ""
-# The generator spins on CPU 0, swd's thread on CPU 1: on two CPUs the two would otherwise take
-# turns on one now and then, and a turn longer than the ring (20 ms at 100 kpps) loses frames.
-swd_start "$lab_tmp/flows.txt" --pmd-cpus 1
+swd_start "$lab_tmp/flows.txt" --pmd-cpus "$lab_pmd_cpu"
 check "best-effort: the log says zero-copy is not available and copy mode is used" \
     grep -qi "copy" "$lab_tmp/swd.log"
 
@@ -161,7 +159,7 @@ veth_drops() {
 }
 echo "== generator through swd =="
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink
-gen() { in_a timeout 60 "$swgen_bin" --dev "$dev_a_peer" --cpu 0 --json "$@" 2>>"$lab_tmp/swgen.log"; }
+gen() { in_a timeout 60 "$swgen_bin" --dev "$dev_a_peer" --cpu "$lab_gen_cpu" --json "$@" 2>>"$lab_tmp/swgen.log"; }
 # Frames port 1's sockets could not take (no free frame in the fill ring, or a full rx ring),
 # summed over its queues, and frames the veth between host A and port 1 dropped.
 lost_before=$(($(socket_drops 1) + $(a_tx_dropped) + $(veth_drops)))

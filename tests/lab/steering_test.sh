@@ -24,9 +24,7 @@ priority=5, udp, in_port=1, actions=output:2
 priority=1, in_port=1, actions=output:2
 priority=5, in_port=2, actions=output:1
 EOF
-# swd's polling thread alone on CPU 1, the generator on CPU 0: the steered frames reach user
-# space, and a polling thread that waits for a CPU would lose them to an empty fill ring.
-swd_start "$lab_tmp/flows.txt" --profile all-xdp --pmd-cpus 1
+swd_start "$lab_tmp/flows.txt" --profile all-xdp --pmd-cpus "$lab_pmd_cpu"
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
 q_rule="udp,in_port=$dev_a,tp_dst=7100"
@@ -52,7 +50,7 @@ check "show: the port has no filters" \
     show_says "steering: no ntuple filters (Operation not supported): steering by the XDP search"
 
 to_user_0=$(xdp_counter 1 to_user)
-ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --cpu 0 --json --count 20000 \
+ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --cpu "$lab_gen_cpu" --json --count 20000 \
     --rate 50000 --flows 4 --vary dst-port --dport 7100 >"$lab_tmp/swgen.json" 2>"$lab_tmp/swgen.log"
 out=$(tail -n 1 "$lab_tmp/swgen.json")
 echo "swgen: $out"

@@ -27,9 +27,7 @@ EOF
 awk 'BEGIN { for (i = 0; i < 20000; i++)
     printf "priority=30,udp,in_port=1,nw_src=172.16.%d.%d,tp_dst=%d,actions=drop\n", i / 250, i % 250 + 1, 1000 + i % 50 }' \
     >"$lab_tmp/unrelated.txt"
-# swd's polling thread alone on CPU 1: the generator and the control thread (adding 20000
-# rules) share CPU 0, so no frame is lost to a polling thread that waits for a CPU.
-swd_start "$lab_tmp/flows.txt" --pmd-cpus 1
+swd_start "$lab_tmp/flows.txt" --pmd-cpus "$lab_pmd_cpu"
 sink_attach "$ns_b" "$dev_b_peer" swd_xdp_sink_drop
 
 rule_packets() { # rule_packets MATCH_TEXT: packets of the rule whose match is exactly MATCH_TEXT
@@ -38,7 +36,7 @@ rule_packets() { # rule_packets MATCH_TEXT: packets of the rule whose match is e
 
 # 6 s at 60 kpps, flows alternate: X (dport 7000) on even frames, Y (7001) on odd ones.
 rate=60000
-ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --cpu 0 --json \
+ip netns exec "$ns_a" "$swgen_bin" --dev "$dev_a_peer" --mode afxdp --cpu "$lab_gen_cpu" --json \
     --duration 6 --rate "$rate" --flows 2 --vary dst-port --dport 7000 \
     >"$lab_tmp/swgen.json" 2>"$lab_tmp/swgen.log" &
 gen_pid=$!
