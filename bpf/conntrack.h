@@ -16,8 +16,7 @@
  * evicts the least recently used when it is full; created minus present
  * entries is the eviction count); an entry idle longer than the
  * configuration's timeout is not established, and a commit renews it. A
- * lookup refreshes the entry at most once a millisecond (a write per packet
- * would bounce its cache line between CPUs).
+ * lookup refreshes the entry at most once a tick (clock.h).
  */
 #ifndef SWD_BPF_CONNTRACK_H
 #define SWD_BPF_CONNTRACK_H
@@ -27,6 +26,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "shared/swd_abi.h"
+#include "clock.h"
 #include "parse.h"
 
 struct {
@@ -56,9 +56,9 @@ static __always_inline int swd_ct_live(const struct swd_lb_tuple *t, __u64 now,
 {
 	struct swd_ct_entry *e = bpf_map_lookup_elem(&swd_ct, t);
 
-	if (!e || now - e->last_used > timeout)
+	if (!e || swd_idle_for(now, e->last_used, timeout))
 		return 0;
-	if (now - e->last_used > 1000000)
+	if (swd_refresh_due(now, e->last_used))
 		e->last_used = now;
 	return 1;
 }
@@ -68,7 +68,7 @@ static __always_inline __u8 swd_ct_state(const struct swd_flow_key *k,
 					 const struct swd_hdrs *w,
 					 const struct swd_xdp_list_config *cfg)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = swd_now();
 	__u32 zero = 0;
 	struct swd_lb_tuple *t = bpf_map_lookup_elem(&swd_ct_scratch, &zero);
 	__be32 a;
@@ -104,7 +104,7 @@ swd_ct_commit(const struct swd_flow_key *k, const struct swd_hdrs *w)
 	t = bpf_map_lookup_elem(&swd_ct_scratch, &zero);
 	if (!t || !swd_tuple_of(k, w, t))
 		return SWD_CT_COMMITTED_NOTHING;
-	e.last_used = bpf_ktime_get_ns();
+	e.last_used = swd_now();
 	if (bpf_map_update_elem(&swd_ct, t, &e, BPF_NOEXIST) == 0)
 		return SWD_CT_COMMIT_CREATED;
 	/* An idle entry of the tuple, or one another CPU wrote just now. */

@@ -24,6 +24,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "shared/swd_abi.h"
+#include "clock.h"
 #include "rewrite.h"
 
 struct {
@@ -108,7 +109,7 @@ static __always_inline int swd_lb_run(struct xdp_md *ctx, __u32 pool_id,
 	const struct swd_lb_maglev *m;
 	const struct swd_lb_backend *b;
 	struct swd_lb_scratch *sc;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = swd_now();
 	__u32 h, half, slot, bi, at, zero = 0;
 
 	pool = bpf_map_lookup_elem(&swd_lb_pools, &pool_id);
@@ -119,8 +120,9 @@ static __always_inline int swd_lb_run(struct xdp_md *ctx, __u32 pool_id,
 		return SWD_LBR_NOT_BALANCED;
 
 	found = bpf_map_lookup_elem(&swd_lb_sessions, &sc->t);
-	if (found && now - found->last_used <= pool->idle_timeout_ns) {
-		if (now - found->last_used > 1000000) /* refresh once a ms */
+	if (found &&
+	    !swd_idle_for(now, found->last_used, pool->idle_timeout_ns)) {
+		if (swd_refresh_due(now, found->last_used))
 			found->last_used = now;
 		sc->e.s = found->s;
 		swd_lb_apply(ctx, &sc->e.s, k, w);

@@ -35,7 +35,7 @@ socket_options socket_opts(const port_config& c, uint32_t ring_size, bool zero_c
     return o;
 }
 
-// The datapath's session clock (CLOCK_MONOTONIC, as bpf_ktime_get_ns()).
+// The datapath's session clock (CLOCK_MONOTONIC, as BPF's, bpf/clock.h).
 uint64_t monotonic_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -297,7 +297,7 @@ struct swd_xdp_config {
 /* The connection tracker's map in XDP (bpf/conntrack.h): an LRU hash keyed
  * by struct swd_lb_tuple (the committed direction), sized by the loader. */
 struct swd_ct_entry {
-	__u64 last_used; /* bpf_ktime_get_ns() of the last packet seen */
+	__u64 last_used; /* CLOCK_MONOTONIC ns of the last packet (bpf/clock.h) */
 };
 
 /* Per rx queue: what the dispatcher does with its frames. */
@@ -514,8 +514,9 @@ struct swd_lb_session {
 };
 
 /* A session map's value: the rewrite and the time of the last packet
- * (CLOCK_MONOTONIC ns, bpf_ktime_get_ns() in BPF), which lookups refresh with
- * a plain store and the ager compares with the idle timeout. */
+ * (CLOCK_MONOTONIC ns, a tick's resolution in BPF: bpf/clock.h), which
+ * lookups refresh with a plain store and the ager compares with the idle
+ * timeout. */
 struct swd_lb_session_entry {
 	struct swd_lb_session s;
 	__u64 last_used;

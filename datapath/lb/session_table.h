@@ -28,7 +28,7 @@
 //   when it moved on. An entry idle for more than the idle timeout is a miss for readers and is
 //   removed by expire() (an incremental sweep for a timer) or by a writer that meets it in a
 //   bucket. Times are whatever clock the caller passes (CLOCK_MONOTONIC ns in the datapath: the
-//   BPF side's bpf_ktime_get_ns()), so tests control them.
+//   BPF side's clock, bpf/clock.h), so tests control them.
 // - Full: the table holds at most `capacity` live sessions. An insert into a full table (of a key
 //   that is not there: that one changes nothing) first removes idle entries in its own and the next
 //   7 buckets (counted as expirations); if there were none, it evicts the least recently used entry

@@ -11,6 +11,7 @@
 // program that counts). With --attach, the dispatcher (ofport 1) is also attached to IFNAME for S
 // seconds with no AF_XDP socket, and its counters are printed: the dispatcher in place, without
 // swd around it. Root only.
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <net/if.h>
@@ -54,6 +55,15 @@ double cost(int prog_fd, const std::vector<std::vector<uint8_t>>& frames, uint32
         *action = o.retval;
     }
     return static_cast<double>(total) / static_cast<double>(frames.size());
+}
+
+void print_counters(const std::array<uint64_t, SWD_XC_COUNT>& c) {
+    for (unsigned i = 0; i < SWD_XC_COUNT; i++) {
+        if (c[i] != 0) {
+            std::printf("%s=%llu ", dp::xdp_counter_name(i), static_cast<unsigned long long>(c[i]));
+        }
+    }
+    std::printf("\n");
 }
 
 } // namespace
@@ -135,6 +145,7 @@ int main(int argc, char** argv) {
                 compiled->rules.size(), flows::profile_name(profile),
                 (*tables)->searching() ? "searching" : (*tables)->why_not().c_str(), n_frames,
                 repeat, c_min, a_min, c_disp, a_disp, c_disp - c_min);
+    print_counters((*prog)->counters()); // what the runs did: a drop's reason shows here
     swd_swgen_tx__destroy(min);
     if (!attach_to.empty()) {
         auto p = afxdp::xdp_program::attach(static_cast<int>(if_nametoindex(attach_to.c_str())),
@@ -144,14 +155,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         ::sleep(seconds);
-        const auto c = (*p)->counters();
-        for (unsigned i = 0; i < SWD_XC_COUNT; i++) {
-            if (c[i] != 0) {
-                std::printf("%s=%llu ", dp::xdp_counter_name(i),
-                            static_cast<unsigned long long>(c[i]));
-            }
-        }
-        std::printf("\n");
+        print_counters((*p)->counters());
     }
     return 0;
 }

@@ -29,10 +29,12 @@ protected:
     // pipeline), and writes it to new tables_ of 4096 rules on which each ofport of ports is lo
     // (ifindex 1: a test run looks the port up and sends nothing). A failure is fatal: call it
     // under ASSERT_NO_FATAL_FAILURE.
-    // ct: the connection tracker's map to use (null: a new one of the default size).
+    // ct, lb: the connection tracker's and the load balancer's maps to use (null: new ones of
+    // the default size and idle timeout).
     void load_tables(const std::string& text, flows::profile profile,
                      std::initializer_list<uint16_t> ports,
-                     std::shared_ptr<afxdp::ct_map> ct = nullptr) {
+                     std::shared_ptr<afxdp::ct_map> ct = nullptr,
+                     std::shared_ptr<afxdp::lb_maps> lb = nullptr) {
         flows::text_pipeline_options opts;
         opts.version = ++version_;
         opts.placement = profile;
@@ -40,7 +42,7 @@ protected:
         ASSERT_TRUE(compiled) << compiled.err().message();
         rules_ = std::move(compiled->rules);
         pipeline_ = std::move(compiled->pipeline);
-        auto t = afxdp::xdp_tables::create(4096, afxdp::xdp_tables::initial_capacity, nullptr,
+        auto t = afxdp::xdp_tables::create(4096, afxdp::xdp_tables::initial_capacity, std::move(lb),
                                            std::move(ct));
         ASSERT_TRUE(t) << t.err().message();
         tables_ = std::move(*t);
