@@ -124,8 +124,7 @@ static __always_inline int swd_lb_run(struct xdp_md *ctx, __u32 pool_id,
 	    !swd_idle_for(now, found->last_used, pool->idle_timeout_ns)) {
 		if (swd_refresh_due(now, found->last_used))
 			found->last_used = now;
-		sc->e.s = found->s;
-		swd_lb_apply(ctx, &sc->e.s, k, w);
+		swd_lb_apply(ctx, &found->s, k, w);
 		return SWD_LBR_BALANCED;
 	}
 	if (sc->t.proto != pool->proto || sc->t.dst_port != pool->vip_port ||
