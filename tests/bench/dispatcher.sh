@@ -80,13 +80,18 @@
 #                   (hybrid: AF_XDP, poll mode, the NAPI's CPU); counted on swdd-s. Every
 #                   flow's session is made in the warm-up and the windows that follow: a flow
 #                   comes round again every S / rate seconds
+#  (5i) lbinline:   the LB of (5) on the veth of (1i) (each CPU receives what it sends), all-xdp,
+#                   lb(web),in_port: XDP_TX back to the generator's veth, counted there by
+#                   swd_xdp_count_drop, S = 1, 1K, 100K; against the same with in_port alone (no
+#                   LB). The setting in which the seed's xsknf measured its XDP LB (7.5 / 7.4 /
+#                   1.7 Mpps)
 #
 # Environment: RUNS (3), WINDOW (s, 3), WARMUP (s, 2), GEN_CPU (0), XDP_CPU (1), GENS (2),
 # MAX_OTHER (%, 5), PROG_STATS (1: kernel.bpf_stats_enabled during the run, and each point
 # also prints the XDP program's own time per run on swdd-a, in place; the statistics add ~20-30
 # ns to every run), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
 # tests/bench/plot.sh), PAIRED (rounds of (1p), (1i) and (3), 5), ONLY (any of "min paired
-# inline drop prefix userdrop local pass lb calib together ct mixed"). Holds the lab lock for the
+# inline drop prefix userdrop local pass lb lbinline calib together ct mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
 set -Eeuo pipefail
@@ -106,7 +111,7 @@ warmup=${WARMUP:-2}
 gen_cpu=${GEN_CPU:-0}
 xdp_cpu=${XDP_CPU:-1}
 gens=${GENS:-2}
-only=" ${ONLY:-min paired inline drop prefix userdrop local pass lb calib together ct mixed} "
+only=" ${ONLY:-min paired inline drop prefix userdrop local pass lb lbinline calib together ct mixed} "
 paired=${PAIRED:-5}
 only=${only//,/ }
 [[ $gens =~ ^[1-4]$ ]] || { echo "dispatcher.sh: GENS must be 1-4" >&2; exit 1; }
@@ -157,7 +162,7 @@ mac_a=$(ip -n "$ns_sw" -j link show dev "$dev_a" | jq -r '.[0].address')
 # CPU, so each generator's frames are received on its own CPU).
 dev_gen_inline=swdd-gi$$
 dev_inline=swdd-i$$
-if [[ $only == *" inline "* ]]; then
+if [[ $only == *" inline "* || $only == *" lbinline "* ]]; then
     ip link add "$dev_gen_inline" netns "$ns_gen" numtxqueues "$(nproc)" numrxqueues "$(nproc)" type veth \
         peer name "$dev_inline" netns "$ns_sw" numtxqueues "$(nproc)" numrxqueues "$(nproc)"
     ip -n "$ns_gen" link set dev "$dev_gen_inline" up
@@ -563,6 +568,32 @@ if [[ $only == *" lb "* ]]; then
     detach "$ns_sink" "$dev_sink"
 fi
 
+# --- (5i) the load balancer where each CPU receives what it sends ---------------------------------
+if [[ $only == *" lbinline "* ]]; then
+    echo
+    echo "== (5i) inline LB: a generator per CPU, each CPU receiving its own frames on $dev_inline; all-xdp, XDP_TX back to $dev_gen_inline, counted there =="
+    gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=$(seq 0 $(($(nproc) - 1))) port1=$dev_inline
+    attach "$ns_gen" "$dev_gen_inline" swd_xdp_count_drop
+    echo "priority=10,in_port=1,actions=in_port" >"$tmp/rules.txt"
+    start_swd "$tmp/rules.txt" all-xdp
+    measure "inline: XDP_TX, no LB" 1 src-ip,src-port count_of "$ns_gen" "$dev_gen_inline"
+    stop_swd
+    mac_gi=$(ip -n "$ns_gen" -j link show dev "$dev_gen_inline" | jq -r '.[0].address')
+    {
+        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_gi, backend=10.78.0.2:9/$mac_gi, backend=10.78.0.3:9/$mac_gi"
+        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),in_port"
+    } >"$tmp/rules.txt"
+    for n in 1 1000 100000; do
+        start_swd "$tmp/rules.txt" all-xdp --lb-sessions $((2 * n + 4096))
+        measure "inline: LB in XDP S=$(label "$n")" "$n" src-ip,src-port count_of "$ns_gen" "$dev_gen_inline"
+        echo "    port 1's dispatcher: $("$swctl" --control "$sock" --format json dump-ports |
+            jq -c '[.ports[] | select(.ofport == 1) | .xdp | to_entries[] | select(.value > 0)] | from_entries')"
+        stop_swd
+    done
+    detach "$ns_gen" "$dev_gen_inline"
+    gen_dev=$dev_gen gen_mac=$mac_a gen_cpus=$gen_cpus_default port1=$dev_a
+fi
+
 # --- (7) calibrated firewall and load balancer ------------------------------------------------
 fw_drops() { # frames dropped by rules on port 1, in XDP or in user space
     local ports
@@ -802,6 +833,9 @@ aim "all-xdp pass-through >= 5x the user-space path" "$(med "pass: swd all-xdp")
 aim "LB in XDP, 1 session > xsknf's 7.5 Mpps" "$(med "lb: swd all-xdp S=1")" 7.5 1
 aim "LB in XDP, 1K sessions > xsknf's 7.4 Mpps" "$(med "lb: swd all-xdp S=1K")" 7.4 1
 aim "LB in XDP, 100K sessions > xsknf's 1.7 Mpps" "$(med "lb: swd all-xdp S=100K")" 1.7 1
+aim "inline: LB in XDP, 1 session > xsknf's 7.5 Mpps" "$(med "inline: LB in XDP S=1")" 7.5 1
+aim "inline: LB in XDP, 1K sessions > xsknf's 7.4 Mpps" "$(med "inline: LB in XDP S=1K")" 7.4 1
+aim "inline: LB in XDP, 100K sessions > xsknf's 1.7 Mpps" "$(med "inline: LB in XDP S=100K")" 1.7 1
 aim "LB in user space, 1 session > xsknf's 0.67 Mpps" "$(med "lb: swd hybrid S=1")" 0.67 1
 aim "LB in user space, 100K sessions > xsknf's 0.7 Mpps" "$(med "lb: swd hybrid S=100K")" 0.7 1
 for d in $mixed_shares; do
