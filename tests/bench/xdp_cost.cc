@@ -8,9 +8,11 @@
 // the dispatcher on N different 60-byte UDP frames (10.77.0.2+k:1024+k -> 10.77.0.1:9, in_port
 // 1, so the exact rules of tests/bench/dispatcher.sh match them), R times each, and prints the
 // kernel's average time per run in ns, next to the same for swd_xdp_count_drop (the smallest
-// program that counts). With --attach, the dispatcher (ofport 1) is also attached to IFNAME for S
-// seconds with no AF_XDP socket, and its counters are printed: the dispatcher in place, without
-// swd around it. Root only.
+// program that counts), then the dispatcher's counters over those runs. BPF_PROG_TEST_RUN repeats
+// a program on the frame its previous run rewrote: for a rule that rewrites, the counters show
+// whether every run took the same path (docs/benchmarks.md, the balancer's hit path). With
+// --attach, the dispatcher (ofport 1) is also attached to IFNAME for S seconds with no AF_XDP
+// socket, and its counters are printed: the dispatcher in place, without swd around it. Root only.
 #include <array>
 #include <cstdio>
 #include <cstdlib>
