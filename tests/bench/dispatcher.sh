@@ -43,8 +43,8 @@
 #                   count as drop_no_rule, which is checked to stay 0
 #  (2b) userdrop:   the exact rules of (2) with placement=user: user space drops them (AF_XDP
 #                   copy mode, poll mode, on the NAPI's CPU); rate = port 1's drop_action
-#  (3) local:       UDP to a socket on 10.77.0.1:9 in ns sw (nc -u -l, pinned to GEN_CPU, reads
-#                   slowly: the rest overflow its buffer); rate = Udp InDatagrams + RcvbufErrors
+#  (3) local:       UDP to a socket on 10.77.0.1:9 in ns sw (nc -u -l, stopped once it listens:
+#                   what its buffer cannot hold overflows it); rate = Udp InDatagrams + RcvbufErrors
 #                   of ns sw, i.e. datagrams the stack delivered to the socket:
 #                   no program / swd_xdp_count_pass / swd with udp,tp_dst=9,actions=local
 #                   (hybrid: the rule runs in XDP, XDP_PASS); then PAIRED rounds of one window
@@ -497,6 +497,10 @@ if [[ $only == *" local "* ]]; then
     nc_pid=$!
     started+=("$nc_pid:nc")
     sleep 0.3
+    # Stopped once it listens: the stack still delivers to its socket (once the buffer is full,
+    # every datagram counts as RcvbufErrors), and no reader competes with the generators for
+    # GEN_CPU, which made the points of this stage vary by 2x between runs.
+    kill -STOP "$nc_pid"
     measure "local: no program" 1 src-port udp_delivered
     attach "$ns_sw" "$dev_a" swd_xdp_count_pass
     measure "local: minimal XDP_PASS" 1 src-port udp_delivered
@@ -521,6 +525,7 @@ if [[ $only == *" local "* ]]; then
         read -r _ local_swd_median _ <<<"$(median_of "${local_swd[@]}")"
         echo "  median ratio to no program: ${local_swd_median}x"
     fi
+    kill -CONT "$nc_pid"
     stop_pid "$nc_pid" nc
     forget_pid "$nc_pid"
 fi
