@@ -297,7 +297,7 @@ struct swd_xdp_config {
 /* The connection tracker's map in XDP (bpf/conntrack.h): an LRU hash keyed
  * by struct swd_lb_tuple (the committed direction), sized by the loader. */
 struct swd_ct_entry {
-	__u64 last_used; /* CLOCK_MONOTONIC ns of the last packet (bpf/clock.h) */
+	__u64 last_used; /* last packet, CLOCK_MONOTONIC ns: bpf/clock.h */
 };
 
 /* Per rx queue: what the dispatcher does with its frames. */
