@@ -114,15 +114,50 @@ void on_signal(int) {
     g_stop.store(true, std::memory_order_relaxed);
 }
 
+void on_deadline(int) {} // interrupting the running call is all SIGALRM has to do
+
 // Installs SIGINT/SIGTERM handlers without SA_RESTART, so a signal also ends a running
-// BPF_PROG_TEST_RUN (EINTR) or sleep.
+// BPF_PROG_TEST_RUN (EINTR) or sleep; SIGALRM (deadline_timer) interrupts them the same way.
 void install_signals() {
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    sa.sa_handler = on_deadline;
+    sigaction(SIGALRM, &sa, nullptr);
 }
+
+// Raises SIGALRM at a CLOCK_MONOTONIC time, so that --duration ends a live call that the rate
+// estimate made too long (a call cut short by SIGSTOP, a machine that became busier).
+class deadline_timer {
+public:
+    explicit deadline_timer(double t) {
+        sigevent ev{};
+        ev.sigev_notify = SIGEV_SIGNAL;
+        ev.sigev_signo = SIGALRM;
+        if (timer_create(CLOCK_MONOTONIC, &ev, &id_) != 0) {
+            armed_ = false; // the loop still stops at the deadline, one call late at worst
+            return;
+        }
+        itimerspec when{};
+        when.it_value.tv_sec = static_cast<time_t>(t);
+        when.it_value.tv_nsec =
+            static_cast<long>((t - static_cast<double>(when.it_value.tv_sec)) * 1e9);
+        timer_settime(id_, TIMER_ABSTIME, &when, nullptr);
+    }
+    ~deadline_timer() {
+        if (armed_) {
+            timer_delete(id_);
+        }
+    }
+    deadline_timer(const deadline_timer&) = delete;
+    deadline_timer& operator=(const deadline_timer&) = delete;
+
+private:
+    timer_t id_{};
+    bool armed_ = true;
+};
 
 int bad(const std::string& msg) {
     fmt::print(stderr, "swgen: {}\nTry 'swgen --help'.\n", msg);
@@ -434,6 +469,10 @@ run_result run(sender& s, const request& req, double t0) {
     run_result out;
     const bool live = std::string_view(s.mode()) == "live";
     const double t_end = req.duration ? t0 + *req.duration : 0;
+    std::optional<deadline_timer> deadline;
+    if (req.duration) {
+        deadline.emplace(t_end);
+    }
     const double rate_period = live ? live_rate_period_s : afxdp_rate_period_s;
     uint64_t chunk = live ? live_first_chunk : afxdp_chunk;
     // --smooth: the program paces (a call's repetitions are not all sent), else this loop does.
