@@ -1,11 +1,11 @@
 #include "afxdp_datapath.h"
 
 #include <algorithm>
-#include <ctime>
 #include <fmt/format.h>
 #include <net/if.h>
 
 #include "calibrator.h"
+#include "datapath/util/clock.h"
 #include "datapath/util/log.h"
 
 namespace swd::afxdp {
@@ -33,13 +33,6 @@ socket_options socket_opts(const port_config& c, uint32_t ring_size, bool zero_c
     o.busy_poll_usecs = c.busy_poll_usecs;
     o.busy_poll_budget = c.busy_poll_budget;
     return o;
-}
-
-// The datapath's session clock (CLOCK_MONOTONIC, as BPF's, bpf/clock.h).
-uint64_t monotonic_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 } // namespace

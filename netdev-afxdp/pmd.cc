@@ -2,31 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 
+#include "datapath/util/clock.h"
 #include "datapath/util/log.h"
 
 namespace swd::afxdp {
-
-namespace {
-// steady_clock's time base (CLOCK_MONOTONIC) at the kernel tick's resolution (a few ms): enough
-// for last-hit times and idle timeouts, and a plain memory read in the vDSO, where a precise
-// clock_gettime costs a TSC read (8 % of the polling thread's time when it was read per round).
-uint64_t coarse_now_ns() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-// A precise reading, for the timed rounds of swctl calibrate only.
-uint64_t precise_now_ns() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-} // namespace
 
 pmd::pmd(size_t index, int cpu, dp::pipeline_publisher& publisher)
     : index_(index), cpu_(cpu), publisher_(publisher), out_index_(0x10000, -1),
@@ -219,7 +202,7 @@ void pmd::run() noexcept {
         bool any = false;
         uint64_t now_ns = 0; // read once per round, when the first batch arrives
         const bool timed = timing_.load(std::memory_order_relaxed);
-        const uint64_t round_start = timed ? precise_now_ns() : 0;
+        const uint64_t round_start = timed ? monotonic_ns() : 0;
         uint64_t exec_ns = 0, received = 0;
         for (size_t r = 0; r < rx_.size(); r++) {
             xsk_socket& s = *rx_[r];
@@ -244,15 +227,15 @@ void pmd::run() noexcept {
             }
             s.rx_release(n);
             if (now_ns == 0) {
-                now_ns = coarse_now_ns();
+                now_ns = coarse_monotonic_ns();
             }
             out.rx = &s;
-            const uint64_t exec_start = timed ? precise_now_ns() : 0;
+            const uint64_t exec_start = timed ? monotonic_ns() : 0;
             const dp::pipeline* p = publisher_.enter(index_);
             exec.run(*p, std::span<dp::packet>(pkts, n), s.counters(), now_ns);
             publisher_.leave(index_);
             if (timed) {
-                exec_ns += precise_now_ns() - exec_start;
+                exec_ns += monotonic_ns() - exec_start;
                 received += n;
             }
             any = true;
@@ -264,14 +247,14 @@ void pmd::run() noexcept {
                 sent += o.queued;
             }
         }
-        const uint64_t flush_start = timed_round ? precise_now_ns() : 0;
+        const uint64_t flush_start = timed_round ? monotonic_ns() : 0;
         flush();
-        const uint64_t flush_end = timed_round ? precise_now_ns() : 0;
+        const uint64_t flush_end = timed_round ? monotonic_ns() : 0;
         for (xsk_socket* s : rx_) {
             s->refill();
         }
         if (timed_round) {
-            busy_.round_ns.add(precise_now_ns() - round_start + waited_ns);
+            busy_.round_ns.add(monotonic_ns() - round_start + waited_ns);
             busy_.exec_ns.add(exec_ns);
             busy_.flush_ns.add(flush_end - flush_start);
             busy_.rx_packets.add(received);
@@ -279,9 +262,9 @@ void pmd::run() noexcept {
             waited_ns = 0;
         }
         if (!any) {
-            const uint64_t wait_start = timed && !block_when_idle_ ? precise_now_ns() : 0;
+            const uint64_t wait_start = timed && !block_when_idle_ ? monotonic_ns() : 0;
             wait_for_frames();
-            waited_ns = wait_start ? precise_now_ns() - wait_start : 0;
+            waited_ns = wait_start ? monotonic_ns() - wait_start : 0;
         }
     }
 }

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "datapath/executor.h"
+#include "datapath/util/clock.h"
 #include "fixture_format.h"
 #include "flows/compiler.h"
 #include "flows/parser.h"
@@ -1057,11 +1058,6 @@ TEST_F(replay, connections_are_handed_over_between_the_trackers) {
         return reply ? ipv4_between(test::tcp(dport, sport), "10.0.0.2", "10.0.0.1")
                      : ipv4_between(test::tcp(sport, dport), "10.0.0.1", "10.0.0.2");
     };
-    auto now = [] {
-        timespec ts{};
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
-    };
     auto tuple = [](uint16_t sport) {
         swd_lb_tuple t{};
         t.src_ip[0] = htonl(0x0a000001);
@@ -1076,7 +1072,7 @@ TEST_F(replay, connections_are_handed_over_between_the_trackers) {
     auto& users = **user;
     for (uint16_t sport = 1000; sport < 1010; sport++) { // user space committed ten
         const swd_lb_tuple t = tuple(sport);
-        ASSERT_EQ(users.insert(t, dp::lb::session_table::hash(t), {}, now()),
+        ASSERT_EQ(users.insert(t, dp::lb::session_table::hash(t), {}, monotonic_ns()),
                   dp::lb::session_table::insert_status::inserted);
     }
     auto ct = afxdp::ct_map::create(64);
@@ -1088,7 +1084,7 @@ TEST_F(replay, connections_are_handed_over_between_the_trackers) {
     bytes out;
     ASSERT_TRUE((*p2)->test_run(frame(1003, 80, true), out));
     EXPECT_EQ((*p2)->last().verdict, SWD_V_DROP) << "XDP does not know it yet";
-    EXPECT_EQ((*ct)->load_from(users, now()), 10u);
+    EXPECT_EQ((*ct)->load_from(users, monotonic_ns()), 10u);
     for (uint16_t sport = 1000; sport < 1010; sport++) {
         ASSERT_TRUE((*p2)->test_run(frame(sport, 80, true), out));
         EXPECT_EQ((*p2)->last().verdict, SWD_V_REDIRECT) << "the reply of " << sport;
@@ -1098,11 +1094,11 @@ TEST_F(replay, connections_are_handed_over_between_the_trackers) {
     ASSERT_TRUE((*p1)->test_run(frame(2000, 80, false), out)); // XDP commits one more
     auto back = dp::lb::session_table::create({.capacity = 64});
     ASSERT_TRUE(back);
-    EXPECT_EQ((*ct)->store_into(**back, now()), 11u);
+    EXPECT_EQ((*ct)->store_into(**back, monotonic_ns()), 11u);
     swd_lb_session unused;
     const swd_lb_tuple t = tuple(2000);
     (*back)->enter(0);
-    EXPECT_TRUE((*back)->lookup(0, t, dp::lb::session_table::hash(t), now(), &unused));
+    EXPECT_TRUE((*back)->lookup(0, t, dp::lb::session_table::hash(t), monotonic_ns(), &unused));
     (*back)->leave(0);
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bpf_flow_test.h"
+#include "datapath/util/clock.h"
 #include "frames.h"
 #include "netdev-afxdp/ct_map.h"
 #include "netdev-afxdp/lb_maps.h"
@@ -28,12 +29,6 @@ using namespace swd::test;
 
 constexpr uint64_t second = 1'000'000'000;
 constexpr uint64_t idle_timeout = 1 * second;
-
-uint64_t monotonic_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * second + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // The tuple of ipv4_frame(tcp(sport, dport)) with the default addresses, as swd_tuple_of builds
 // it (network byte order, unused address words zero).
