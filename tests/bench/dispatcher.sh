@@ -175,6 +175,15 @@ gen_mac=$mac_a
 gen_cpus_default=$(for _ in $(seq "$gens"); do echo "$gen_cpu"; done)
 gen_cpus=$gen_cpus_default
 port1=$dev_a
+use_inline_veth() { gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=$(seq 0 $(($(nproc) - 1))) port1=$dev_inline; }
+use_default_veth() { gen_dev=$dev_gen gen_mac=$mac_a gen_cpus=$gen_cpus_default port1=$dev_a; }
+
+lb_rules() { # lb_rules MAC OUTPUT: pool web (vip 10.77.0.1:9/udp, 3 backends behind MAC) and
+    # the rule that balances port 1's traffic to the vip over it and sends it out by OUTPUT
+    local mac=$1
+    echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac, backend=10.78.0.2:9/$mac, backend=10.78.0.3:9/$mac"
+    echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),$2"
+}
 
 # NAPI of swdd-a in a thread of its own, on XDP_CPU (GRO on: veth then uses NAPI even without
 # an XDP program, so "no program" runs on the same thread).
@@ -456,7 +465,7 @@ inline_read_median='' inline_swd_median='' inline_swd_mpps_median=''
 if [[ $only == *" inline "* ]]; then
     echo
     echo "== (1i) inline: a generator per CPU, each CPU receiving its own frames on $dev_inline; $paired paired rounds, then 1K and 100K rules =="
-    gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=$(seq 0 $(($(nproc) - 1))) port1=$dev_inline
+    use_inline_veth
     if ((paired > 0)); then
         drop_rounds inline "$dev_inline"
         inline_read_median=$rounds_read inline_swd_median=$rounds_swd inline_swd_mpps_median=$rounds_swd_mpps
@@ -471,7 +480,7 @@ if [[ $only == *" inline "* ]]; then
         [[ $(xdp_counter drop_no_rule) == 0 ]] || info["inline: swd drop exact R=$(label "$n")"]+=" WRONG: frames matched no rule"
         stop_swd
     done
-    gen_dev=$dev_gen gen_mac=$mac_a gen_cpus=$gen_cpus_default port1=$dev_a
+    use_default_veth
 fi
 
 for kind in exact prefix user; do
@@ -557,10 +566,7 @@ if [[ $only == *" lb "* ]]; then
     detach "$ns_sink" "$dev_sink" # (4) leaves its counter there
     attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
     mac_s=$(ip -n "$ns_sink" -j link show dev "$dev_sink" | jq -r '.[0].address')
-    {
-        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_s, backend=10.78.0.2:9/$mac_s, backend=10.78.0.3:9/$mac_s"
-        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2"
-    } >"$tmp/rules.txt"
+    lb_rules "$mac_s" output:2 >"$tmp/rules.txt"
     for profile in all-xdp hybrid; do
         for n in 1 1000 100000 1000000; do
             start_swd "$tmp/rules.txt" "$profile" --lb-sessions $((2 * n + 4096))
@@ -577,17 +583,14 @@ fi
 if [[ $only == *" lbinline "* ]]; then
     echo
     echo "== (5i) inline LB: a generator per CPU, each CPU receiving its own frames on $dev_inline; all-xdp, XDP_TX back to $dev_gen_inline, counted there =="
-    gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=$(seq 0 $(($(nproc) - 1))) port1=$dev_inline
+    use_inline_veth
     attach "$ns_gen" "$dev_gen_inline" swd_xdp_count_drop
     echo "priority=10,in_port=1,actions=in_port" >"$tmp/rules.txt"
     start_swd "$tmp/rules.txt" all-xdp
     measure "inline: XDP_TX, no LB" 1 src-ip,src-port count_of "$ns_gen" "$dev_gen_inline"
     stop_swd
     mac_gi=$(ip -n "$ns_gen" -j link show dev "$dev_gen_inline" | jq -r '.[0].address')
-    {
-        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_gi, backend=10.78.0.2:9/$mac_gi, backend=10.78.0.3:9/$mac_gi"
-        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),in_port"
-    } >"$tmp/rules.txt"
+    lb_rules "$mac_gi" in_port >"$tmp/rules.txt"
     for n in 1 1000 100000; do
         start_swd "$tmp/rules.txt" all-xdp --lb-sessions $((2 * n + 4096))
         measure "inline: LB in XDP S=$(label "$n")" "$n" src-ip,src-port count_of "$ns_gen" "$dev_gen_inline"
@@ -596,7 +599,7 @@ if [[ $only == *" lbinline "* ]]; then
         stop_swd
     done
     detach "$ns_gen" "$dev_gen_inline"
-    gen_dev=$dev_gen gen_mac=$mac_a gen_cpus=$gen_cpus_default port1=$dev_a
+    use_default_veth
 fi
 
 # --- (7) calibrated firewall and load balancer ------------------------------------------------
@@ -620,10 +623,7 @@ if [[ $only == *" calib "* ]]; then
     detach "$ns_sink" "$dev_sink"
     attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
     mac_s=$(ip -n "$ns_sink" -j link show dev "$dev_sink" | jq -r '.[0].address')
-    {
-        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_s, backend=10.78.0.2:9/$mac_s, backend=10.78.0.3:9/$mac_s"
-        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2"
-    } >"$tmp/rules.txt"
+    lb_rules "$mac_s" output:2 >"$tmp/rules.txt"
     for n in 1 1000 100000; do
         start_swd "$tmp/rules.txt" calibrated --lb-sessions $((2 * n + 4096))
         calibrate_in_warmup=1
@@ -645,10 +645,6 @@ if [[ $only == *" together "* ]]; then
     detach "$ns_sink" "$dev_sink"
     attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
     mac_s=$(ip -n "$ns_sink" -j link show dev "$dev_sink" | jq -r '.[0].address')
-    lb_rules() {
-        echo "lb_pool=web, vip=10.77.0.1:9/udp, backend=10.78.0.1:9/$mac_s, backend=10.78.0.2:9/$mac_s, backend=10.78.0.3:9/$mac_s"
-        echo "priority=10,in_port=1,udp,nw_dst=10.77.0.1,tp_dst=9,actions=lb(web),output:2"
-    }
     other_drops() { # 100 /24 prefixes and 1K exact rules that the measured traffic never meets
         for ((k = 0; k < 100; k++)); do echo "priority=15,udp,nw_src=10.$((200 + k / 256)).$((k % 256)).0/24,actions=drop"; done
         awk 'BEGIN { for (k = 0; k < 1000; k++) printf "priority=20,udp,in_port=1,nw_src=10.99.%d.%d,nw_dst=10.77.0.1,tp_src=%d,tp_dst=9,actions=drop\n", int(k / 256), k % 256, 1024 + k }'
@@ -658,15 +654,15 @@ if [[ $only == *" together "* ]]; then
     start_swd "$tmp/rules.txt" all-xdp
     measure "together: fw alone" 1000 src-ip,src-port xdp_counter drop_rule
     stop_swd
-    { cat "$tmp/fw.txt"; lb_rules; other_drops; } >"$tmp/rules.txt"
+    { cat "$tmp/fw.txt"; lb_rules "$mac_s" output:2; other_drops; } >"$tmp/rules.txt"
     start_swd "$tmp/rules.txt" all-xdp
     measure "together: fw with the others" 1000 src-ip,src-port xdp_counter drop_rule
     stop_swd
-    lb_rules >"$tmp/rules.txt"
+    lb_rules "$mac_s" output:2 >"$tmp/rules.txt"
     start_swd "$tmp/rules.txt" all-xdp --lb-sessions 8192
     measure "together: lb alone" 1000 src-ip,src-port count_of "$ns_sink" "$dev_sink"
     stop_swd
-    { lb_rules; other_drops; } >"$tmp/rules.txt"
+    { lb_rules "$mac_s" output:2; other_drops; } >"$tmp/rules.txt"
     start_swd "$tmp/rules.txt" all-xdp --lb-sessions 8192
     "$swctl" --control "$sock" show | grep -m1 'XDP dispatcher' | sed 's/^/    /'
     measure "together: lb with the others" 1000 src-ip,src-port count_of "$ns_sink" "$dev_sink"
