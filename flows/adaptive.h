@@ -16,6 +16,11 @@
 //    for rules that became hot since;
 //  - below return_share for `sustain` ticks in a row, with rules offloaded: every offloaded
 //    rule returns to user space. Between the two shares nothing moves (hysteresis).
+//  - the two shares are the options' (the study's 75 % and 60 % by default) until `swctl
+//    calibrate` prices the drops on this machine: then the offload share is the break-even
+//    share of its model (flows/calibration.h; 0 when drops in XDP cost the rest nothing, as
+//    where pass-through runs in XDP too; infinite when XDP drops cost more) and the return
+//    share keeps the options' ratio to it.
 //
 // A move is hitless: a rule is in the XDP maps and in the user-space classifier in every
 // profile (the dispatcher finds the same winner as user space), and a move flips where that
@@ -48,6 +53,12 @@ public:
     };
 
     explicit adaptive_policy(adaptive_options o = {}) : opts_(o) {}
+
+    // New shares from the next tick on; the streaks go on.
+    void set_shares(double offload, double ret) {
+        opts_.offload_share = offload;
+        opts_.return_share = ret;
+    }
 
     // One tick: frames received and dropped by rules since the last one; any_offloaded: whether
     // rules are offloaded now.

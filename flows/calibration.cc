@@ -1,6 +1,7 @@
 #include "calibration.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace swd::flows {
@@ -122,6 +123,27 @@ calibration decide_calibration(const dp::cost_measurements& m) {
         c.all_user_ns = total(0);
     }
     c.all_xdp_ns = total(fixed_xdp | free);
+    if (constexpr size_t d = static_cast<size_t>(dp::rule_kind::drop); (free >> d) & 1) {
+        const unsigned on = best | (1u << d), off = best & ~(1u << d);
+        const double saved = costs(d, off).second - costs(d, on).first;
+        // What a packet of another kind in user space pays more with the drops in XDP (the
+        // search, unless another kind in XDP has it on already), weighted by the live packets
+        // (equally without any).
+        double extra = 0, weights = 0, extra_equal = 0, kinds = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (k != d && ((priced >> k) & 1)) {
+                const double more =
+                    ((best >> k) & 1) ? 0 : costs(k, on).second - costs(k, off).second;
+                extra += c.weight[k] * more;
+                weights += c.weight[k];
+                extra_equal += more;
+                kinds += 1;
+            }
+        }
+        extra = std::max(0.0, weights > 0 ? extra / weights : kinds > 0 ? extra_equal / kinds : 0);
+        c.drop_offload_share =
+            saved <= 0 ? std::numeric_limits<double>::infinity() : extra / (saved + extra);
+    }
     for (size_t k = 0; k < n; k++) {
         if ((free >> k) & 1) {
             c.xdp[k] = ((best >> k) & 1) != 0;

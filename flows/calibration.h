@@ -19,6 +19,12 @@
 // transmit probe for XDP pass-through (ports that are not veths). A kind with one measured
 // path runs there; a kind with neither follows the hybrid profile (the study's rules); show
 // says why.
+//
+// The adaptive profile (flows/adaptive.h) takes its shares from the same model: drop rules in
+// XDP save (user-space drop - XDP drop) on each dropped packet and may cost the others the
+// search (when no other kind switches it on already); they pay once drops are at least
+// drop_offload_share of the traffic, extra / (saved + extra), with the other kinds weighted by
+// the live sample and placed as decided.
 #pragma once
 
 #include <array>
@@ -40,6 +46,9 @@ struct calibration {
     // Weighted over the measured kinds: the chosen placement, all of them in user space, all
     // of them in XDP.
     double chosen_ns = -1, all_user_ns = -1, all_xdp_ns = -1;
+    // The drop share from which drop rules in XDP pay (0: any; +inf: never, XDP drops cost more);
+    // nullopt when the drops' two paths are not both measured.
+    std::optional<double> drop_offload_share;
     std::chrono::system_clock::time_point when{};
 };
 

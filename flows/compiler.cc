@@ -122,7 +122,7 @@ void compiler::set_profile(profile p) {
 
 void compiler::set_calibration(std::shared_ptr<const calibration> c) {
     calibration_ = std::move(c);
-    if (profile_ == profile::calibrated) {
+    if (follows_calibration(profile_)) {
         for (auto& [key, g] : groups_) {
             g.compiled.reset();
         }

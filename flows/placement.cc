@@ -130,17 +130,24 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded,
     if (tracks(r) && p != profile::all_xdp) {
         return {false, "connection tracking: in XDP only with all of table 0 (all-xdp)"};
     }
-    if (k == kind::local) {
-        const auto& chosen = p == profile::calibrated && cal
-                                 ? cal->xdp[static_cast<size_t>(dp::rule_kind::local)]
-                                 : std::nullopt;
-        if (chosen) {
-            return {*chosen,
-                    *chosen ? "calibrated: cheaper in XDP on this machine"
-                            : "calibrated: cheaper in user space on this machine",
-                    true};
+    // Profiles that follow `swctl calibrate` where it measured: calibrated for every kind,
+    // adaptive for local and pass-through (it moves drops by the traffic, flows/adaptive.h).
+    const bool follows_cal = follows_calibration(p);
+    auto calibrated = [&](dp::rule_kind dk) -> std::optional<placement_decision> {
+        const std::optional<bool> xdp =
+            follows_cal && cal ? cal->xdp[static_cast<size_t>(dk)] : std::nullopt;
+        if (!xdp) {
+            return std::nullopt;
         }
-        return {true, "local traffic: XDP_PASS to the kernel stack", p == profile::calibrated};
+        return placement_decision{*xdp,
+                                  *xdp ? "calibrated: cheaper in XDP on this machine"
+                                       : "calibrated: cheaper in user space on this machine",
+                                  true};
+    };
+    if (k == kind::local) {
+        return calibrated(dp::rule_kind::local)
+            .value_or(placement_decision{true, "local traffic: XDP_PASS to the kernel stack",
+                                         follows_cal});
     }
     if (names_local_in_port(r)) {
         // The host's own traffic: only the TC egress program (and the local port's dispatcher)
@@ -159,22 +166,15 @@ placement_decision decide_placement(const rule& r, profile p, bool offloaded,
                              : placement_decision{false, "drop: user space until drops dominate "
                                                          "(adaptive)"};
         }
-        return {false, "pass-through: user space (adaptive)"};
-    case profile::calibrated: {
-        const dp::rule_kind dk =
-            k == kind::drop ? dp::rule_kind::drop : dp::rule_kind::pass_through;
-        const auto& chosen = cal ? cal->xdp[static_cast<size_t>(dk)] : std::nullopt;
-        if (!chosen) {
-            return {false,
-                    k == kind::drop ? "drop: no calibrated figures, user space (as hybrid)"
-                                    : "pass-through: no calibrated figures, user space (as hybrid)",
-                    true};
-        }
-        return {*chosen,
-                *chosen ? "calibrated: cheaper in XDP on this machine"
-                        : "calibrated: cheaper in user space on this machine",
-                true};
-    }
+        return calibrated(dp::rule_kind::pass_through)
+            .value_or(placement_decision{false, "pass-through: user space (adaptive)"});
+    case profile::calibrated:
+        return calibrated(k == kind::drop ? dp::rule_kind::drop : dp::rule_kind::pass_through)
+            .value_or(placement_decision{
+                false,
+                k == kind::drop ? "drop: no calibrated figures, user space (as hybrid)"
+                                : "pass-through: no calibrated figures, user space (as hybrid)",
+                true});
     case profile::hybrid:
         break;
     }

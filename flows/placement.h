@@ -20,6 +20,8 @@
 //      all-user only local rules in XDP; the rest goes to user space.
 //      adaptive as hybrid, but the drop rules that flows/adaptive.h chose while drops dominated
 //               the traffic (the compiler marks them "offloaded") run in XDP (Takeaway 4).
+//               After a calibration, local and pass-through rules go where it measured them
+//               cheaper, and the drop share that moves drops comes from its figures.
 //      calibrated each kind of rule (drop, pass-through, local) where `swctl calibrate`
 //               measured it cheaper on this machine (flows/calibration.h); a kind it could not
 //               measure, and every rule before a calibration, as hybrid.
@@ -37,6 +39,11 @@ enum class profile : uint8_t { hybrid, all_xdp, all_user, adaptive, calibrated }
 struct calibration;
 
 const char* profile_name(profile p);
+// Whether rules are placed by `swctl calibrate`'s figures (flows/calibration.h) in this profile:
+// calibrated, and adaptive (all but its drop rules).
+inline bool follows_calibration(profile p) {
+    return p == profile::calibrated || p == profile::adaptive;
+}
 std::optional<profile> parse_profile(std::string_view s);
 
 struct placement_decision {

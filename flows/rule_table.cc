@@ -542,7 +542,7 @@ size_t rule_table::set_offloaded(std::span<const uint32_t> ids, bool on) {
 
 void rule_table::set_calibration(std::shared_ptr<const calibration> c) {
     compiler_.set_calibration(std::move(c));
-    if (compiler_.current_profile() == profile::calibrated) {
+    if (follows_calibration(compiler_.current_profile())) {
         publish();
     }
 }

@@ -121,8 +121,8 @@ public:
     size_t set_offloaded(std::span<const uint32_t> ids, bool on);
     bool offloaded(uint32_t id) const { return compiler_.offloaded(id); }
     size_t n_offloaded() const { return compiler_.n_offloaded(); }
-    // The calibrated profile's figures (flows/calibration.h); publishes when that profile is in
-    // force, since rules may move.
+    // The calibrated figures (flows/calibration.h); publishes when the profile in force follows
+    // them (follows_calibration), since rules may move.
     void set_calibration(std::shared_ptr<const calibration> c);
     const calibration* current_calibration() const { return compiler_.current_calibration(); }
 

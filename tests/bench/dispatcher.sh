@@ -57,8 +57,9 @@
 #  (6) mixed:       the study's Figure 21 on veth: 20 flows (source ports 1024-1043), of which
 #                   D% are dropped by exact rules udp,in_port=1,tp_src=P,actions=drop and the
 #                   rest forwarded by in_port=1,actions=output:2, D = 0, 25, 50, 75, 90, 100;
-#                   profiles all-user, hybrid, all-xdp and adaptive (--adaptive-sustain 1, its
-#                   warm-up long enough for the move: max(WARMUP, 5) s); rate = frames handled
+#                   profiles all-user, hybrid, all-xdp and adaptive (--adaptive-sustain 1,
+#                   swctl calibrate 1.5 s into its warm-up as for (7), the warm-up long enough
+#                   for the moves: max(WARMUP, 5) s); rate = frames handled
 #                   = counted on swdd-s + dropped by rules in XDP + dropped in user space
 #  (8) together:    all-xdp: the firewall (1K exact rules) and the LB (1K sessions), each alone
 #                   and next to the other's rules plus 100 prefix and 1K exact drop rules that its
@@ -725,10 +726,13 @@ if [[ $only == *" mixed "* ]]; then
                 calibrate_in_warmup=
                 echo "    $(placed)"
             elif [[ $profile == adaptive ]]; then
+                # calibrated like the calibrated profile: the shares and pass-through measured
                 start_swd "$tmp/rules.txt" adaptive --adaptive-sustain 1
                 saved_warmup=$warmup
                 warmup=$((warmup > 5 ? warmup : 5))
+                calibrate_in_warmup=1
                 measure "mixed: $profile D=$d%" 20 src-port handled
+                calibrate_in_warmup=
                 warmup=$saved_warmup
                 echo "    $("$swctl" --control "$sock" show | grep '^adaptive:')"
             else

@@ -81,6 +81,9 @@ public:
             out[i].packets = it == packets.end() ? 0 : it->second;
         }
     }
+    result<dp::cost_measurements> measure_costs(const dp::pipeline&, double) override {
+        return costs;
+    }
     dp::rule_location where(uint32_t id) const override {
         return in_xdp(id) ? dp::rule_location::xdp : dp::rule_location::user;
     }
@@ -110,6 +113,7 @@ public:
     }
 
     std::shared_ptr<const dp::pipeline> current;
+    dp::cost_measurements costs; // what swctl calibrate measures
     std::map<uint32_t, uint64_t> packets;
     uint64_t offered = 0; // frames at the dispatcher, most lost on a full ring (overload)
     uint64_t dropped_in_xdp = 0, user_rx = 0, dropped_in_user = 0;
@@ -233,6 +237,67 @@ TEST_F(Adaptive, ADeletedRuleLeavesTheBudgetAndAnotherProfileClearsTheMoves) {
     EXPECT_TRUE(adaptive().is_null()) << "show has no adaptive state in another profile";
     r = svc_->handle({{"cmd", "set"}, {"placement", "adaptive"}});
     EXPECT_EQ(adaptive()["offloaded"], 0) << "a new adaptive period starts from user space";
+}
+
+// Figures like this machine's veths in copy mode: user space costs microseconds a packet, so
+// pass-through runs in XDP, the dispatcher searches anyway, and drops pay in XDP at any share.
+dp::cost_measurements copy_mode_costs() {
+    dp::cost_measurements m;
+    m.xdp_to_user_ns = 15;
+    m.user_rx_ns = 1500;
+    m.user_tx_ns = 900;
+    m.xdp_tx_ns = 90;
+    for (auto k : {dp::rule_kind::drop, dp::rule_kind::pass_through}) {
+        auto& kc = m.kinds[static_cast<size_t>(k)];
+        kc.xdp_ns = 50;
+        kc.user_exec_ns = 20;
+        kc.rules = 3;
+        kc.probed_rules = 3;
+        kc.live_packets = 1000;
+    }
+    m.kinds[static_cast<size_t>(dp::rule_kind::local)].why_not = "no rule of this kind";
+    return m;
+}
+
+TEST_F(Adaptive, AfterACalibrationTheRestAndTheSharesAreMeasured) {
+    const uint32_t a = id("udp,tp_src=1000"), fwd = id("");
+    dp_->costs = copy_mode_costs();
+    json r = svc_->handle({{"cmd", "calibrate"}, {"seconds", 0.1}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["result"]["calibration"]["drop_offload_share"], 0.0);
+    EXPECT_TRUE(dp_->in_xdp(fwd)) << "pass-through where the calibration put it";
+    EXPECT_EQ(why(fwd).rfind("calibrated: cheaper in XDP on this machine", 0), 0u) << why(fwd);
+    EXPECT_FALSE(dp_->in_xdp(a)) << "drops still move by the traffic";
+    for (int i = 0; i < 4; i++) { // 20% drops: below the options' 75%, above the measured 0%
+        second(1500, 500, 0);
+    }
+    EXPECT_TRUE(dp_->in_xdp(a));
+    EXPECT_TRUE(dp_->in_xdp(id("udp,tp_src=1001")));
+    json s = adaptive();
+    EXPECT_EQ(s["shares_from"], "calibration");
+    EXPECT_EQ(s["offload_share"], 0.0);
+    EXPECT_EQ(s["return_share"], 0.0);
+    for (int i = 0; i < 4; i++) { // no drops at all: nothing costs the rest, nothing returns
+        second(0, 0, 0);
+    }
+    EXPECT_TRUE(dp_->in_xdp(a));
+
+    // Figures where XDP drops cost more: drops never move, and offloaded ones return.
+    auto dear = copy_mode_costs();
+    dear.user_rx_ns = dear.user_tx_ns = 30; // cheap user space: no search, pass-through there
+    dear.kinds[static_cast<size_t>(dp::rule_kind::drop)].xdp_ns = 5000;
+    dp_->costs = dear;
+    r = svc_->handle({{"cmd", "calibrate"}, {"seconds", 0.1}});
+    ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["result"]["calibration"]["drop_offload_share"], "never");
+    EXPECT_FALSE(dp_->in_xdp(fwd));
+    for (int i = 0; i < 2; i++) {
+        second(5000, 3000, 1000);
+    }
+    EXPECT_FALSE(dp_->in_xdp(a)) << "90% drops, and still back in user space";
+    s = adaptive();
+    EXPECT_TRUE(s["offload_share"].is_null());
+    EXPECT_EQ(s["offloaded"], 0);
 }
 
 } // namespace

@@ -1,7 +1,9 @@
 // The calibrated profile: what a rule does (dp::kind_of), the probe frames built from matches
 // (dp::frame_for), the decision from measured costs (flows/calibration.h) and the placement it
 // leads to.
+#include <cmath>
 #include <gtest/gtest.h>
+#include <utility>
 
 #include "datapath/extract.h"
 #include "flows/calibration.h"
@@ -118,6 +120,35 @@ TEST(Calibration, TheStudysTradeOffAsArithmetic) {
     EXPECT_LE(c.chosen_ns, c.all_xdp_ns);
 }
 
+TEST(Calibration, TheDropShareFromWhichXdpDropsPay) {
+    // Pass-through in user space: a drop saves 65 - 45 ns in XDP, and each forwarded packet
+    // pays 55 - 15 ns more for the search, so drops pay from 40 / (20 + 40) of the traffic,
+    // whatever the mix of the sample.
+    auto m = cheap_user_space();
+    for (auto [drops, passes] : {std::pair{10, 90}, std::pair{95, 5}, std::pair{0, 0}}) {
+        set_mix(m, drops, passes);
+        const auto c = decide_calibration(m);
+        ASSERT_TRUE(c.drop_offload_share) << drops;
+        EXPECT_DOUBLE_EQ(*c.drop_offload_share, 2.0 / 3) << drops;
+    }
+    // Pass-through in XDP has the search on anyway: drops pay at any share.
+    m.user_rx_ns = 1500;
+    m.user_tx_ns = 900;
+    auto c = decide_calibration(m);
+    ASSERT_TRUE(c.drop_offload_share);
+    EXPECT_EQ(*c.drop_offload_share, 0);
+    // Drops that cost more in XDP than in user space never pay.
+    m = cheap_user_space();
+    m.kinds[size_t(dp::rule_kind::drop)].xdp_ns = 80;
+    c = decide_calibration(m);
+    ASSERT_TRUE(c.drop_offload_share);
+    EXPECT_TRUE(std::isinf(*c.drop_offload_share));
+    // Drops not measured: no share, the options' stay.
+    m.user_rx_ns = -1;
+    m.user_why_not = "no traffic";
+    EXPECT_FALSE(decide_calibration(m).drop_offload_share);
+}
+
 TEST(Calibration, CopyModeAfXdpLosesEverywhere) {
     // Figures like this machine's veth in copy mode: user space costs microseconds.
     auto m = cheap_user_space();
@@ -218,6 +249,14 @@ TEST(Calibration, PlacementFollowsTheDecision) {
         << "before a calibration: as hybrid";
     EXPECT_TRUE(
         decide_placement(parse_rule("tcp,actions=local"), profile::calibrated, false, nullptr).xdp);
+
+    // Adaptive follows the calibration for pass-through; its drops move by the traffic.
+    EXPECT_TRUE(decide_placement(fwd, profile::adaptive, false, &c).xdp);
+    EXPECT_TRUE(decide_placement(fwd, profile::adaptive, false, &c).calibrated);
+    EXPECT_FALSE(decide_placement(fwd, profile::adaptive, false, nullptr).xdp);
+    EXPECT_FALSE(decide_placement(drop, profile::adaptive, false, &c).xdp);
+    EXPECT_TRUE(decide_placement(drop, profile::adaptive, true, &c).xdp);
+    EXPECT_FALSE(decide_placement(fwd, profile::hybrid, false, &c).xdp) << "hybrid ignores it";
 }
 
 } // namespace

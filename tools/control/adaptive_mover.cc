@@ -1,5 +1,6 @@
 #include "adaptive_mover.h"
 
+#include <cmath>
 #include <fmt/format.h>
 
 #include "datapath/util/log.h"
@@ -66,7 +67,28 @@ void adaptive_mover::moved(std::string what) {
     moves_++;
 }
 
+void adaptive_mover::follow(const flows::calibration* cal) {
+    const bool calibrated = cal && cal->drop_offload_share;
+    double offload = configured_.offload_share, ret = configured_.return_share;
+    if (calibrated) {
+        offload = *cal->drop_offload_share;
+        ret = offload * configured_.return_share / configured_.offload_share;
+    }
+    const auto& o = policy_.options();
+    if (calibrated != calibrated_shares_ || offload != o.offload_share || ret != o.return_share) {
+        log::info("adaptive: shares from the {}: {}", calibrated ? "calibration" : "options",
+                  std::isinf(offload) ? std::string("drop rules stay in user space (XDP drops "
+                                                    "cost more)")
+                                      : fmt::format("drop rules to XDP at {:.0f}%, back below "
+                                                    "{:.0f}%",
+                                                    offload * 100, ret * 100));
+    }
+    calibrated_shares_ = calibrated;
+    policy_.set_shares(offload, ret);
+}
+
 bool adaptive_mover::tick(flows::rule_table& table, const dp::datapath& dp) {
+    follow(table.current_calibration());
     const auto [received, dropped] = traffic(dp);
     if (!have_totals_) {
         have_totals_ = true;
@@ -121,10 +143,12 @@ bool adaptive_mover::tick(flows::rule_table& table, const dp::datapath& dp) {
             }
         });
         const size_t n = table.set_offloaded(ids, false);
-        moved(fmt::format("drops {:.0f}% of the traffic, below {:.0f}% for {} s: {} drop rule{} "
-                          "back to user space",
-                          policy_.last_share() * 100, o.return_share * 100, o.sustain, n,
-                          n == 1 ? "" : "s"));
+        const std::string why =
+            std::isinf(o.return_share)
+                ? std::string("XDP drops cost more by the calibration")
+                : fmt::format("below {:.0f}% for {} s", o.return_share * 100, o.sustain);
+        moved(fmt::format("drops {:.0f}% of the traffic, {}: {} drop rule{} back to user space",
+                          policy_.last_share() * 100, why, n, n == 1 ? "" : "s"));
         return n > 0;
     }
     }
@@ -133,10 +157,13 @@ bool adaptive_mover::tick(flows::rule_table& table, const dp::datapath& dp) {
 
 json adaptive_mover::status(const flows::rule_table& table) const {
     const auto& o = policy_.options();
+    // Shares are null when drops never move (XDP drops cost more, by the calibration).
+    auto share = [](double s) { return std::isinf(s) ? json() : json(s); };
     json j{{"offloaded", table.n_offloaded()},
            {"budget", o.budget},
-           {"offload_share", o.offload_share},
-           {"return_share", o.return_share},
+           {"offload_share", share(o.offload_share)},
+           {"return_share", share(o.return_share)},
+           {"shares_from", calibrated_shares_ ? "calibration" : "options"},
            {"sustain_ticks", o.sustain},
            {"high_streak", policy_.high_streak()},
            {"low_streak", policy_.low_streak()},

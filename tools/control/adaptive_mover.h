@@ -18,7 +18,7 @@ namespace swd::ctl {
 
 class adaptive_mover {
 public:
-    explicit adaptive_mover(flows::adaptive_options o) : policy_(o) {}
+    explicit adaptive_mover(flows::adaptive_options o) : configured_(o), policy_(o) {}
 
     // Forgets streaks and samples (the profile just became adaptive).
     void restart();
@@ -35,7 +35,11 @@ private:
     // The offloadable drop rules not offloaded yet, with their packet counts.
     hits sample(const flows::rule_table& table, const dp::datapath& dp) const;
     void moved(std::string what);
+    // The shares in force: the calibration's when it priced the drops, else the options'.
+    void follow(const flows::calibration* cal);
 
+    flows::adaptive_options configured_;
+    bool calibrated_shares_ = false;
     flows::adaptive_policy policy_;
     bool have_totals_ = false;
     uint64_t received_ = 0, dropped_ = 0; // totals at the last tick

@@ -53,7 +53,12 @@ json calibration_json(const flows::calibration& c) {
             {"kinds", std::move(kinds)},
             {"chosen_ns", ns(c.chosen_ns)},
             {"all_user_ns", ns(c.all_user_ns)},
-            {"all_xdp_ns", ns(c.all_xdp_ns)}};
+            {"all_xdp_ns", ns(c.all_xdp_ns)},
+            // null: not priced; "never": XDP drops cost more than user-space ones.
+            {"drop_offload_share", !c.drop_offload_share ? json()
+                                   : std::isinf(*c.drop_offload_share)
+                                       ? json("never")
+                                       : json(*c.drop_offload_share)}};
 }
 
 } // namespace swd::ctl

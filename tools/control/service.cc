@@ -688,7 +688,7 @@ result<const flows::calibration*> service::calibrate(double sample_s) {
     log::info("calibrated: {} ({} ns a packet; all in user space {}, all in XDP {})", placed,
               ns(cal->chosen_ns), ns(cal->all_user_ns), ns(cal->all_xdp_ns));
     table_.set_calibration(cal);
-    if (table_.current_profile() == flows::profile::calibrated) {
+    if (flows::follows_calibration(table_.current_profile())) {
         published();
     }
     return table_.current_calibration();

@@ -211,6 +211,14 @@ void print_calibration(const json& cal) {
     }
     fmt::print("  expected {} ns a packet (all in user space {}, all in XDP {})\n",
                ns(cal["chosen_ns"]), ns(cal["all_user_ns"]), ns(cal["all_xdp_ns"]));
+    const json& share = cal["drop_offload_share"];
+    if (share.is_number()) {
+        fmt::print("  drops in XDP pay from {:.0f}% of the traffic (the adaptive profile's offload "
+                   "share)\n",
+                   share.get<double>() * 100);
+    } else if (share.is_string()) {
+        fmt::print("  drops in XDP never pay (they cost more than in user space)\n");
+    }
 }
 
 int cmd_show(const cli& c) {
@@ -226,14 +234,20 @@ int cmd_show(const cli& c) {
         if (s.contains("adaptive") && s["adaptive"].is_object()) {
             const json& a = s["adaptive"];
             const json& share = a["drop_share"];
-            fmt::print("adaptive: drops {} of the traffic in the last second; drop rules move "
-                       "to XDP at {:.0f}% and back below {:.0f}% ({} s in a row); {} of {} "
+            const std::string moves =
+                a["offload_share"].is_number()
+                    ? fmt::format("drop rules move to XDP at {:.0f}% and back below {:.0f}% ({} s "
+                                  "in a row; shares from the {})",
+                                  a.value("offload_share", 0.0) * 100,
+                                  a.value("return_share", 0.0) * 100, a.value("sustain_ticks", 0),
+                                  a.value("shares_from", ""))
+                    : std::string("drop rules stay in user space (XDP drops cost more, by the "
+                                  "calibration)");
+            fmt::print("adaptive: drops {} of the traffic in the last second; {}; {} of {} "
                        "offloaded, {} moves{}\n",
                        share.is_number() ? fmt::format("{:.0f}%", share.get<double>() * 100)
                                          : std::string("n/a (little traffic)"),
-                       a.value("offload_share", 0.0) * 100, a.value("return_share", 0.0) * 100,
-                       a.value("sustain_ticks", 0), a.value("offloaded", 0), a.value("budget", 0),
-                       a.value("moves", 0),
+                       moves, a.value("offloaded", 0), a.value("budget", 0), a.value("moves", 0),
                        a.value("last_move", "").empty() ? ""
                                                         : "; last: " + a.value("last_move", ""));
         }

@@ -84,7 +84,8 @@ int parse_cli(int argc, char** argv, cli& c) {
         ("profile", po::value(&c.profile)->value_name("P"),
          "where placement=auto rules run: hybrid (default: local in XDP, the rest in user "
          "space), all-xdp (everything XDP can run), all-user (all but local in user space) "
-         "adaptive (hybrid, and the hottest drop rules in XDP while drops dominate) or "
+         "adaptive (hybrid, and the hottest drop rules in XDP while drops dominate; after a "
+         "calibration, the rest and the shares as measured) or "
          "calibrated (each kind of rule where swctl calibrate measured it cheaper; hybrid "
          "until then)")
         ("calibrate-after", po::value(&c.calibrate_after)->value_name("S"),
@@ -93,7 +94,7 @@ int parse_cli(int argc, char** argv, cli& c) {
          "a calibration's live sample of the traffic, 0.1-10 seconds (default 1)")
         ("adaptive-offload-share", po::value(&c.adaptive.offload_share)->value_name("F"),
          "adaptive: move drop rules to XDP when rules drop at least this share of the "
-         "traffic (default 0.75)...")
+         "traffic (default 0.75; a calibration replaces both shares by measured ones)...")
         ("adaptive-return-share", po::value(&c.adaptive.return_share)->value_name("F"),
          "...and back to user space when they drop less than this share (default 0.60)...")
         ("adaptive-sustain", po::value(&c.adaptive.sustain)->value_name("S"),
