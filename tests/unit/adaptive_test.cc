@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <map>
 
+#include "tests/unit/cost_figures.h"
 #include "tools/control/service.h"
 
 namespace swd {
@@ -242,20 +243,9 @@ TEST_F(Adaptive, ADeletedRuleLeavesTheBudgetAndAnotherProfileClearsTheMoves) {
 // Figures like this machine's veths in copy mode: user space costs microseconds a packet, so
 // pass-through runs in XDP, the dispatcher searches anyway, and drops pay in XDP at any share.
 dp::cost_measurements copy_mode_costs() {
-    dp::cost_measurements m;
-    m.xdp_to_user_ns = 15;
+    dp::cost_measurements m = test::cheap_user_space();
     m.user_rx_ns = 1500;
     m.user_tx_ns = 900;
-    m.xdp_tx_ns = 90;
-    for (auto k : {dp::rule_kind::drop, dp::rule_kind::pass_through}) {
-        auto& kc = m.kinds[static_cast<size_t>(k)];
-        kc.xdp_ns = 50;
-        kc.user_exec_ns = 20;
-        kc.rules = 3;
-        kc.probed_rules = 3;
-        kc.live_packets = 1000;
-    }
-    m.kinds[static_cast<size_t>(dp::rule_kind::local)].why_not = "no rule of this kind";
     return m;
 }
 
@@ -283,8 +273,7 @@ TEST_F(Adaptive, AfterACalibrationTheRestAndTheSharesAreMeasured) {
     EXPECT_TRUE(dp_->in_xdp(a));
 
     // Figures where XDP drops cost more: drops never move, and offloaded ones return.
-    auto dear = copy_mode_costs();
-    dear.user_rx_ns = dear.user_tx_ns = 30; // cheap user space: no search, pass-through there
+    auto dear = test::cheap_user_space(); // no search: pass-through in user space
     dear.kinds[static_cast<size_t>(dp::rule_kind::drop)].xdp_ns = 5000;
     dp_->costs = dear;
     r = svc_->handle({{"cmd", "calibrate"}, {"seconds", 0.1}});
