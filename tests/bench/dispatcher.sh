@@ -60,7 +60,13 @@
 #                   profiles all-user, hybrid, all-xdp and adaptive (--adaptive-sustain 1,
 #                   swctl calibrate 1.5 s into its warm-up as for (7), the warm-up long enough
 #                   for the moves: max(WARMUP, 5) s); rate = frames handled
-#                   = counted on swdd-s + dropped by rules in XDP + dropped in user space
+#                   = counted on swdd-s + dropped by rules in XDP + dropped in user space.
+#                   On the veth of (1i) with one generator, on GEN_CPU: the XDP program runs
+#                   in that CPU's softirq after each batch, swd's thread has XDP_CPU to itself.
+#                   On swdd-a (threaded NAPI on XDP_CPU, fed from GEN_CPU) the rate of one
+#                   placement fell in two modes, 2.5-3.6 or 5.2-9.8 Mpps (the frames' pages
+#                   returned across CPUs to the generator's page pool, its lock contended, in
+#                   one of them); here the windows of a point agree within a few per cent
 #  (8) together:    all-xdp: the firewall (1K exact rules) and the LB (1K sessions), each alone
 #                   and next to the other's rules plus 100 prefix and 1K exact drop rules that its
 #                   traffic never meets (issue 5: every NF within 10 % of itself alone)
@@ -163,7 +169,7 @@ mac_a=$(ip -n "$ns_sw" -j link show dev "$dev_a" | jq -r '.[0].address')
 # CPU, so each generator's frames are received on its own CPU).
 dev_gen_inline=swdd-gi$$
 dev_inline=swdd-i$$
-if [[ $only == *" inline "* || $only == *" lbinline "* ]]; then
+if [[ $only == *" inline "* || $only == *" lbinline "* || $only == *" mixed "* ]]; then
     ip link add "$dev_gen_inline" netns "$ns_gen" numtxqueues "$(nproc)" numrxqueues "$(nproc)" type veth \
         peer name "$dev_inline" netns "$ns_sw" numtxqueues "$(nproc)" numrxqueues "$(nproc)"
     ip -n "$ns_gen" link set dev "$dev_gen_inline" up
@@ -176,7 +182,9 @@ gen_mac=$mac_a
 gen_cpus_default=$(for _ in $(seq "$gens"); do echo "$gen_cpu"; done)
 gen_cpus=$gen_cpus_default
 port1=$dev_a
-use_inline_veth() { gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=$(seq 0 $(($(nproc) - 1))) port1=$dev_inline; }
+use_inline_veth() { # [CPUS]: the generators' CPUs, default every CPU
+    gen_dev=$dev_gen_inline gen_mac=$mac_inline gen_cpus=${1:-$(seq 0 $(($(nproc) - 1)))} port1=$dev_inline
+}
 use_default_veth() { gen_dev=$dev_gen gen_mac=$mac_a gen_cpus=$gen_cpus_default port1=$dev_a; }
 
 lb_rules() { # lb_rules MAC OUTPUT: pool web (vip 10.77.0.1:9/udp, 3 backends behind MAC) and
@@ -708,7 +716,8 @@ handled() { # frames forwarded to the sink or dropped by a rule, on either path
 }
 if [[ $only == *" mixed "* ]]; then
     echo
-    echo "== (6) mixed: D% of 20 flows dropped by rules, the rest forwarded $dev_a -> $dev_b =="
+    echo "== (6) mixed: D% of 20 flows dropped by rules, the rest forwarded $dev_inline -> $dev_b (one generator, CPU $gen_cpu) =="
+    use_inline_veth "$gen_cpu"
     detach "$ns_sink" "$dev_sink"
     attach "$ns_sink" "$dev_sink" swd_xdp_count_drop
     for d in $mixed_shares; do
@@ -743,6 +752,7 @@ if [[ $only == *" mixed "* ]]; then
         done
     done
     detach "$ns_sink" "$dev_sink"
+    use_default_veth
 fi
 
 # --- summary -----------------------------------------------------------------------------------
