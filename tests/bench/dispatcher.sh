@@ -48,7 +48,9 @@
 #                   of ns sw, i.e. datagrams the stack delivered to the socket:
 #                   no program / swd_xdp_count_pass / swd with udp,tp_dst=9,actions=local
 #                   (hybrid: the rule runs in XDP, XDP_PASS); then PAIRED rounds of one window
-#                   of no program and one of swd
+#                   of no program and one of swd. On the veth of (1i) with GRO on, one
+#                   generator on GEN_CPU: program and stack run in its softirq after each batch
+#                   (on swdd-a, fed across CPUs, every program and none fell in two modes)
 #  (4) pass-through: in_port=1,actions=output:2, counted by swd_xdp_count_drop on swdd-s:
 #                   swd hybrid (the rule runs in user space: AF_XDP copy mode, the path of
 #                   issue 3) against swd --profile all-xdp (XDP_REDIRECT through the devmap);
@@ -169,7 +171,7 @@ mac_a=$(ip -n "$ns_sw" -j link show dev "$dev_a" | jq -r '.[0].address')
 # CPU, so each generator's frames are received on its own CPU).
 dev_gen_inline=swdd-gi$$
 dev_inline=swdd-i$$
-if [[ $only == *" inline "* || $only == *" lbinline "* || $only == *" mixed "* ]]; then
+if [[ $only == *" inline "* || $only == *" lbinline "* || $only == *" mixed "* || $only == *" local "* ]]; then
     ip link add "$dev_gen_inline" netns "$ns_gen" numtxqueues "$(nproc)" numrxqueues "$(nproc)" type veth \
         peer name "$dev_inline" netns "$ns_sw" numtxqueues "$(nproc)" numrxqueues "$(nproc)"
     ip -n "$ns_gen" link set dev "$dev_gen_inline" up
@@ -510,7 +512,12 @@ done
 local_swd=()
 if [[ $only == *" local "* ]]; then
     echo
-    echo "== (3) local delivery to a UDP socket on 10.77.0.1:9 =="
+    echo "== (3) local delivery to a UDP socket on 10.77.0.1:9, received on $dev_inline (one generator, CPU $gen_cpu) =="
+    use_inline_veth "$gen_cpu"
+    # GRO on: the veth takes the generator's frames without an XDP program too ("no program");
+    # reverse-path filtering off: 10.77.0.2 is routed by swdd-a, not by this veth.
+    ip netns exec "$ns_sw" ethtool -K "$port1" gro on >/dev/null
+    ip netns exec "$ns_sw" sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$port1.rp_filter=0"
     ip netns exec "$ns_sw" taskset -c "$gen_cpu" nc -u -l 10.77.0.1 9 >/dev/null 9>&- &
     nc_pid=$!
     started+=("$nc_pid:nc")
@@ -520,9 +527,9 @@ if [[ $only == *" local "* ]]; then
     # GEN_CPU, which made the points of this stage vary by 2x between runs.
     kill -STOP "$nc_pid"
     measure "local: no program" 1 src-port udp_delivered
-    attach "$ns_sw" "$dev_a" swd_xdp_count_pass
+    attach "$ns_sw" "$port1" swd_xdp_count_pass
     measure "local: minimal XDP_PASS" 1 src-port udp_delivered
-    detach "$ns_sw" "$dev_a"
+    detach "$ns_sw" "$port1"
     echo "priority=10,udp,nw_dst=10.77.0.1,tp_dst=9,actions=local" >"$tmp/rules.txt"
     start_swd "$tmp/rules.txt" hybrid
     measure "local: swd (XDP_PASS rule)" 1 src-port udp_delivered
@@ -546,6 +553,8 @@ if [[ $only == *" local "* ]]; then
     kill -CONT "$nc_pid"
     stop_pid "$nc_pid" nc
     forget_pid "$nc_pid"
+    ip netns exec "$ns_sw" ethtool -K "$port1" gro off >/dev/null
+    use_default_veth
 fi
 
 # --- (4) pass-through --------------------------------------------------------------------------
