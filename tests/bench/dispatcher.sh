@@ -63,12 +63,14 @@
 #                   swctl calibrate 1.5 s into its warm-up as for (7), the warm-up long enough
 #                   for the moves: max(WARMUP, 5) s); rate = frames handled
 #                   = counted on swdd-s + dropped by rules in XDP + dropped in user space.
+#                   RUNS rounds of one window per profile (swd started for each), the
+#                   profiles in turn; a point's figure is the median of its rounds.
 #                   On the veth of (1i) with one generator, on GEN_CPU: the XDP program runs
 #                   in that CPU's softirq after each batch, swd's thread has XDP_CPU to itself.
 #                   On swdd-a (threaded NAPI on XDP_CPU, fed from GEN_CPU) the rate of one
-#                   placement fell in two modes, 2.5-3.6 or 5.2-9.8 Mpps (the frames' pages
-#                   returned across CPUs to the generator's page pool, its lock contended, in
-#                   one of them); here the windows of a point agree within a few per cent
+#                   placement fell in two modes, 2.5-3.6 or 5.2-9.8 Mpps (in the slow one that
+#                   CPU spent its time in spin locks and returning the frames' pages across
+#                   CPUs to the generator's page pool); here a window's rate is steady
 #  (8) together:    all-xdp: the firewall (1K exact rules) and the LB (1K sessions), each alone
 #                   and next to the other's rules plus 100 prefix and 1K exact drop rules that its
 #                   traffic never meets (issue 5: every NF within 10 % of itself alone)
@@ -99,7 +101,8 @@
 # MAX_OTHER (%, 5), PROG_STATS (1: kernel.bpf_stats_enabled during the run, and each point
 # also prints the XDP program's own time per run on swdd-a, in place; the statistics add ~20-30
 # ns to every run), RESULTS (a file to append "POINT<TAB>MIN<TAB>MEDIAN<TAB>MAX" lines to, for
-# tests/bench/plot.sh), PAIRED (rounds of (1p), (1i) and (3), 5), ONLY (any of "min paired
+# tests/bench/plot.sh), PAIRED (rounds of (1p), (1i) and (3), 5), MIXED_SHARES (the drop shares
+# of (6), "0 25 50 75 90 100"), ONLY (any of "min paired
 # inline drop prefix userdrop local pass lb lbinline calib together ct mixed"). Holds the lab lock for the
 # whole run. On any exit it stops the processes it started and deletes its namespaces.
 # Exit status 0 when the benchmark ran (the aims print pass or FAIL), 1 when it could not.
@@ -347,6 +350,14 @@ measure() {
         info[$point]+="; program $(((rt1 - rt0) / (cnt1 - cnt0))) ns per run in place"
     fi
     echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$(cut -d' ' -f2 <<<"${res[$point]}")") Mpps  (${info[$point]})"
+}
+record() { # POINT VALUES...: the point's median over VALUES (one per round), kept like measure's
+    local point=$1 mn md mx
+    shift
+    res[$point]=$(median_of "$@")
+    read -r mn md mx <<<"${res[$point]}"
+    [[ -z ${RESULTS:-} ]] || printf '%s\t%s\t%s\t%s\n' "$point" "$mn" "$md" "$mx" >>"$RESULTS"
+    echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$md") Mpps  (rounds $*)"
 }
 calibrate_in_warmup=
 placed() { # what the last calibration chose, in a line
@@ -715,13 +726,30 @@ if [[ $only == *" ct "* ]]; then
 fi
 
 # --- (6) mixed drop / pass-through --------------------------------------------------------------
-mixed_shares="0 25 50 75 90 100"
+mixed_shares=${MIXED_SHARES:-0 25 50 75 90 100}
 mixed_profiles="all-user hybrid all-xdp adaptive calibrated"
 handled() { # frames forwarded to the sink or dropped by a rule, on either path
     local fwd ports
     fwd=$(count_of "$ns_sink" "$dev_sink")
     ports=$("$swctl" --control "$sock" --format json dump-ports)
     jq --argjson f "$fwd" '$f + ([.ports[] | select(.ofport == 1) | (.xdp.drop_rule // 0) + ([.queues[].counters.drop_action // 0] | add // 0)] | add)' <<<"$ports"
+}
+mixed_window() { # PROFILE SHARE ROUND: one window of the point, swd started for it
+    local profile=$1 point="mixed: $1 D=$2% round $3" options=() point_warmup=$warmup
+    if [[ $profile == adaptive ]]; then # long enough a warm-up for the moves
+        options=(--adaptive-sustain 1)
+        point_warmup=$((warmup > 5 ? warmup : 5))
+    fi
+    start_swd "$tmp/rules.txt" "$profile" "${options[@]}"
+    # adaptive is calibrated like the calibrated profile: its shares and pass-through measured
+    [[ $profile == calibrated || $profile == adaptive ]] && calibrate_in_warmup=1
+    RESULTS='' runs=1 warmup=$point_warmup measure "$point" 20 src-port handled
+    calibrate_in_warmup=
+    case $profile in
+    calibrated) echo "    $(placed)" ;;
+    adaptive) echo "    $("$swctl" --control "$sock" show | grep '^adaptive:')" ;;
+    esac
+    stop_swd
 }
 if [[ $only == *" mixed "* ]]; then
     echo
@@ -736,28 +764,17 @@ if [[ $only == *" mixed "* ]]; then
                 echo "priority=20,udp,in_port=1,tp_src=$((1024 + k)),actions=drop"
             done
         } >"$tmp/rules.txt"
+        # RUNS rounds of one window per profile, the profiles in turn: a slow spell of the host
+        # (all rates down by up to 2x for some seconds, at random) then costs one window of one
+        # or two profiles, not every window of one point
+        for ((k = 1; k <= runs; k++)); do
+            for profile in $mixed_profiles; do
+                mixed_window "$profile" "$d" "$k"
+            done
+        done
         for profile in $mixed_profiles; do
-            if [[ $profile == calibrated ]]; then
-                start_swd "$tmp/rules.txt" calibrated
-                calibrate_in_warmup=1
-                measure "mixed: $profile D=$d%" 20 src-port handled
-                calibrate_in_warmup=
-                echo "    $(placed)"
-            elif [[ $profile == adaptive ]]; then
-                # calibrated like the calibrated profile: the shares and pass-through measured
-                start_swd "$tmp/rules.txt" adaptive --adaptive-sustain 1
-                saved_warmup=$warmup
-                warmup=$((warmup > 5 ? warmup : 5))
-                calibrate_in_warmup=1
-                measure "mixed: $profile D=$d%" 20 src-port handled
-                calibrate_in_warmup=
-                warmup=$saved_warmup
-                echo "    $("$swctl" --control "$sock" show | grep '^adaptive:')"
-            else
-                start_swd "$tmp/rules.txt" "$profile"
-                measure "mixed: $profile D=$d%" 20 src-port handled
-            fi
-            stop_swd
+            mapfile -t rounds < <(for ((k = 1; k <= runs; k++)); do med "mixed: $profile D=$d% round $k"; done)
+            record "mixed: $profile D=$d%" "${rounds[@]}"
         done
     done
     detach "$ns_sink" "$dev_sink"
