@@ -292,7 +292,7 @@ declare -A res info
 measure() {
     local point=$1 flows=$2 vary=$3
     shift 3
-    local gpids=() g=0 cpu r c0 c1 t0 t1 other vals=() clean=() v pids mn md mx rt0=0 cnt0=0 rt1=0 cnt1=0
+    local gpids=() g=0 cpu r c0 c1 t0 t1 other vals=() clean=() v pids rt0=0 cnt0=0 rt1=0 cnt1=0
     pids="$swd_pid $(napi_pids)"
     # shellcheck disable=SC2086
     wait_quiet $pids
@@ -339,25 +339,21 @@ measure() {
         forget_pid "$g"
     done
     ((${#clean[@]} > 0)) || clean=("${vals[@]%%(*}")
-    res[$point]=$(median_of "${clean[@]}")
-    if [[ -n ${RESULTS:-} ]]; then
-        read -r mn md mx <<<"${res[$point]}"
-        printf '%s\t%s\t%s\t%s\n' "$point" "$mn" "$md" "$mx" >>"$RESULTS"
-    fi
     info[$point]="windows ${vals[*]} Mpps; offered $(cat "$tmp"/gen[0-9]*.json 2>/dev/null |
         jq -s 'map(.mpps) | add // 0 | . * 1000 | round / 1000') Mpps"
     if [[ ${PROG_STATS:-0} == 1 ]] && ((cnt1 > cnt0)); then
         info[$point]+="; program $(((rt1 - rt0) / (cnt1 - cnt0))) ns per run in place"
     fi
-    echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$(cut -d' ' -f2 <<<"${res[$point]}")") Mpps  (${info[$point]})"
+    record "$point" "${info[$point]}" "${clean[@]}"
 }
-record() { # POINT VALUES...: the point's median over VALUES (one per round), kept like measure's
-    local point=$1 mn md mx
-    shift
+record() { # POINT DETAIL VALUES...: keeps the point's "min median max" of VALUES (in res, and
+    # in RESULTS when set) and prints its median with DETAIL
+    local point=$1 detail=$2 mn md mx
+    shift 2
     res[$point]=$(median_of "$@")
     read -r mn md mx <<<"${res[$point]}"
     [[ -z ${RESULTS:-} ]] || printf '%s\t%s\t%s\t%s\n' "$point" "$mn" "$md" "$mx" >>"$RESULTS"
-    echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$md") Mpps  (rounds $*)"
+    echo "  $(printf '%-30s' "$point") $(printf '%7.3f' "$md") Mpps  ($detail)"
 }
 calibrate_in_warmup=
 placed() { # what the last calibration chose, in a line
@@ -774,7 +770,7 @@ if [[ $only == *" mixed "* ]]; then
         done
         for profile in $mixed_profiles; do
             mapfile -t rounds < <(for ((k = 1; k <= runs; k++)); do med "mixed: $profile D=$d% round $k"; done)
-            record "mixed: $profile D=$d%" "${rounds[@]}"
+            record "mixed: $profile D=$d%" "rounds ${rounds[*]}" "${rounds[@]}"
         done
     done
     detach "$ns_sink" "$dev_sink"
